@@ -1,0 +1,98 @@
+# The portal's front door: make run, make test, make lint, make bench, make translations.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app portal
+LOCALES := en tr ar ru uk pl ro bg
+INSTANCE := instance
+export PORTAL_INSTANCE_PATH ?= $(CURDIR)/$(INSTANCE)
+
+.PHONY: help venv system-deps qa-deps translations extract update-catalogs compile check-translations \
+        db run test test-postgres lint bench clean
+
+help:
+	@echo "make run    serve the portal at http://127.0.0.1:5000 with demo data and a mail catcher"
+	@echo "make test   install what the tests need and run the whole suite"
+	@echo "make lint   ruff and mypy"
+	@echo "make bench  submission benchmark against a slow mail server"
+	@echo "make translations  extract, update and compile the message catalogs"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Debian packages: gettext tools, Chromium for browser tests, Java for the Nu Html Checker.
+system-deps:
+	@missing=""; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# The Nu Html Checker (vnu.jar) from the npm registry, pinned; run with the system Java.
+.cache/node/node_modules/vnu-jar/build/dist/vnu.jar:
+	mkdir -p .cache/node
+	cd .cache/node && npm install --silent --no-audit --no-fund --ignore-scripts -E vnu-jar@26.9.27 >/dev/null
+
+qa-deps: system-deps .cache/node/node_modules/vnu-jar/build/dist/vnu.jar
+
+extract: venv
+	$(BIN)/pybabel extract -F translations/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --add-comments=Translators: --project="Soziales Duo portal" --copyright-holder="Städte Verl und Schloß Holte-Stukenbrock" \
+	  -o translations/messages.pot . >/dev/null
+
+update-catalogs: extract
+	@for l in $(LOCALES); do \
+	  if [ -f translations/$$l/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations -l $$l >/dev/null; \
+	  else \
+	    $(BIN)/pybabel init -i translations/messages.pot -d translations -l $$l >/dev/null; \
+	  fi; \
+	done
+
+compile: venv
+	$(BIN)/pybabel compile --use-fuzzy -d translations >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations
+
+translations: update-catalogs compile check-translations
+
+check-translations: venv
+	$(BIN)/python -m portal.tools.check_translations
+
+$(INSTANCE)/portal.cfg:
+	mkdir -p $(INSTANCE)
+	@echo "# Local development settings, written by make run. Not for production." > $@
+	@echo "SECRET_KEY = '$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')'" >> $@
+	@echo "DEBUG = True" >> $@
+
+db: venv compile $(INSTANCE)/portal.cfg
+	$(FLASK) db upgrade
+
+run: venv compile db
+	$(FLASK) demo load
+	$(BIN)/python -m portal.tools.devserver
+
+test: venv qa-deps compile
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check portal tests scripts
+	$(BIN)/ruff format --check portal tests scripts
+	$(BIN)/mypy portal
+
+bench: venv compile
+	$(BIN)/python scripts/bench_submit.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,98 @@
+"""The Soziales Duo portal: a Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import db, i18n, labels, security
+from .config import Settings, load_settings
+from .mail import delivery
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create the portal; ``config`` overrides settings (tests use it)."""
+    instance_path = Path(
+        (config or {}).get("instance_path") or os.environ.get("PORTAL_INSTANCE_PATH") or ROOT / "instance"
+    ).resolve()
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    overrides = {k: v for k, v in (config or {}).items() if k != "instance_path"}
+    settings = load_settings(instance_path, overrides)
+    configure_flask(app, settings)
+    configure_logging(app)
+    db.init_app(app, settings)
+    i18n.init_app(app, ROOT / "translations")
+    security.init_app(app, settings)
+    delivery.init_app(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def configure_flask(app: Flask, settings: Settings) -> None:
+    """Copy what Flask and its extensions read from ``app.config``."""
+    app.extensions["portal.settings"] = settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key or os.urandom(32).hex(),
+        DEBUG=settings.debug,
+        TESTING=settings.testing,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.draft_hours),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        MAIL_SERVER=settings.mail_server,
+        MAIL_PORT=settings.mail_port,
+        MAIL_USE_TLS=settings.mail_use_tls,
+        MAIL_USE_SSL=settings.mail_use_ssl,
+        MAIL_USERNAME=settings.mail_username or None,
+        MAIL_PASSWORD=settings.mail_password or None,
+        MAIL_DEFAULT_SENDER=settings.mail_sender,
+        PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
+    )
+    if settings.proxy_count:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
+        )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals["labels"] = labels
+
+
+def configure_logging(app: Flask) -> None:
+    """Log to stderr without request data; personal data never reaches a log line."""
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per area, plus the error pages."""
+    from .views import errors, public, requests, staff
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(requests.bp)
+    app.register_blueprint(staff.bp)
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    """The ``flask --app portal …`` command groups."""
+    from . import cli
+
+    cli.init_app(app)
+
+
+def settings_of(app: Flask) -> Settings:
+    """The typed settings of ``app``."""
+    settings: Settings = app.extensions["portal.settings"]
+    return settings

@@ -1,0 +1,184 @@
+"""``flask --app portal …`` commands: db, demo, staff, outbox, retention, translations."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+import click
+import pyotp
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import migrate
+from .config import Settings
+from .db import get_db
+from .mail import delivery
+from .models import ROLES, StaffUser
+from .services import outbox, retention, staff, towns
+from .services.errors import WeakPassword
+
+db_cli = AppGroup("db", help="Create and upgrade the database schema.")
+demo_cli = AppGroup("demo", help="Demo data for trying the portal on one machine.")
+staff_cli = AppGroup("staff", help="Staff accounts.")
+outbox_cli = AppGroup("outbox", help="The email outbox and its delivery worker.")
+retention_cli = AppGroup("retention", help="Deleting data after its retention period.")
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["portal.settings"]
+    return settings
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema, then seed the towns from configuration."""
+    database = get_db(current_app)
+    migrate.upgrade(database.engine)
+    with database.session() as session:
+        towns.seed_towns(session, _settings().towns())
+    click.echo(f"Database is up to date: {database.engine.url.render_as_string()}")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a migration for model changes (developers only)."""
+    migrate.revision(get_db(current_app).engine, message)
+
+
+@db_cli.command("seed-inboxes")
+def db_seed_inboxes() -> None:
+    """Overwrite the towns' staff inboxes with the configured addresses."""
+    with get_db(current_app).session() as session:
+        towns.seed_towns(session, _settings().towns(), overwrite_inbox=True)
+    click.echo("Town inboxes set from configuration.")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\n")
+
+
+@staff_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--town", "town_slug", help="Town slug (verl or shs); needed for caseworkers.")
+@click.option("--role", type=click.Choice(ROLES), default="caseworker", show_default=True)
+@click.option("--name", default="", help="Display name.")
+def staff_create(email: str, town_slug: str | None, role: str, name: str) -> None:
+    """Create a staff account; the password is read from a prompt or standard input."""
+    password = _read_password()
+    with get_db(current_app).session() as session:
+        town = towns.town_by_slug(session, town_slug) if town_slug else None
+        if town_slug and town is None:
+            raise click.ClickException(f"Unknown town {town_slug!r}; run `db upgrade` first.")
+        if role == "caseworker" and town is None:
+            raise click.ClickException("A caseworker needs --town.")
+        if session.scalar(select(StaffUser).where(StaffUser.email == email.lower())):
+            raise click.ClickException(f"An account for {email} exists already.")
+        try:
+            staff.create_staff(session, email, password, role, town, name)
+        except WeakPassword as exc:
+            raise click.ClickException(
+                f"Password refused ({exc.reason}): at least 12 characters, not a common password."
+            ) from None
+    click.echo(f"Created {role} {email}. The one-time code is set up at the first sign-in.")
+
+
+@staff_cli.command("totp-code")
+@click.option("--email", required=True)
+def staff_totp_code(email: str) -> None:
+    """Print the current one-time code of an account (debug mode only, for the demo)."""
+    if not _settings().debug:
+        raise click.ClickException("Only available in debug mode.")
+    with get_db(current_app).session() as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.email == email.lower()))
+        if user is None or not user.totp_secret:
+            raise click.ClickException("No such account.")
+        click.echo(pyotp.TOTP(user.totp_secret).now())
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Create the demo staff accounts, one per town, and print how to sign in (debug only)."""
+    if not _settings().debug:
+        raise click.ClickException("Demo accounts are only created in debug mode.")
+    password = "demo-portal-" + "verl-shs-2026"
+    with get_db(current_app).session() as session:
+        towns.seed_towns(session, _settings().towns())
+        for town in towns.all_towns(session):
+            email = f"demo-{town.slug}@example.org"
+            user = session.scalar(select(StaffUser).where(StaffUser.email == email))
+            if user is None:
+                user = staff.create_staff(session, email, password, "caseworker", town, f"Demo {town.name}")
+            click.echo(f"Demo staff for {town.name}: {email} / {password}")
+            click.echo(f"    TOTP secret {user.totp_secret} (or: flask --app portal staff totp-code --email {email})")
+
+
+@outbox_cli.command("work")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between passes when idle.")
+def outbox_work(once: bool, interval: float) -> None:
+    """Deliver queued emails with retries and backoff until stopped."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        result = delivery.deliver_due(app)
+        click.echo(f"sent={result.sent} retried={result.retried} failed={result.failed}")
+        return
+    stopping = {"now": False}
+
+    def _stop(*_args: Any) -> None:
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"Delivering email through {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}")
+    delivery.work(app, interval=interval, should_stop=lambda: stopping["now"])
+
+
+@outbox_cli.command("status")
+def outbox_status() -> None:
+    """Count messages per status and list recent failures."""
+    with get_db(current_app).session() as session:
+        counts = outbox.status_counts(session)
+        for status in ("pending", "sending", "sent", "failed"):
+            click.echo(f"{status:8} {counts.get(status, 0)}")
+        for message in outbox.failed_messages(session):
+            click.echo(
+                f"failed #{message.id} {message.kind} after {message.attempts} attempts: "
+                f"{message.last_error}"
+            )
+
+
+@outbox_cli.command("retry")
+def outbox_retry() -> None:
+    """Queue every failed message again."""
+    with get_db(current_app).session() as session:
+        click.echo(f"{outbox.retry_failed(session)} messages queued again.")
+
+
+@retention_cli.command("purge")
+def retention_purge() -> None:
+    """Delete or anonymise what is past its retention period."""
+    settings = _settings()
+    with get_db(current_app).session() as session:
+        result = retention.purge(
+            session,
+            request_days=settings.retention_days_request,
+            audit_days=settings.retention_days_audit,
+            outbox_days=settings.retention_days_outbox,
+        )
+    click.echo(
+        f"drafts deleted {result.drafts}, requests anonymised {result.requests}, "
+        f"audit entries deleted {result.audit_entries}, emails deleted {result.outbox_messages}, "
+        f"staff sessions deleted {result.staff_sessions}"
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    for group in (db_cli, demo_cli, staff_cli, outbox_cli, retention_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,169 @@
+"""Typed, frozen settings: defaults < instance file < ``PORTAL_*`` environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration cannot run the portal safely."""
+
+
+@dataclass(frozen=True)
+class TownSettings:
+    """Contact facts of one member town, seeded into the ``town`` table."""
+
+    slug: str
+    name: str
+    postcodes: tuple[str, ...]
+    inbox: str
+    street: str
+    postcode: str
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the portal reads; the README lists each one."""
+
+    secret_key: str = ""
+    database_url: str = ""
+    public_url: str = "http://127.0.0.1:5000"
+    mail_server: str = "127.0.0.1"
+    mail_port: int = 8025
+    mail_use_tls: bool = False
+    mail_use_ssl: bool = False
+    mail_username: str = ""
+    mail_password: str = ""
+    mail_sender: str = "Soziales Duo <portal@example.org>"
+    mail_timeout: float = 10.0
+    inbox_verl: str = "soziales-duo-verl@example.org"
+    inbox_shs: str = "soziales-duo-shs@example.org"
+    feedback_inbox: str = "barrierefreiheit@example.org"
+    phone_verl: str = "05246 961-0"
+    email_verl: str = "kontakt@verl.de"
+    phone_shs: str = ""
+    email_shs: str = ""
+    website_shs: str = "https://www.schlossholtestukenbrock.de"
+    website_verl: str = "https://www.verl.de"
+    response_days: int = 3
+    urgent_response_days: int = 1
+    rate_limit_submit: str = "20 per hour"
+    rate_limit_signin: str = "30 per 15 minutes"
+    rate_limit_storage_uri: str = "memory://"
+    draft_hours: int = 48
+    retention_days_request: int = 180
+    retention_days_audit: int = 365
+    retention_days_outbox: int = 30
+    staff_idle_minutes: int = 30
+    staff_absolute_hours: int = 12
+    outbox_max_attempts: int = 8
+    proxy_count: int = 0
+    provider_name: str = "Stadt Verl"
+    provider_representative: str = "Der Bürgermeister der Stadt Verl"
+    provider_street: str = "Paderborner Straße 5"
+    provider_postcode_city: str = "33415 Verl"
+    provider_phone: str = "05246 961-0"
+    provider_email: str = "kontakt@verl.de"
+    provider_vat_id: str = ""
+    supervisory_authority: str = "Landrat des Kreises Gütersloh (Kommunalaufsicht)"
+    privacy_officer: str = "Datenschutzbeauftragte der Stadt Verl, Paderborner Straße 5, 33415 Verl"
+    debug: bool = False
+    testing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether the portal is served over HTTPS, so cookies can be ``Secure``."""
+        return self.public_url.startswith("https://")
+
+    def towns(self) -> tuple[TownSettings, ...]:
+        """The two member towns with the contact facts from configuration."""
+        return (
+            TownSettings(
+                slug="verl",
+                name="Verl",
+                postcodes=("33415",),
+                inbox=self.inbox_verl,
+                street="Paderborner Straße 5",
+                postcode="33415",
+                phone=self.phone_verl,
+                email=self.email_verl,
+                website=self.website_verl,
+            ),
+            TownSettings(
+                slug="shs",
+                name="Schloß Holte-Stukenbrock",
+                postcodes=("33758",),
+                inbox=self.inbox_shs,
+                street="Rathausstraße 2",
+                postcode="33758",
+                phone=self.phone_shs,
+                email=self.email_shs,
+                website=self.website_shs,
+            ),
+        )
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a value from the environment or instance file into the field's type."""
+    kind = _FIELDS[name].type
+    if kind == "bool":
+        if isinstance(value, str):
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        return bool(value)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    return str(value)
+
+
+def load_settings(
+    instance_path: Path, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Build the settings from defaults, ``instance/portal.cfg`` and ``PORTAL_*`` variables."""
+    values: dict[str, Any] = {}
+    instance_file = instance_path / "portal.cfg"
+    if instance_file.is_file():
+        namespace: dict[str, Any] = {}
+        exec(compile(instance_file.read_text("utf-8"), str(instance_file), "exec"), namespace)  # noqa: S102
+        values.update({k.lower(): v for k, v in namespace.items() if k.isupper()})
+    env = os.environ if environ is None else environ
+    for key, raw in env.items():
+        if key.startswith("PORTAL_") and key[7:].lower() in _FIELDS:
+            values[key[7:].lower()] = raw
+    values.update(overrides or {})
+    known = {k: _coerce(k, v) for k, v in values.items() if k in _FIELDS}
+    extra = {k: v for k, v in values.items() if k not in _FIELDS}
+    if not known.get("database_url"):
+        known["database_url"] = f"sqlite:///{instance_path / 'portal.sqlite'}"
+    settings = Settings(**known, extra=extra)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Refuse to start with settings that would run the portal unsafely or not at all."""
+    if not settings.secret_key:
+        if not (settings.debug or settings.testing):
+            raise ConfigError(
+                "PORTAL_SECRET_KEY is not set. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'` and set it in the "
+                "environment or in instance/portal.cfg."
+            )
+    elif len(settings.secret_key) < 32 and not settings.testing:
+        raise ConfigError("PORTAL_SECRET_KEY must be at least 32 characters long.")
+    if settings.response_days < 1 or settings.urgent_response_days < 1:
+        raise ConfigError("PORTAL_RESPONSE_DAYS and PORTAL_URGENT_RESPONSE_DAYS must be at least 1.")
+    if not settings.public_url.startswith(("http://", "https://")):
+        raise ConfigError("PORTAL_PUBLIC_URL must start with http:// or https://.")

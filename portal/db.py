@@ -1,0 +1,101 @@
+"""Engine, sessions, and the one place where a request's work is committed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import Settings
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and write-locking transactions."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave under concurrency.
+
+    pysqlite's own transaction handling is switched off and every transaction starts with
+    ``BEGIN IMMEDIATE``: two writers then queue on the busy timeout instead of one failing
+    with "database is locked" when it upgrades a read lock. This is what makes reference
+    numbers and double-submit protection hold on SQLite as they do on PostgreSQL.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The engine and session factory of one application."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine = make_engine(settings.database_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for work outside a web request (CLI, worker); commits on success."""
+        with self.sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+
+def init_app(app: Flask, settings: Settings) -> Database:
+    """Attach a :class:`Database` to the app and close the request session at teardown."""
+    database = Database(settings)
+    app.extensions["portal.db"] = database
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+    return database
+
+
+def get_db(app: Flask) -> Database:
+    """The :class:`Database` of ``app``."""
+    database: Database = app.extensions["portal.db"]
+    return database
+
+
+def session() -> Session:
+    """The session of the current request, created on first use."""
+    if "db_session" not in g:
+        from flask import current_app
+
+        g.db_session = get_db(current_app).sessions()
+    result: Session = g.db_session
+    return result
+
+
+def commit() -> None:
+    """Commit the current request's work: the only commit a view ever triggers."""
+    if "db_session" in g:
+        g.db_session.commit()

@@ -1,0 +1,1 @@
+"""Flask-WTF forms: one small form per page."""

@@ -1,0 +1,150 @@
+"""The base form, shared fields and validators with whole-sentence messages."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, SelectMultipleField, StringField
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+# Characters that must never reach a header or a stored line: CR, LF, NUL, NEL, LS, PS.
+FORBIDDEN_IN_LINE = re.compile("[\r\n\x00\u0085\u2028\u2029]")
+
+
+def strip_filter(value: Any) -> Any:
+    """Trim surrounding whitespace and normalise Unicode so limits count what people see."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value.strip())
+    return value
+
+
+class BaseForm(FlaskForm):
+    """Every form strips whitespace from its text fields."""
+
+    class Meta:
+        """Apply :func:`strip_filter` to every field."""
+
+        def bind_field(self, form: Any, unbound_field: Any, options: Mapping[str, Any]) -> Field:
+            """Add the strip filter to each field."""
+            filters = [strip_filter, *unbound_field.kwargs.get("filters", [])]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A group of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SingleLine:
+    """Refuse line breaks and control characters in one-line answers."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Validate ``field``."""
+        if field.data and (FORBIDDEN_IN_LINE.search(field.data) or "\t" in field.data):
+            raise ValidationError(_l("Bitte schreiben Sie die Angabe in eine Zeile."))
+
+
+class NoControlCharacters:
+    """Refuse invisible control characters in free text (line breaks are fine)."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Validate ``field``."""
+        text = field.data or ""
+        if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
+            raise ValidationError(_l("Der Text enthält Zeichen, die wir nicht speichern können."))
+
+
+def normalise_phone(raw: str) -> str | None:
+    """A German or international phone number in international format, or ``None``."""
+    try:
+        number = phonenumbers.parse(raw, "DE")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def normalise_email(raw: str) -> str | None:
+    """A syntactically valid email address in normal form, or ``None``."""
+    if FORBIDDEN_IN_LINE.search(raw):
+        return None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+class PhoneNumber:
+    """A possible phone number; replaces the field's data with its normal form."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Validate and normalise ``field``."""
+        if not field.data:
+            return
+        normal = normalise_phone(field.data)
+        if normal is None:
+            raise ValidationError(
+                _l("Bitte geben Sie eine Telefonnummer wie 05246 1234567 oder +49 5246 1234567 ein.")
+            )
+        field.data = normal
+
+
+class EmailAddress:
+    """A valid email address; replaces the field's data with its normal form."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Validate and normalise ``field``."""
+        if not field.data:
+            return
+        normal = normalise_email(field.data)
+        if normal is None:
+            raise ValidationError(
+                _l("Bitte geben Sie eine E-Mail-Adresse wie name@beispiel.de ein.")
+            )
+        field.data = normal
+
+
+class Honeypot:
+    """A field people never see; a program that fills it in is refused."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Validate ``field``."""
+        if field.data:
+            raise ValidationError(_l("Bitte lassen Sie dieses Feld leer."))
+
+
+def honeypot_field() -> StringField:
+    """The hidden field that catches form-filling programs."""
+    return StringField(_l("Bitte lassen Sie dieses Feld leer"), validators=[Honeypot()])
+
+
+class MaxLength:
+    """Refuse answers longer than ``limit`` characters, with a message in the right plural."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.field_flags = {"maxlength": limit}
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Validate ``field``."""
+        from flask_babel import ngettext
+
+        if field.data and len(field.data) > self.limit:
+            raise ValidationError(
+                ngettext(
+                    "Bitte kürzen Sie Ihre Angabe auf höchstens %(num)d Zeichen.",
+                    "Bitte kürzen Sie Ihre Angabe auf höchstens %(num)d Zeichen.",
+                    num=self.limit,
+                )
+            )

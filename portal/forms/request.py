@@ -1,0 +1,235 @@
+"""One form per page of the help request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TelField
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
+
+from .. import labels
+from ..services import choices
+from .base import (
+    BaseForm,
+    EmailAddress,
+    MaxLength,
+    MultiCheckboxField,
+    NoControlCharacters,
+    PhoneNumber,
+    SingleLine,
+    honeypot_field,
+)
+
+
+def _options(codes: tuple[str, ...], names: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(code, names[code]) for code in codes]
+
+
+class WhoForm(BaseForm):
+    """Who needs help: me, or someone else."""
+
+    who = RadioField(
+        _l("Für wen fragen Sie?"),
+        choices=[("me", _l("Für mich")), ("other", _l("Für eine andere Person"))],
+        validators=[InputRequired(_l("Bitte wählen Sie aus, für wen Sie fragen."))],
+    )
+
+
+class RelationForm(BaseForm):
+    """Asking for someone else: who they are to you, and on what authority."""
+
+    subject_name = StringField(
+        _l("Name der Person, die Hilfe braucht"),
+        validators=[
+            DataRequired(_l("Bitte geben Sie den Namen der Person ein.")),
+            MaxLength(120),
+            SingleLine(),
+        ],
+    )
+    relationship = RadioField(
+        _l("Wie stehen Sie zu der Person?"),
+        choices=_options(choices.RELATIONSHIPS, labels.RELATIONSHIPS),
+        validators=[InputRequired(_l("Bitte wählen Sie aus, wie Sie zu der Person stehen."))],
+    )
+    authority = RadioField(
+        _l("Darf die Person vertreten werden?"),
+        choices=_options(choices.AUTHORITIES, labels.AUTHORITIES),
+        validators=[
+            InputRequired(
+                _l(
+                    "Bitte bestätigen Sie, dass die Person einverstanden ist "
+                    "oder dass Sie sie rechtlich vertreten."
+                )
+            )
+        ],
+    )
+
+
+class TownForm(BaseForm):
+    """Where the person who needs help lives."""
+
+    town = RadioField(
+        _l("Wo wohnt die Person, die Hilfe braucht?"),
+        validators=[InputRequired(_l("Bitte wählen Sie aus, wo die Person wohnt."))],
+    )
+
+
+class TopicsForm(BaseForm):
+    """What the request is about; several topics are allowed."""
+
+    topics = MultiCheckboxField(
+        _l("Wobei brauchen Sie Hilfe?"),
+        choices=_options(choices.TOPICS, labels.TOPICS),
+        validators=[DataRequired(_l("Bitte wählen Sie mindestens ein Thema aus."))],
+    )
+
+
+class NeedForm(BaseForm):
+    """The need in the person's own words."""
+
+    need = TextAreaField(
+        _l("Beschreiben Sie Ihr Anliegen in eigenen Worten"),
+        validators=[
+            DataRequired(_l("Bitte beschreiben Sie kurz, wobei Sie Hilfe brauchen.")),
+            MaxLength(2000),
+            NoControlCharacters(),
+        ],
+    )
+
+
+class UrgencyForm(BaseForm):
+    """How urgent the request is."""
+
+    urgency = RadioField(
+        _l("Wie dringend ist es?"),
+        choices=_options(choices.URGENCIES, labels.URGENCIES),
+        validators=[InputRequired(_l("Bitte wählen Sie aus, wie dringend es ist."))],
+    )
+
+
+class ContactForm(BaseForm):
+    """How the Soziales Duo should get in touch."""
+
+    contact_method = RadioField(
+        _l("Wie sollen wir Kontakt aufnehmen?"),
+        choices=_options(choices.CONTACT_METHODS, labels.CONTACT_METHODS),
+        validators=[InputRequired(_l("Bitte wählen Sie aus, wie wir Kontakt aufnehmen sollen."))],
+    )
+
+
+class TimesForm(BaseForm):
+    """When the person can best be reached."""
+
+    contact_days = MultiCheckboxField(
+        _l("An welchen Tagen passt es Ihnen?"), choices=_options(choices.DAYS, labels.DAYS)
+    )
+    contact_times = MultiCheckboxField(
+        _l("Zu welcher Tageszeit passt es Ihnen?"), choices=_options(choices.TIMES, labels.TIMES)
+    )
+
+
+class LanguageForm(BaseForm):
+    """The language for the conversation, and whether an interpreter is needed."""
+
+    language = SelectField(
+        _l("In welcher Sprache möchten Sie sprechen?"),
+        choices=_options(choices.LANGUAGES, labels.LANGUAGES),
+        validators=[InputRequired(_l("Bitte wählen Sie eine Sprache aus."))],
+    )
+    interpreter = RadioField(
+        _l("Brauchen Sie eine Dolmetscherin oder einen Dolmetscher?"),
+        choices=[("no", _l("Nein")), ("yes", _l("Ja"))],
+        validators=[InputRequired(_l("Bitte wählen Sie aus, ob Sie eine Dolmetscherin brauchen."))],
+    )
+
+
+class AccessibilityForm(BaseForm):
+    """Accessibility needs for the contact; everything optional."""
+
+    accessibility = MultiCheckboxField(
+        _l("Was sollen wir beim Kontakt beachten?"),
+        choices=_options(choices.ACCESSIBILITY, labels.ACCESSIBILITY),
+    )
+    accessibility_note = TextAreaField(
+        _l("Möchten Sie uns noch etwas dazu sagen? (freiwillig)"),
+        validators=[Optional(), MaxLength(500), NoControlCharacters()],
+    )
+
+
+class DetailsForm(BaseForm):
+    """How to reach the person: phone and/or email; an address only for a home visit."""
+
+    name = StringField(
+        _l("Ihr Name"),
+        validators=[DataRequired(_l("Bitte geben Sie Ihren Namen ein.")), MaxLength(120), SingleLine()],
+    )
+    phone = TelField(_l("Telefonnummer"), validators=[Optional(), MaxLength(40), PhoneNumber()])
+    email = EmailField(
+        _l("E-Mail-Adresse"), validators=[Optional(), MaxLength(254), EmailAddress()]
+    )
+    street = StringField(_l("Straße und Hausnummer"), validators=[MaxLength(120), SingleLine()])
+    postcode = StringField(_l("Postleitzahl"), validators=[MaxLength(10), SingleLine()])
+    city = StringField(_l("Ort"), validators=[MaxLength(80), SingleLine()])
+
+    def __init__(self, *args: Any, needs_address: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.needs_address = needs_address
+
+    def validate_email(self, field: EmailField) -> None:
+        """At least one way to reach the person."""
+        if not self.phone.data and not field.data and not self.phone.errors:
+            raise ValidationError(
+                _l("Bitte geben Sie eine Telefonnummer oder eine E-Mail-Adresse ein.")
+            )
+
+    def validate_street(self, field: StringField) -> None:
+        """For a home visit we need the address."""
+        if self.needs_address and not field.data:
+            raise ValidationError(_l("Für einen Besuch zu Hause brauchen wir Straße und Hausnummer."))
+
+    def validate_postcode(self, field: StringField) -> None:
+        """A five-digit German postcode, required for a home visit."""
+        if self.needs_address and not field.data:
+            raise ValidationError(_l("Bitte geben Sie die Postleitzahl ein."))
+        if field.data and not (len(field.data) == 5 and field.data.isdigit()):
+            raise ValidationError(_l("Eine Postleitzahl hat fünf Ziffern, zum Beispiel 33415."))
+
+    def validate_city(self, field: StringField) -> None:
+        """The place, required for a home visit."""
+        if self.needs_address and not field.data:
+            raise ValidationError(_l("Bitte geben Sie den Ort ein."))
+
+
+class CheckForm(BaseForm):
+    """Check your answers, agree to the privacy notice, send."""
+
+    consent = BooleanField(
+        _l("Ich habe die Datenschutzerklärung gelesen und bin einverstanden, dass meine Angaben "
+           "für die Bearbeitung dieser Anfrage gespeichert werden."),
+        validators=[DataRequired(_l("Bitte bestätigen Sie, dass Sie mit der Datenschutzerklärung einverstanden sind."))],
+    )
+    website = honeypot_field()
+
+
+class AddInformationForm(BaseForm):
+    """Further information for an open request, from its status page."""
+
+    text = TextAreaField(
+        _l("Was möchten Sie ergänzen?"),
+        validators=[
+            DataRequired(_l("Bitte schreiben Sie, was Sie ergänzen möchten.")),
+            MaxLength(2000),
+            NoControlCharacters(),
+        ],
+    )
+
+
+class WithdrawForm(BaseForm):
+    """Withdraw the request; needs a tick to confirm."""
+
+    confirm = BooleanField(
+        _l("Ja, ich möchte meine Anfrage zurückziehen."),
+        validators=[DataRequired(_l("Bitte bestätigen Sie, dass Sie die Anfrage zurückziehen möchten."))],
+    )

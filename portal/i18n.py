@@ -1,0 +1,112 @@
+"""Supported languages, the language from the URL, and language-aware URL building."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, current_app, g, request, url_for
+from flask_babel import Babel
+
+DEFAULT_LOCALE = "de"
+TIMEZONE = "Europe/Berlin"
+
+
+@dataclass(frozen=True)
+class Locale:
+    """A language the portal speaks: its code, its own name and its writing direction."""
+
+    code: str
+    endonym: str
+    direction: str = "ltr"
+
+
+LOCALES = (
+    Locale("de", "Deutsch"),
+    Locale("en", "English"),
+    Locale("tr", "Türkçe"),
+    Locale("ar", "العربية", "rtl"),
+    Locale("ru", "Русский"),
+    Locale("uk", "Українська"),
+    Locale("pl", "Polski"),
+    Locale("ro", "Română"),
+    Locale("bg", "Български"),
+)
+LOCALE_CODES = tuple(locale.code for locale in LOCALES)
+_BY_CODE = {locale.code: locale for locale in LOCALES}
+
+babel = Babel()
+
+
+def current_locale() -> Locale:
+    """The locale of the current request (German outside a language prefix)."""
+    return _BY_CODE.get(g.get("lang", DEFAULT_LOCALE), _BY_CODE[DEFAULT_LOCALE])
+
+
+def best_locale() -> str:
+    """The browser's preferred supported language, German when none matches."""
+    return request.accept_languages.best_match(LOCALE_CODES, default=DEFAULT_LOCALE)
+
+
+def _select_locale() -> str:
+    return g.get("lang", DEFAULT_LOCALE)
+
+
+def switch_language_url(code: str) -> str:
+    """The current page in another language, or that language's home page."""
+    endpoint = request.endpoint
+    args = dict(request.view_args or {})
+    if (
+        endpoint
+        and request.method == "GET"
+        and current_app.url_map.is_endpoint_expecting(endpoint, "lang")
+    ):
+        args["lang"] = code
+        return url_for(endpoint, **args)
+    return url_for("public.home", lang=code)
+
+
+def init_app(app: Flask, translations: Path) -> None:
+    """Wire Flask-Babel to the top-level catalogs and take the language from the URL."""
+    missing = [
+        code
+        for code in LOCALE_CODES
+        if code != DEFAULT_LOCALE
+        and not (translations / code / "LC_MESSAGES" / "messages.mo").is_file()
+    ]
+    if missing:
+        raise RuntimeError(
+            f"No compiled catalog for {', '.join(missing)} in {translations}. "
+            "Run `make translations` first."
+        )
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        timezone_selector=lambda: TIMEZONE,
+        default_translation_directories=str(translations),
+        default_locale=DEFAULT_LOCALE,
+        default_timezone=TIMEZONE,
+    )
+
+    @app.url_value_preprocessor
+    def _pull_lang(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if values and "lang" in values:
+            lang = values.pop("lang")
+            if lang not in _BY_CODE:
+                g.lang = DEFAULT_LOCALE
+                abort(404)
+            g.lang = lang
+
+    @app.url_defaults
+    def _add_lang(endpoint: str, values: dict[str, Any]) -> None:
+        if "lang" not in values and app.url_map.is_endpoint_expecting(endpoint, "lang"):
+            values["lang"] = g.get("lang", DEFAULT_LOCALE)
+
+    @app.context_processor
+    def _locale_context() -> dict[str, Any]:
+        return {
+            "locales": LOCALES,
+            "current_locale": current_locale(),
+            "switch_language_url": switch_language_url,
+        }

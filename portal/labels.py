@@ -1,0 +1,125 @@
+"""Translated labels for the codes in :mod:`portal.services.choices`."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+TOPICS = {
+    "therapy": _l("Therapie finden (zum Beispiel Physiotherapie oder Psychotherapie)"),
+    "transport": _l("Fahrdienst, zum Beispiel zum Arzt"),
+    "household": _l("Hilfe im Haushalt"),
+    "care": _l("Pflege und Betreuung zu Hause"),
+    "benefits": _l("Geld und Leistungen: Was steht mir zu?"),
+    "debt": _l("Schulden und Geldsorgen"),
+    "housing": _l("Wohnen"),
+    "everyday": _l("Einsamkeit und Hilfe im Alltag"),
+    "other": _l("Etwas anderes"),
+}
+
+TOPIC_GROUPS = {
+    "health": _l("Gesundheit und Therapie"),
+    "mobility": _l("Mobilität"),
+    "care": _l("Pflege und Haushalt"),
+    "money": _l("Geld und Leistungen"),
+    "daily": _l("Wohnen und Alltag"),
+    "other": _l("Sonstiges"),
+}
+
+URGENCIES = {
+    "normal": _l("Es hat etwas Zeit"),
+    "soon": _l("Bald – in den nächsten Tagen"),
+    "urgent": _l("Dringend – heute oder morgen"),
+}
+
+# Translators: short urgency word used in the staff email subject and the staff inbox.
+URGENCY_SHORT = {
+    "normal": _l("normal"),
+    "soon": _l("bald"),
+    "urgent": _l("dringend"),
+}
+
+CONTACT_METHODS = {
+    "callback": _l("Rückruf am Telefon"),
+    "office_verl": _l("Termin im Rathaus Verl"),
+    "office_shs": _l("Termin im Rathaus Schloß Holte-Stukenbrock"),
+    "home_visit": _l("Besuch zu Hause"),
+}
+
+DAYS = {
+    "mon": _l("Montag"),
+    "tue": _l("Dienstag"),
+    "wed": _l("Mittwoch"),
+    "thu": _l("Donnerstag"),
+    "fri": _l("Freitag"),
+}
+
+TIMES = {
+    "morning": _l("Vormittags (8 bis 12 Uhr)"),
+    "afternoon": _l("Nachmittags (12 bis 16 Uhr)"),
+}
+
+RELATIONSHIPS = {
+    "child": _l("Ich bin ihr Kind (Sohn oder Tochter)"),
+    "parent": _l("Ich bin ein Elternteil"),
+    "partner": _l("Ich bin Ehepartner oder Partnerin"),
+    "relative": _l("Ich bin mit der Person verwandt"),
+    "neighbour": _l("Ich bin Nachbar, Nachbarin, Freund oder Freundin"),
+    "carer": _l("Ich pflege oder betreue die Person"),
+    "professional": _l("Ich helfe beruflich (zum Beispiel Pflegedienst, Arztpraxis, Beratung)"),
+    "other": _l("Etwas anderes"),
+}
+
+AUTHORITIES = {
+    "consent": _l("Die Person weiß von dieser Anfrage und ist einverstanden."),
+    "legal": _l("Ich bin die rechtliche Vertretung (zum Beispiel Betreuung oder Vollmacht)."),
+}
+
+LANGUAGES = {
+    "de": _l("Deutsch"),
+    "en": _l("Englisch"),
+    "tr": _l("Türkisch"),
+    "ar": _l("Arabisch"),
+    "ru": _l("Russisch"),
+    "uk": _l("Ukrainisch"),
+    "pl": _l("Polnisch"),
+    "ro": _l("Rumänisch"),
+    "bg": _l("Bulgarisch"),
+    "ku": _l("Kurdisch"),
+    "fa": _l("Persisch (Farsi oder Dari)"),
+    "other": _l("Eine andere Sprache"),
+}
+
+ACCESSIBILITY = {
+    "wheelchair": _l("Ich brauche einen Zugang ohne Stufen (zum Beispiel mit Rollstuhl)."),
+    "hearing": _l("Ich höre schlecht oder brauche Gebärdensprache."),
+    "sight": _l("Ich sehe schlecht."),
+    "easy_language": _l("Bitte erklären Sie alles in Leichter Sprache."),
+    "other": _l("Etwas anderes (bitte unten beschreiben)"),
+}
+
+STATUSES = {
+    "received": _l("Eingegangen – wir melden uns bald bei Ihnen."),
+    "in_progress": _l("In Bearbeitung – jemand kümmert sich um Ihre Anfrage."),
+    "appointment": _l("Ein Termin ist vereinbart."),
+    "closed": _l("Abgeschlossen."),
+    "withdrawn": _l("Zurückgezogen – Sie haben die Anfrage zurückgenommen."),
+}
+
+# Translators: short status word for the staff inbox table.
+STATUS_SHORT = {
+    "received": _l("neu"),
+    "in_progress": _l("in Bearbeitung"),
+    "appointment": _l("Termin"),
+    "closed": _l("abgeschlossen"),
+    "withdrawn": _l("zurückgezogen"),
+}
+
+EVENTS = {
+    "submitted": _l("Anfrage gesendet"),
+    "resident_added": _l("Weitere Informationen ergänzt"),
+    "withdrawn": _l("Anfrage zurückgezogen"),
+}
+
+AUDIT_ACTIONS = {
+    "view": _l("Anfrage angesehen"),
+}

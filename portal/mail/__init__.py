@@ -1,0 +1,141 @@
+"""Composing the portal's emails, each in its recipient's language, into the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from email.utils import parseaddr
+
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from .. import labels
+from ..config import Settings
+from ..models import HelpRequest
+from ..services import choices, outbox
+
+STAFF_LOCALE = "de"
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["portal.settings"]
+    return settings
+
+
+def new_message_id(reference: str = "") -> str:
+    """A globally unique Message-ID on the sender's domain, fixed when the email is queued."""
+    domain = parseaddr(_settings().mail_sender)[1].rpartition("@")[2] or "localhost"
+    prefix = f"{reference.lower()}." if reference else ""
+    return f"<{prefix}{uuid.uuid4().hex}@{domain}>"
+
+
+def _external(endpoint: str, **values: object) -> str:
+    """An absolute link on the configured public address, usable from any email client."""
+    return _settings().public_url.rstrip("/") + url_for(endpoint, **values)
+
+
+def _compose(
+    kind: str, template: str, recipient: str, locale: str, subject_args: dict[str, str], **context: object
+) -> outbox.Email:
+    """Render a message's subject, text and HTML parts under ``locale``."""
+    with force_locale(locale):
+        subject = render_template(f"emails/{template}.subject.txt", **subject_args, **context).strip()
+        text = render_template(f"emails/{template}.txt", **context)
+        html = render_template(f"emails/{template}.html", **context)
+    request = context.get("help_request")
+    reference = request.reference if isinstance(request, HelpRequest) else ""
+    return outbox.Email(
+        kind=kind,
+        recipient=recipient,
+        subject=" ".join(subject.split()),
+        body_text=text,
+        body_html=html,
+        message_id=new_message_id(reference),
+        locale=locale,
+        request_id=request.id if isinstance(request, HelpRequest) else None,
+    )
+
+
+def _staff_facts(help_request: HelpRequest) -> dict[str, object]:
+    """What the staff email may carry: no social or health data."""
+    with force_locale(STAFF_LOCALE):
+        return {
+            "topic_groups": [
+                str(labels.TOPIC_GROUPS[g]) for g in choices.topic_groups(help_request.topics)
+            ],
+            "urgency": str(labels.URGENCY_SHORT[help_request.urgency]),
+            "language": str(labels.LANGUAGES.get(help_request.language, help_request.language)),
+            "contact_method": str(labels.CONTACT_METHODS[help_request.contact_method]),
+        }
+
+
+def queue_new_request(session: Session, help_request: HelpRequest, status_token: str | None) -> None:
+    """Queue the staff notification and, with an email address, the resident's confirmation."""
+    staff_link = _external("staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference)
+    outbox.enqueue(
+        session,
+        _compose(
+            "staff_new_request",
+            "staff_new_request",
+            help_request.town.inbox_email,
+            STAFF_LOCALE,
+            {},
+            help_request=help_request,
+            link=staff_link,
+            **_staff_facts(help_request),
+        ),
+    )
+    if help_request.email and status_token:
+        status_link = _external("request.status_link", lang=help_request.locale, token=status_token)
+        outbox.enqueue(
+            session,
+            _compose(
+                "resident_confirmation",
+                "resident_confirmation",
+                help_request.email,
+                help_request.locale,
+                {},
+                help_request=help_request,
+                status_link=status_link,
+            ),
+        )
+
+
+def queue_request_changed(session: Session, help_request: HelpRequest, change: str) -> None:
+    """Tell the town's inbox that the resident added information or withdrew (no content)."""
+    staff_link = _external("staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference)
+    outbox.enqueue(
+        session,
+        _compose(
+            f"staff_request_{change}",
+            "staff_request_changed",
+            help_request.town.inbox_email,
+            STAFF_LOCALE,
+            {},
+            help_request=help_request,
+            change=change,
+            link=staff_link,
+        ),
+    )
+
+
+def queue_accessibility_feedback(
+    session: Session, message: str, page: str, reply_to: str, locale: str
+) -> None:
+    """Forward feedback on accessibility to the responsible inbox, in German."""
+    email = _compose(
+        "accessibility_feedback",
+        "accessibility_feedback",
+        _settings().feedback_inbox,
+        STAFF_LOCALE,
+        {},
+        message=message,
+        page=page,
+        reply_to=reply_to,
+        feedback_locale=locale,
+    )
+    outbox.enqueue(session, outbox.Email(**{**email.__dict__, "reply_to": reply_to}))
+
+
+__all__ = ["_", "new_message_id", "queue_accessibility_feedback", "queue_new_request"]

@@ -1,0 +1,138 @@
+"""The delivery worker: the only code that talks to the SMTP server."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from flask_mail import Mail, Message
+
+from ..config import Settings
+from ..db import get_db
+from ..models import OutboxMessage
+from ..services import outbox
+
+log = logging.getLogger("portal.delivery")
+mail = Mail()
+
+AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+
+
+@dataclass
+class RunResult:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def _is_permanent(error: Exception) -> bool:
+    """5xx answers are permanent; time-outs, refused connections and 4xx are worth a retry."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _msg in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def _build(message: OutboxMessage, sender: str) -> Message:
+    mail_message = Message(
+        subject=message.subject,
+        recipients=[message.recipient],
+        body=message.body_text,
+        html=message.body_html,
+        sender=sender,
+        reply_to=message.reply_to or None,
+        extra_headers=dict(AUTOMATIC_HEADERS),
+    )
+    mail_message.msgId = message.message_id
+    return mail_message
+
+
+def deliver_due(app: Flask, batch: int = 20) -> RunResult:
+    """Claim the due messages, send each, record the outcome; returns the counts.
+
+    No database transaction is open while the SMTP server is talking, so a slow mail
+    server never holds a lock that a resident's submission would wait for.
+    """
+    settings: Settings = app.extensions["portal.settings"]
+    database = get_db(app)
+    result = RunResult()
+    with database.session() as session:
+        ids = outbox.claim_due(session, limit=batch)
+    if not ids:
+        return result
+    socket.setdefaulttimeout(settings.mail_timeout)
+    connection: Any = None
+    with app.app_context():
+        for message_id in ids:
+            with database.session() as session:
+                message = session.get(OutboxMessage, message_id)
+            if message is None or message.status != "sending":
+                continue
+            try:
+                if connection is None:
+                    connection = mail.connect().__enter__()
+                connection.send(_build(message, settings.mail_sender))
+            except Exception as error:  # noqa: BLE001 - every failure is recorded
+                connection = _close(connection)
+                _record_failure(database, message_id, error, settings.outbox_max_attempts, result)
+                continue
+            with database.session() as session:
+                outbox.mark_sent(session, session.get_one(OutboxMessage, message_id))
+            result.sent += 1
+        _close(connection)
+    return result
+
+
+def _record_failure(
+    database: Any, message_id: int, error: Exception, max_attempts: int, result: RunResult
+) -> None:
+    with database.session() as session:
+        message = session.get_one(OutboxMessage, message_id)
+        outbox.mark_failed(session, message, type(error).__name__, _is_permanent(error), max_attempts)
+        failed = message.status == "failed"
+    log.warning("outbox message %s not delivered: %s", message_id, type(error).__name__)
+    if failed:
+        result.failed += 1
+    else:
+        result.retried += 1
+
+
+def _close(connection: Any) -> None:
+    if connection is not None:
+        try:
+            connection.__exit__(None, None, None)
+        except (OSError, smtplib.SMTPException):
+            pass
+
+
+def work(
+    app: Flask,
+    interval: float = 2.0,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_pass: Callable[[RunResult], None] | None = None,
+) -> None:
+    """Deliver until told to stop, waiting ``interval`` seconds when nothing is due."""
+    while not should_stop():
+        try:
+            result = deliver_due(app)
+        except Exception:  # the worker must survive a database hiccup
+            log.exception("outbox pass failed")
+            result = RunResult()
+        if on_pass is not None:
+            on_pass(result)
+        if not (result.sent or result.retried or result.failed):
+            time.sleep(interval)
+
+
+def init_app(app: Flask) -> None:
+    """Configure Flask-Mail from the app's settings."""
+    mail.init_app(app)

@@ -1,0 +1,78 @@
+"""Staff accounts, their server-side sessions and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .town import Town
+
+ROLES = ("caseworker", "coordinator", "editor", "admin")
+
+
+class StaffUser(Base):
+    """A member of staff who signs in with a password and a one-time code."""
+
+    __tablename__ = "staff_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('caseworker', 'coordinator', 'editor', 'admin')", name="role"),
+        CheckConstraint("role != 'caseworker' OR town_id IS NOT NULL", name="caseworker_town"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    role: Mapped[str] = mapped_column(String(20), default="caseworker")
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("town.id"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    last_totp_step: Mapped[int] = mapped_column(default=0)
+    failed_signins: Mapped[int] = mapped_column(default=0)
+    failed_window_start: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    town: Mapped[Town | None] = relationship(lazy="joined")
+
+    def may_read_town(self, town_id: int) -> bool:
+        """Whether this person may see requests routed to ``town_id``."""
+        if self.role in ("coordinator", "admin"):
+            return True
+        return self.role == "caseworker" and self.town_id == town_id
+
+
+class StaffSession(Base):
+    """A signed-in browser; revoked at sign-out, expired when idle or too old."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(10), default="password")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    staff: Mapped[StaffUser] = relationship(lazy="joined")
+
+
+class AuditEntry(Base):
+    """Who did what to which request, and when; never the request's content."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_request", "request_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("help_request.id", ondelete="SET NULL")
+    )
+
+    staff: Mapped[StaffUser | None] = relationship(lazy="joined")

@@ -1,0 +1,63 @@
+"""Unfinished requests, kept on the server under a random key the browser holds."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..models import RequestDraft, utcnow
+from .errors import DraftExpired
+from .tokens import hash_token, new_token
+
+
+def start_draft(session: Session, hours: int, answers: dict[str, Any] | None = None) -> str:
+    """Create an empty draft and return the key for the browser's session cookie."""
+    key = new_token()
+    now = utcnow()
+    session.add(
+        RequestDraft(
+            key_hash=hash_token(key),
+            answers=dict(answers or {}),
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    session.flush()
+    return key
+
+
+def load_draft(session: Session, key: str | None) -> RequestDraft:
+    """The live draft for ``key``; :class:`DraftExpired` when there is none."""
+    if not key:
+        raise DraftExpired()
+    draft = session.scalar(select(RequestDraft).where(RequestDraft.key_hash == hash_token(key)))
+    if draft is None or draft.expires_at <= utcnow():
+        raise DraftExpired()
+    return draft
+
+
+def save_answers(draft: RequestDraft, answers: dict[str, Any], hours: int) -> None:
+    """Merge ``answers`` into the draft and keep it alive for another ``hours``."""
+    merged = dict(draft.answers)
+    merged.update(answers)
+    draft.answers = merged
+    draft.updated_at = utcnow()
+    draft.expires_at = draft.updated_at + timedelta(hours=hours)
+
+
+def forget_answers(draft: RequestDraft, names: tuple[str, ...]) -> None:
+    """Drop answers that no longer apply (e.g. the address after choosing a call back)."""
+    draft.answers = {k: v for k, v in draft.answers.items() if k not in names}
+
+
+def discard_draft(session: Session, draft: RequestDraft) -> None:
+    """Delete a draft and everything in it."""
+    session.delete(draft)
+
+
+def purge_expired_drafts(session: Session, now: datetime | None = None) -> int:
+    """Delete drafts past their expiry; returns how many."""
+    result = session.execute(delete(RequestDraft).where(RequestDraft.expires_at <= (now or utcnow())))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,37 @@
+"""Typed domain exceptions; views turn them into translated messages."""
+
+
+class DomainError(Exception):
+    """Base class of every rule the portal refuses to break."""
+
+
+class DraftExpired(DomainError):
+    """The unfinished request is gone (too old, already sent, or never existed)."""
+
+
+class DraftIncomplete(DomainError):
+    """A required answer is missing; ``step`` names the page that asks for it."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(step)
+        self.step = step
+
+
+class RequestClosed(DomainError):
+    """The request can no longer be changed (withdrawn, closed or anonymised)."""
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins for this account in the last hour."""
+
+
+class InvalidCredentials(DomainError):
+    """Wrong email, password or one-time code."""
+
+
+class WeakPassword(DomainError):
+    """The password is too short, too long or too common; ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,200 @@
+"""Submitting, reading and changing help requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import HelpRequest, RequestDraft, RequestEvent, Town, utcnow
+from .errors import DraftIncomplete, RequestClosed
+from .references import next_reference
+from .tokens import hash_token, new_token
+from .workdays import add_working_days
+
+BERLIN = ZoneInfo("Europe/Berlin")
+OPEN_STATUSES = ("received", "in_progress", "appointment")
+
+# Each answer the request needs, and the step that asks for it, in the order of the flow.
+REQUIRED_ANSWERS = (
+    ("who", "who"),
+    ("town", "town"),
+    ("topics", "topics"),
+    ("need", "need"),
+    ("urgency", "urgency"),
+    ("contact_method", "contact"),
+    ("contact_days", "times"),
+    ("language", "language"),
+    ("phone_or_email", "details"),
+)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a successful submission returns: the request and its one-time status token."""
+
+    request: HelpRequest
+    status_token: str | None
+    created: bool
+
+
+def first_missing_step(answers: dict[str, Any]) -> str | None:
+    """The step of the first required answer that is missing, or ``None`` when complete."""
+    for name, step in REQUIRED_ANSWERS:
+        if name == "phone_or_email":
+            if not (answers.get("phone") or answers.get("email")):
+                return step
+        elif name == "contact_days":
+            if "contact_days" not in answers:
+                return step
+        elif not answers.get(name):
+            return step
+    if answers.get("who") == "other" and not (
+        answers.get("relationship") and answers.get("subject_name") and answers.get("authority")
+    ):
+        return "relation"
+    if answers.get("contact_method") == "home_visit" and not answers.get("street"):
+        return "details"
+    return None
+
+
+def respond_by(received_at: datetime, urgency: str, normal_days: int, urgent_days: int) -> Any:
+    """The working day by which the Soziales Duo promises to answer."""
+    local_day = received_at.astimezone(BERLIN).date()
+    days = urgent_days if urgency == "urgent" else normal_days
+    return add_working_days(local_day, days)
+
+
+def submit_draft(
+    session: Session,
+    draft: RequestDraft,
+    locale: str,
+    response_days: int,
+    urgent_response_days: int,
+) -> Submission:
+    """Turn a complete draft into a request, once; a second submit returns the first request.
+
+    The draft's key hash is unique on ``help_request``, so two submissions of one draft that
+    race each other cannot both insert: the loser finds the winner's request.
+    """
+    existing = submitted_from(session, draft)
+    if existing is not None:
+        return Submission(existing, None, created=False)
+    answers = draft.answers
+    missing = first_missing_step(answers)
+    if missing:
+        raise DraftIncomplete(missing)
+    town = session.scalar(select(Town).where(Town.slug == answers["town"]))
+    if town is None:
+        raise DraftIncomplete("town")
+    now = utcnow()
+    token = new_token()
+    request = HelpRequest(
+        reference=next_reference(session, now.astimezone(BERLIN).year),
+        town=town,
+        received_at=now,
+        respond_by=respond_by(now, answers["urgency"], response_days, urgent_response_days),
+        locale=locale,
+        on_behalf=answers["who"] == "other",
+        relationship_kind=answers.get("relationship", "") if answers["who"] == "other" else "",
+        subject_name=answers.get("subject_name", "") if answers["who"] == "other" else "",
+        authority=answers.get("authority", "") if answers["who"] == "other" else "",
+        topics=list(answers["topics"]),
+        need_text=answers["need"],
+        urgency=answers["urgency"],
+        contact_method=answers["contact_method"],
+        contact_days=list(answers.get("contact_days", [])),
+        contact_times=list(answers.get("contact_times", [])),
+        language=answers["language"],
+        interpreter=answers.get("interpreter") == "yes",
+        accessibility=list(answers.get("accessibility", [])),
+        accessibility_note=answers.get("accessibility_note", ""),
+        requester_name=answers.get("name", ""),
+        phone=answers.get("phone", ""),
+        email=answers.get("email", ""),
+        street=answers.get("street", "") if answers["contact_method"] == "home_visit" else "",
+        postcode=answers.get("postcode", "") if answers["contact_method"] == "home_visit" else "",
+        city=answers.get("city", "") if answers["contact_method"] == "home_visit" else "",
+        status_token_hash=hash_token(token),
+        draft_key_hash=draft.key_hash,
+    )
+    request.events.append(RequestEvent(kind="submitted", at=now))
+    try:
+        with session.begin_nested():
+            session.add(request)
+            session.flush()
+    except IntegrityError:
+        winner = session.scalar(
+            select(HelpRequest).where(HelpRequest.draft_key_hash == draft.key_hash)
+        )
+        if winner is None:
+            raise
+        return Submission(winner, None, created=False)
+    # The draft stays (empty) until it expires, so a repeated submit finds this request.
+    draft.answers = {}
+    return Submission(request, token, created=True)
+
+
+def submitted_from(session: Session, draft: RequestDraft) -> HelpRequest | None:
+    """The request a draft was already turned into, if any."""
+    return session.scalar(select(HelpRequest).where(HelpRequest.draft_key_hash == draft.key_hash))
+
+
+def request_by_id(session: Session, request_id: int) -> HelpRequest | None:
+    """The request with the primary key ``request_id``, if any."""
+    return session.get(HelpRequest, request_id)
+
+
+def request_by_status_token(session: Session, token: str) -> HelpRequest | None:
+    """The request a private status link points to, if any."""
+    if not token or len(token) > 100:
+        return None
+    return session.scalar(
+        select(HelpRequest).where(HelpRequest.status_token_hash == hash_token(token))
+    )
+
+
+def request_by_reference(session: Session, reference: str) -> HelpRequest | None:
+    """The request with ``reference``, if any."""
+    return session.scalar(select(HelpRequest).where(HelpRequest.reference == reference))
+
+
+def _ensure_open(request: HelpRequest) -> None:
+    if request.status not in OPEN_STATUSES or request.anonymised_at is not None:
+        raise RequestClosed()
+
+
+def add_information(session: Session, request: HelpRequest, text: str) -> RequestEvent:
+    """Add the resident's further information to an open request's timeline."""
+    _ensure_open(request)
+    event = RequestEvent(kind="resident_added", text=text, at=utcnow())
+    request.events.append(event)
+    session.flush()
+    return event
+
+
+def withdraw(session: Session, request: HelpRequest) -> None:
+    """Withdraw an open request at the resident's wish."""
+    _ensure_open(request)
+    now = utcnow()
+    request.status = "withdrawn"
+    request.closed_at = now
+    request.events.append(RequestEvent(kind="withdrawn", at=now))
+    session.flush()
+
+
+def requests_for_inbox(
+    session: Session, town_ids: list[int] | None, status: str | None = None, limit: int = 200
+) -> list[HelpRequest]:
+    """Requests for a staff inbox, newest first; ``town_ids=None`` means every town."""
+    query = select(HelpRequest).order_by(HelpRequest.received_at.desc()).limit(limit)
+    if town_ids is not None:
+        query = query.where(HelpRequest.town_id.in_(town_ids))
+    if status:
+        query = query.where(HelpRequest.status == status)
+    return list(session.scalars(query))

@@ -1,0 +1,85 @@
+"""Deleting what the portal no longer needs, after the periods in the privacy notice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from ..models import AuditEntry, HelpRequest, OutboxMessage, RequestEvent, StaffSession, utcnow
+from .drafts import purge_expired_drafts
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """How many records each step removed or anonymised."""
+
+    drafts: int
+    requests: int
+    audit_entries: int
+    outbox_messages: int
+    staff_sessions: int
+
+
+def anonymise(request: HelpRequest, now: datetime) -> None:
+    """Remove every personal detail from a request and keep only the figures."""
+    for name in (
+        "subject_name",
+        "need_text",
+        "accessibility_note",
+        "requester_name",
+        "phone",
+        "email",
+        "street",
+        "postcode",
+        "city",
+    ):
+        setattr(request, name, "")
+    request.relationship_kind = ""
+    request.draft_key_hash = None
+    request.anonymised_at = now
+
+
+def purge(
+    session: Session,
+    request_days: int,
+    audit_days: int,
+    outbox_days: int,
+    now: datetime | None = None,
+) -> PurgeResult:
+    """Apply every retention period once."""
+    now = now or utcnow()
+    closed_before = now - timedelta(days=request_days)
+    stale = list(
+        session.scalars(
+            select(HelpRequest).where(
+                HelpRequest.status.in_(("closed", "withdrawn")),
+                HelpRequest.closed_at <= closed_before,
+                HelpRequest.anonymised_at.is_(None),
+            )
+        )
+    )
+    for request in stale:
+        anonymise(request, now)
+        session.execute(
+            update(RequestEvent).where(RequestEvent.request_id == request.id).values(text="")
+        )
+    audit = session.execute(delete(AuditEntry).where(AuditEntry.at <= now - timedelta(days=audit_days)))
+    outbox = session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.status.in_(("sent", "failed")),
+            OutboxMessage.created_at <= now - timedelta(days=outbox_days),
+        )
+    )
+    sessions = session.execute(
+        delete(StaffSession).where(StaffSession.last_seen_at <= now - timedelta(days=2))
+    )
+    return PurgeResult(
+        drafts=purge_expired_drafts(session, now),
+        requests=len(stale),
+        audit_entries=int(audit.rowcount or 0),  # type: ignore[attr-defined]
+        outbox_messages=int(outbox.rowcount or 0),  # type: ignore[attr-defined]
+        staff_sessions=int(sessions.rowcount or 0),  # type: ignore[attr-defined]
+    )

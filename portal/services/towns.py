@@ -1,0 +1,52 @@
+"""Member towns: seeding from configuration and lookups for routing."""
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Town
+
+
+class TownFacts(Protocol):
+    """What configuration knows about a town."""
+
+    slug: str
+    name: str
+    postcodes: tuple[str, ...]
+    inbox: str
+    street: str
+    postcode: str
+    phone: str
+    email: str
+    website: str
+
+
+def seed_towns(session: Session, facts: Iterable[TownFacts], overwrite_inbox: bool = False) -> None:
+    """Create missing towns from configuration; existing inboxes stay as edited unless asked."""
+    for fact in facts:
+        town = session.scalar(select(Town).where(Town.slug == fact.slug))
+        if town is None:
+            town = Town(slug=fact.slug, inbox_email=fact.inbox)
+            session.add(town)
+        elif overwrite_inbox:
+            town.inbox_email = fact.inbox
+        town.name = fact.name
+        town.postcodes = ",".join(fact.postcodes)
+        town.street = fact.street
+        town.postcode = fact.postcode
+        town.phone = fact.phone
+        town.email = fact.email
+        town.website = fact.website
+    session.flush()
+
+
+def all_towns(session: Session) -> list[Town]:
+    """Every member town, in a stable order."""
+    return list(session.scalars(select(Town).order_by(Town.id)))
+
+
+def town_by_slug(session: Session, slug: str) -> Town | None:
+    """The town with ``slug``, if any."""
+    return session.scalar(select(Town).where(Town.slug == slug))

@@ -1,0 +1,1 @@
+"""Command-line tools for developers: dev server, mail catcher, translation checks."""

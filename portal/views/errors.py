@@ -1,0 +1,43 @@
+"""Translated error pages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..i18n import DEFAULT_LOCALE, LOCALE_CODES
+
+log = logging.getLogger("portal.errors")
+PAGES = {400: "400", 404: "404", 405: "404", 413: "400", 429: "429"}
+
+
+def _guess_language() -> None:
+    """Error pages outside a language prefix speak the language of the path or the browser."""
+    if "lang" not in g:
+        first = request.path.strip("/").split("/")[0]
+        g.lang = first if first in LOCALE_CODES else DEFAULT_LOCALE
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> tuple[str, int]:
+        _guess_language()
+        code = error.code or 500
+        if code >= 500:
+            return render_template("errors/500.html"), code
+        template = "400" if isinstance(error, CSRFError) else PAGES.get(code, "400")
+        return render_template(f"errors/{template}.html", csrf=isinstance(error, CSRFError)), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[str, int]:
+        # The path and the exception type only: never form data or request bodies.
+        log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url_rule, exc_info=error)
+        _guess_language()
+        if app.testing and app.config.get("PROPAGATE_EXCEPTIONS"):
+            raise error
+        return render_template("errors/500.html"), InternalServerError.code

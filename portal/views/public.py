@@ -1,0 +1,77 @@
+"""Home page, legal pages, accessibility feedback, and the language-neutral entry points."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from .. import db, mail
+from ..forms.feedback import FeedbackForm
+from ..i18n import best_locale, current_locale
+from ..security import limiter
+from ..services import towns
+from . import current_settings
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def root() -> Response:
+    """Send the visitor to the home page in the browser's language."""
+    return redirect(url_for("public.home", lang=best_locale()))
+
+
+@bp.get("/request/")
+def request_entry() -> Response:
+    """Stable entry for flyers and QR codes: the help request in the browser's language."""
+    return redirect(url_for("request.start", lang=best_locale()))
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for this path; answer with the portal's icon."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
+
+
+@bp.get("/<lang>/")
+def home() -> str:
+    """What the Soziales Duo is, for whom, how to reach it, and emergency numbers."""
+    return render_template("public/home.html", towns=towns.all_towns(db.session()))
+
+
+@bp.get("/<lang>/impressum")
+def impressum() -> str:
+    """The legal notice, from configuration."""
+    return render_template("public/impressum.html", settings=current_settings())
+
+
+@bp.get("/<lang>/datenschutz")
+def privacy() -> str:
+    """The privacy notice, naming this portal's own periods and recipients."""
+    return render_template("public/privacy.html", settings=current_settings())
+
+
+@bp.get("/<lang>/leichte-sprache")
+def easy_language() -> str:
+    """The portal explained in Leichte Sprache."""
+    return render_template("public/easy_language.html", towns=towns.all_towns(db.session()))
+
+
+@bp.route("/<lang>/barrierefreiheit", methods=["GET", "POST"])
+@limiter.limit(lambda: current_settings().rate_limit_submit, methods=["POST"])
+def accessibility() -> Response | str:
+    """The accessibility statement and its feedback form."""
+    form = FeedbackForm()
+    if form.validate_on_submit():
+        mail.queue_accessibility_feedback(
+            db.session(),
+            message=form.message.data or "",
+            page=form.page.data or "",
+            reply_to=form.email.data or "",
+            locale=current_locale().code,
+        )
+        db.commit()
+        flash(_("Danke für Ihre Rückmeldung. Wir antworten innerhalb von zwei Wochen, wenn Sie uns eine E-Mail-Adresse genannt haben."))
+        return redirect(url_for("public.accessibility"))
+    return render_template("public/accessibility.html", form=form, page_hint=request.args.get("page", ""))

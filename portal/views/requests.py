@@ -1,0 +1,327 @@
+"""The help request: one question per page, answers kept on the server, sent once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from .. import db, mail
+from ..forms import request as forms
+from ..models import RequestDraft
+from ..security import limiter
+from ..models import HelpRequest
+from ..services import choices, drafts, requests, towns
+from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
+from . import current_settings
+
+bp = Blueprint("request", __name__, url_prefix="/<lang>/request")
+
+SESSION_DRAFT = "request_draft"
+SESSION_SUBMITTED = "request_submitted"
+SESSION_STATUS = "request_status"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One page of the flow: its form, the answers it sets, and whether it applies."""
+
+    name: str
+    form: type[forms.BaseForm]
+    fields: tuple[str, ...]
+    applies: Callable[[dict[str, Any]], bool] = lambda answers: True
+
+
+STEPS = (
+    Step("who", forms.WhoForm, ("who",)),
+    Step(
+        "relation",
+        forms.RelationForm,
+        ("subject_name", "relationship", "authority"),
+        lambda a: a.get("who") == "other",
+    ),
+    Step("town", forms.TownForm, ("town",)),
+    Step("topics", forms.TopicsForm, ("topics",)),
+    Step("need", forms.NeedForm, ("need",)),
+    Step("urgency", forms.UrgencyForm, ("urgency",)),
+    Step("contact", forms.ContactForm, ("contact_method",)),
+    Step("times", forms.TimesForm, ("contact_days", "contact_times")),
+    Step("language", forms.LanguageForm, ("language", "interpreter")),
+    Step("accessibility", forms.AccessibilityForm, ("accessibility", "accessibility_note")),
+    Step("details", forms.DetailsForm, ("name", "phone", "email", "street", "postcode", "city")),
+)
+STEP_BY_NAME = {step.name: step for step in STEPS}
+ADDRESS_FIELDS = ("street", "postcode", "city")
+
+
+def _applicable(answers: dict[str, Any]) -> list[Step]:
+    return [step for step in STEPS if step.applies(answers)]
+
+
+def next_step(current: str, answers: dict[str, Any]) -> str:
+    """The page after ``current`` for these answers; ``check`` after the last question."""
+    names = [step.name for step in _applicable(answers)]
+    index = names.index(current) if current in names else -1
+    return names[index + 1] if index + 1 < len(names) else "check"
+
+
+def previous_step(current: str, answers: dict[str, Any]) -> str | None:
+    """The page before ``current``, or ``None`` on the first question."""
+    names = [step.name for step in _applicable(answers)]
+    if current == "check":
+        return names[-1]
+    index = names.index(current) if current in names else 0
+    return names[index - 1] if index > 0 else None
+
+
+def _draft() -> RequestDraft:
+    return drafts.load_draft(db.session(), session.get(SESSION_DRAFT))
+
+
+def _expired() -> Response:
+    session.pop(SESSION_DRAFT, None)
+    flash(_("Ihre Angaben waren zu lange nicht in Gebrauch und wurden gelöscht. Bitte beginnen Sie neu."))
+    return redirect(url_for("request.start"))
+
+
+def _form_for(step: Step, answers: dict[str, Any], formdata: Any = None) -> forms.BaseForm:
+    data = {name: answers.get(name) for name in step.fields if name in answers}
+    kwargs: dict[str, Any] = {}
+    if step.form is forms.DetailsForm:
+        kwargs["needs_address"] = answers.get("contact_method") == "home_visit"
+    form = step.form(formdata=formdata, data=data, **kwargs)
+    if step.name == "town":
+        choices = [
+            (town.slug, f"{town.name} ({', '.join(town.postcode_list)})")
+            for town in towns.all_towns(db.session())
+        ]
+        form.town.choices = [*choices, ("elsewhere", _("Woanders"))]  # type: ignore[attr-defined]
+    return form
+
+
+@bp.get("/")
+def start() -> str:
+    """The start page: what the request is for, and a way back into an unfinished one."""
+    resume = None
+    try:
+        draft = _draft()
+        resume = requests.first_missing_step(draft.answers) or "check"
+    except DraftExpired:
+        pass
+    return render_template("request/start.html", resume=resume)
+
+
+@bp.post("/")
+def begin() -> Response:
+    """Start a new request (or start over), throwing away any unfinished one."""
+    settings = current_settings()
+    try:
+        drafts.discard_draft(db.session(), _draft())
+    except DraftExpired:
+        pass
+    answers = {}
+    topic = request.args.get("topic", "")
+    if topic in choices.TOPICS:
+        answers["topics"] = [topic]
+    session[SESSION_DRAFT] = drafts.start_draft(db.session(), settings.draft_hours, answers)
+    session.permanent = True
+    db.commit()
+    return redirect(url_for("request.step", name="who"))
+
+
+@bp.route("/<name>", methods=["GET", "POST"])
+def step(name: str) -> Response | str:
+    """Ask one question; on a valid answer, store it and go on."""
+    step = STEP_BY_NAME.get(name)
+    if step is None:
+        abort(404)
+    try:
+        draft = _draft()
+    except DraftExpired:
+        return _expired()
+    answers = draft.answers
+    changing = request.args.get("change") == "1"
+    form = _form_for(step, answers, request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        new = {name: form[name].data for name in step.fields}
+        if name == "town" and new["town"] == "elsewhere":
+            drafts.discard_draft(db.session(), draft)
+            session.pop(SESSION_DRAFT, None)
+            db.commit()
+            return redirect(url_for("request.elsewhere"))
+        drafts.save_answers(draft, new, current_settings().draft_hours)
+        if name == "contact" and new["contact_method"] != "home_visit":
+            drafts.forget_answers(draft, ADDRESS_FIELDS)
+        if name == "who" and new["who"] == "me":
+            drafts.forget_answers(draft, ("subject_name", "relationship", "authority"))
+        db.commit()
+        target = requests.first_missing_step(draft.answers) if changing else None
+        if changing:
+            target = target or "check"
+        else:
+            target = next_step(name, draft.answers)
+        if target == "check":
+            return redirect(url_for("request.check"))
+        return redirect(url_for("request.step", name=target, change="1" if changing else None))
+    back = previous_step(name, answers)
+    return render_template(
+        f"request/{name}.html",
+        form=form,
+        step=name,
+        answers=answers,
+        back_url=url_for("request.check")
+        if changing
+        else (url_for("request.step", name=back) if back else url_for("request.start")),
+    )
+
+
+@bp.get("/elsewhere")
+def elsewhere() -> str:
+    """For people outside both towns: where to turn instead; nothing was stored."""
+    return render_template("request/elsewhere.html")
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@limiter.limit(lambda: current_settings().rate_limit_submit, methods=["POST"])
+def check() -> Response | str:
+    """Show every answer with change links; on consent, send the request once."""
+    try:
+        draft = _draft()
+    except DraftExpired:
+        return _submitted_or_expired()
+    if requests.submitted_from(db.session(), draft) is not None:
+        return redirect(url_for("request.done"))
+    missing = requests.first_missing_step(draft.answers)
+    if missing:
+        return redirect(url_for("request.step", name=missing))
+    form = forms.CheckForm()
+    if form.validate_on_submit():
+        return _submit(draft)
+    town = towns.town_by_slug(db.session(), draft.answers.get("town", ""))
+    return render_template(
+        "request/check.html",
+        form=form,
+        answers=draft.answers,
+        town=town,
+        back_url=url_for("request.step", name=previous_step("check", draft.answers)),
+    )
+
+
+def _submitted_or_expired() -> Response:
+    """A second click on "send" after the first went through lands on the confirmation."""
+    if request.method == "POST" and session.get(SESSION_SUBMITTED):
+        return redirect(url_for("request.done"))
+    return _expired()
+
+
+def _submit(draft: RequestDraft) -> Response:
+    settings = current_settings()
+    try:
+        submission = requests.submit_draft(
+            db.session(),
+            draft,
+            locale=str(request.view_args.get("lang", "de")) if request.view_args else "de",
+            response_days=settings.response_days,
+            urgent_response_days=settings.urgent_response_days,
+        )
+    except DraftIncomplete as exc:
+        return redirect(url_for("request.step", name=exc.step))
+    if not submission.created:
+        # A parallel click already sent it; leave the cookie that click set untouched.
+        return redirect(url_for("request.done"))
+    mail.queue_new_request(db.session(), submission.request, submission.status_token)
+    db.commit()
+    session.pop(SESSION_DRAFT, None)
+    session[SESSION_SUBMITTED] = {"id": submission.request.id, "token": submission.status_token}
+    return redirect(url_for("request.done"))
+
+
+@bp.get("/done")
+def done() -> Response | str:
+    """The confirmation: reference, time of receipt, what happens next, the status link."""
+    submitted = session.get(SESSION_SUBMITTED)
+    found = requests.request_by_id(db.session(), submitted["id"]) if submitted else None
+    if found is None:
+        return redirect(url_for("request.start"))
+    return render_template(
+        "request/done.html",
+        help_request=found,
+        status_url=url_for("request.status_link", token=submitted["token"], _external=True),
+    )
+
+
+@bp.get("/status/<token>")
+def status_link(token: str) -> Response:
+    """The private link: remember which request it opens, then show it without the token."""
+    found = requests.request_by_status_token(db.session(), token)
+    if found is None:
+        abort(404)
+    session[SESSION_STATUS] = found.id
+    return redirect(url_for("request.status"))
+
+
+def _status_request() -> HelpRequest:
+    request_id = session.get(SESSION_STATUS)
+    found = requests.request_by_id(db.session(), request_id) if request_id else None
+    if found is None or found.anonymised_at is not None:
+        abort(404)
+    return found
+
+
+@bp.get("/status")
+def status() -> str:
+    """What state the request is in; add information or withdraw it."""
+    return _render_status(_status_request(), forms.AddInformationForm(prefix="add"), forms.WithdrawForm(prefix="withdraw"))
+
+
+def _render_status(
+    found: HelpRequest, add_form: forms.BaseForm, withdraw_form: forms.BaseForm
+) -> str:
+    return render_template(
+        "request/status.html",
+        help_request=found,
+        add_form=add_form,
+        withdraw_form=withdraw_form,
+        is_open=found.status in requests.OPEN_STATUSES,
+    )
+
+
+@bp.post("/status/add")
+@limiter.limit(lambda: current_settings().rate_limit_submit)
+def add_information() -> Response | str:
+    """Add further information to the request; staff are told without its content."""
+    found = _status_request()
+    form = forms.AddInformationForm(prefix="add")
+    if not form.validate_on_submit():
+        return _render_status(found, form, forms.WithdrawForm(prefix="withdraw"))
+    try:
+        requests.add_information(db.session(), found, form.text.data or "")
+    except RequestClosed:
+        flash(_("Diese Anfrage ist abgeschlossen und kann nicht mehr geändert werden."))
+        return redirect(url_for("request.status"))
+    mail.queue_request_changed(db.session(), found, "added")
+    db.commit()
+    flash(_("Danke. Wir haben Ihre Ergänzung erhalten."))
+    return redirect(url_for("request.status"))
+
+
+@bp.post("/status/withdraw")
+def withdraw() -> Response | str:
+    """Withdraw the request after a confirming tick."""
+    found = _status_request()
+    form = forms.WithdrawForm(prefix="withdraw")
+    if not form.validate_on_submit():
+        return _render_status(found, forms.AddInformationForm(prefix="add"), form)
+    try:
+        requests.withdraw(db.session(), found)
+    except RequestClosed:
+        flash(_("Diese Anfrage ist abgeschlossen und kann nicht mehr geändert werden."))
+        return redirect(url_for("request.status"))
+    mail.queue_request_changed(db.session(), found, "withdrawn")
+    db.commit()
+    flash(_("Ihre Anfrage ist zurückgezogen. Sie können jederzeit eine neue Anfrage stellen."))
+    return redirect(url_for("request.status"))
