@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import flask_babel
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -66,7 +67,13 @@ def configure_flask(app: Flask, settings: Settings) -> None:
         )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.jinja_env.globals["labels"] = labels
+    app.jinja_env.globals.update(
+        labels=labels,
+        format_date=flask_babel.format_date,
+        format_time=flask_babel.format_time,
+        format_datetime=flask_babel.format_datetime,
+        get_locale=flask_babel.get_locale,
+    )
 
 
 def configure_logging(app: Flask) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from email.utils import parseaddr
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from .. import labels
 from ..config import Settings
+from ..links import external_url
 from ..models import HelpRequest
 from ..services import choices, outbox
 
@@ -28,11 +29,6 @@ def new_message_id(reference: str = "") -> str:
     domain = parseaddr(_settings().mail_sender)[1].rpartition("@")[2] or "localhost"
     prefix = f"{reference.lower()}." if reference else ""
     return f"<{prefix}{uuid.uuid4().hex}@{domain}>"
-
-
-def _external(endpoint: str, **values: object) -> str:
-    """An absolute link on the configured public address, usable from any email client."""
-    return _settings().public_url.rstrip("/") + url_for(endpoint, **values)
 
 
 def _compose(
@@ -72,7 +68,7 @@ def _staff_facts(help_request: HelpRequest) -> dict[str, object]:
 
 def queue_new_request(session: Session, help_request: HelpRequest, status_token: str | None) -> None:
     """Queue the staff notification and, with an email address, the resident's confirmation."""
-    staff_link = _external("staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference)
+    staff_link = external_url("staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference)
     outbox.enqueue(
         session,
         _compose(
@@ -87,7 +83,7 @@ def queue_new_request(session: Session, help_request: HelpRequest, status_token:
         ),
     )
     if help_request.email and status_token:
-        status_link = _external("request.status_link", lang=help_request.locale, token=status_token)
+        status_link = external_url("request.status_link", lang=help_request.locale, token=status_token)
         outbox.enqueue(
             session,
             _compose(
@@ -104,7 +100,7 @@ def queue_new_request(session: Session, help_request: HelpRequest, status_token:
 
 def queue_request_changed(session: Session, help_request: HelpRequest, change: str) -> None:
     """Tell the town's inbox that the resident added information or withdrew (no content)."""
-    staff_link = _external("staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference)
+    staff_link = external_url("staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference)
     outbox.enqueue(
         session,
         _compose(

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from .. import db, mail
 from ..forms import request as forms
+from ..links import external_url
 from ..models import RequestDraft
 from ..security import limiter
 from ..models import HelpRequest
@@ -250,7 +251,7 @@ def done() -> Response | str:
     return render_template(
         "request/done.html",
         help_request=found,
-        status_url=url_for("request.status_link", token=submitted["token"], _external=True),
+        status_url=external_url("request.status_link", token=submitted["token"]),
     )
 
 
