@@ -59,6 +59,7 @@ def configure_flask(app: Flask, settings: Settings) -> None:
         MAIL_USERNAME=settings.mail_username or None,
         MAIL_PASSWORD=settings.mail_password or None,
         MAIL_DEFAULT_SENDER=settings.mail_sender,
+        MAIL_SUPPRESS_SEND=False,  # tests talk to a real SMTP server too
         PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
     )
     if settings.proxy_count:

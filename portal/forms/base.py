@@ -70,7 +70,7 @@ def normalise_phone(raw: str) -> str | None:
         number = phonenumbers.parse(raw, "DE")
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_possible_number(number) or len(str(number.national_number)) < 6:
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 

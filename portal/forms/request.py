@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TelField
-from wtforms import TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from .. import labels
@@ -23,8 +31,8 @@ from .base import (
 )
 
 
-def _options(codes: tuple[str, ...], names: dict[str, Any]) -> list[tuple[str, Any]]:
-    return [(code, names[code]) for code in codes]
+def _options(codes: tuple[str, ...], names: dict[str, Any]) -> list[SelectChoice]:
+    return [SelectChoice(code, names[code]) for code in codes]
 
 
 class WhoForm(BaseForm):
@@ -32,7 +40,7 @@ class WhoForm(BaseForm):
 
     who = RadioField(
         _l("Für wen fragen Sie?"),
-        choices=[("me", _l("Für mich")), ("other", _l("Für eine andere Person"))],
+        choices=[SelectChoice("me", _l("Für mich")), SelectChoice("other", _l("Für eine andere Person"))],
         validators=[InputRequired(_l("Bitte wählen Sie aus, für wen Sie fragen."))],
     )
 
@@ -140,7 +148,7 @@ class LanguageForm(BaseForm):
     )
     interpreter = RadioField(
         _l("Brauchen Sie eine Dolmetscherin oder einen Dolmetscher?"),
-        choices=[("no", _l("Nein")), ("yes", _l("Ja"))],
+        choices=[SelectChoice("no", _l("Nein")), SelectChoice("yes", _l("Ja"))],
         validators=[InputRequired(_l("Bitte wählen Sie aus, ob Sie eine Dolmetscherin brauchen."))],
     )
 

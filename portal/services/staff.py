@@ -129,7 +129,7 @@ def verify_password(session: Session, email: str, password: str) -> StaffUser:
 
 def totp_uri(user: StaffUser) -> str:
     """The ``otpauth://`` URI an authenticator app reads from the enrolment QR code."""
-    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(user.email, issuer_name=TOTP_ISSUER)
+    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
 
 
 def verify_code(user: StaffUser, code: str, at: float | None = None) -> None:

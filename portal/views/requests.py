@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from .. import db, mail
 from ..forms import request as forms
@@ -97,10 +98,10 @@ def _form_for(step: Step, answers: dict[str, Any], formdata: Any = None) -> form
     form = step.form(formdata=formdata, data=data, **kwargs)
     if step.name == "town":
         choices = [
-            (town.slug, f"{town.name} ({', '.join(town.postcode_list)})")
+            SelectChoice(town.slug, f"{town.name} ({', '.join(town.postcode_list)})")
             for town in towns.all_towns(db.session())
         ]
-        form.town.choices = [*choices, ("elsewhere", _("Woanders"))]  # type: ignore[attr-defined]
+        form.town.choices = [*choices, SelectChoice("elsewhere", _("Woanders"))]  # type: ignore[attr-defined]
     return form
 
 

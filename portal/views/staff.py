@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from .. import db, labels
 from ..forms.staff import CodeForm, EmptyForm, InboxFilterForm, SignInForm
@@ -163,8 +164,8 @@ def _readable_towns() -> list[int] | None:
 def inbox() -> str:
     """Requests of the staff member's town(s), newest first."""
     form = InboxFilterForm(request.args)
-    form.status.choices = [("", _("Alle"))] + [
-        (code, str(labels.STATUS_SHORT[code])) for code in REQUEST_STATUSES
+    form.status.choices = [SelectChoice("", _("Alle"))] + [
+        SelectChoice(code, str(labels.STATUS_SHORT[code])) for code in REQUEST_STATUSES
     ]
     status = form.status.data if form.status.data in REQUEST_STATUSES else None
     found = requests.requests_for_inbox(db.session(), _readable_towns(), status)

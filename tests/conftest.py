@@ -1,0 +1,199 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL via PORTAL_TEST_DATABASE_URL), a real SMTP server,
+the app, a client that checks every page it renders, and helpers to walk the request flow."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from portal import create_app, migrate
+from portal.db import get_db, make_engine
+from portal.mail import delivery
+from portal.models import Base
+from portal.services import towns
+from portal.tools import mailcatcher
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The test database, migrated once per run."""
+    url = os.environ.get("PORTAL_TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite'}"
+    )
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+class Mailbox:
+    """A real aiosmtpd server on loopback and what it received."""
+
+    def __init__(self, port: int, handler: mailcatcher.MailboxHandler) -> None:
+        self.port = port
+        self.handler = handler
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """Every message received so far, parsed."""
+        return [
+            message_from_bytes(envelope.original_content or b"", policy=policy.default)  # type: ignore[misc]
+            for envelope in self.handler.messages
+        ]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The messages sent to ``address``."""
+        return [m for m in self.messages if address in str(m["To"])]
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    """A port for the SMTP server (which may start later, to test a mail server that is down)."""
+    return free_port()
+
+
+@pytest.fixture
+def mailbox(smtp_port: int) -> Iterator[Mailbox]:
+    """A running SMTP server that records every message."""
+    controller, handler = mailcatcher.start("127.0.0.1", smtp_port)
+    yield Mailbox(smtp_port, handler)
+    controller.stop()
+
+
+def _clean(app: Flask) -> None:
+    database = get_db(app)
+    with database.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "town":
+                connection.execute(table.delete())
+    with database.session() as session:
+        towns.seed_towns(session, app.extensions["portal.settings"].towns(), overwrite_inbox=True)
+
+
+@pytest.fixture
+def app_config(database_url: str, smtp_port: int, tmp_path: Path) -> dict[str, Any]:
+    """Settings for the app under test; tests may change them before ``app`` is built."""
+    return {
+        "instance_path": str(tmp_path / "instance"),
+        "secret_key": TEST_SECRET,
+        "testing": True,
+        "database_url": database_url,
+        "mail_server": "127.0.0.1",
+        "mail_port": smtp_port,
+        "mail_timeout": 5,
+        "public_url": "http://portal.test",
+        "ratelimit_disabled": True,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    """The portal on a clean database."""
+    application = create_app(app_config)
+    _clean(application)
+    yield application
+    get_db(application).engine.dispose()
+
+
+class CheckingClient(FlaskClient):
+    """A test client that checks every HTML page it receives for the basics."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Send the request, then check the page if it is HTML."""
+        response = super().open(*args, **kwargs)
+        if response.mimetype == "text/html" and response.status_code < 300:
+            check_page(response.get_data(as_text=True))
+        return response
+
+
+def check_page(html: str) -> None:
+    """Every page has a language, a title, one h1, a main landmark and the legal links."""
+    assert re.search(r'<html lang="[a-z]{2}" dir="(ltr|rtl)">', html), "html lang/dir missing"
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title and title.group(1).strip(), "page has no title"
+    assert html.count("<h1") == 1, "a page needs exactly one h1"
+    assert '<main id="main"' in html
+    for path in ("/barrierefreiheit", "/leichte-sprache", "/datenschutz", "/impressum"):
+        assert path in html, f"footer link {path} missing"
+    assert "<script" not in html, "pages must work without JavaScript"
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A page-checking test client with CSRF protection on, as in production."""
+    app.test_client_class = CheckingClient
+    return app.test_client()
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    """The CSRF token from the form on ``url``."""
+    html = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="(?:[a-z]+-)?csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, url: str, data: dict[str, Any], token_field: str = "csrf_token") -> Any:
+    """GET the form, then POST it with its CSRF token."""
+    return client.post(url, data={**data, token_field: csrf_token(client, url)})
+
+
+FULL_ANSWERS: list[tuple[str, dict[str, Any]]] = [
+    ("who", {"who": "other"}),
+    ("relation", {"subject_name": "Fatma Demir", "relationship": "child", "authority": "consent"}),
+    ("town", {"town": "shs"}),
+    ("topics", {"topics": ["care", "transport"]}),
+    ("need", {"need": "Meine Mutter kann nicht mehr allein einkaufen. GEHEIMER-TEXT"}),
+    ("urgency", {"urgency": "urgent"}),
+    ("contact", {"contact_method": "callback"}),
+    ("times", {"contact_days": ["mon", "wed"], "contact_times": ["morning"]}),
+    ("language", {"language": "tr", "interpreter": "yes"}),
+    ("accessibility", {"accessibility": ["hearing"], "accessibility_note": ""}),
+    ("details", {"name": "Elif Demir", "phone": "05207 123456", "email": "elif@example.org"}),
+]
+
+
+def answer_all(client: FlaskClient, lang: str = "de", overrides: dict[str, dict[str, Any]] | None = None) -> None:
+    """Start a request and answer every question."""
+    response = post_form(client, f"/{lang}/request/", {})
+    assert response.status_code == 302
+    for step, data in FULL_ANSWERS:
+        data = {**data, **(overrides or {}).get(step, {})}
+        response = post_form(client, f"/{lang}/request/{step}", data)
+        assert response.status_code == 302, (step, response.get_data(as_text=True)[:3000])
+
+
+def submit(client: FlaskClient, lang: str = "de") -> Any:
+    """Consent and send from the check page."""
+    return post_form(client, f"/{lang}/request/check", {"consent": "y"})
+
+
+def deliver(app: Flask) -> delivery.RunResult:
+    """One pass of the delivery worker."""
+    return delivery.deliver_due(app)

@@ -1,0 +1,88 @@
+"""Emails go through the outbox: nothing lost when the mail server is down, nothing sent twice."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from portal.db import get_db
+from portal.models import OutboxMessage, utcnow
+from portal.services import outbox
+from portal.tools import mailcatcher
+from tests.conftest import answer_all, deliver, submit
+
+
+def _make_due(app: Flask) -> None:
+    with get_db(app).session() as session:
+        session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+
+
+def test_requests_made_while_the_mail_server_is_down_are_delivered_once_when_it_is_back(
+    app: Flask, client: FlaskClient, smtp_port: int
+) -> None:
+    for _ in range(3):
+        answer_all(client)
+        response = submit(client)
+        assert response.headers["Location"].endswith("/de/request/done")
+    result = deliver(app)
+    assert result.sent == 0 and result.retried == 6
+    with get_db(app).session() as session:
+        pending = session.scalars(select(OutboxMessage)).all()
+        assert {m.status for m in pending} == {"pending"}
+        assert all(m.next_attempt_at > utcnow() for m in pending)
+    controller, handler = mailcatcher.start("127.0.0.1", smtp_port)
+    try:
+        _make_due(app)
+        assert deliver(app).sent == 6
+        _make_due(app)
+        assert deliver(app).sent == 0
+        assert len(handler.messages) == 6
+        ids = [e.original_content.split(b"Message-ID: ")[1].split(b"\r\n")[0] for e in handler.messages]  # type: ignore[union-attr]
+        assert len(set(ids)) == 6
+    finally:
+        controller.stop()
+
+
+def test_a_permanent_refusal_is_recorded_and_not_retried(app: Flask, client: FlaskClient, smtp_port: int) -> None:
+    class Refusing(mailcatcher.MailboxHandler):
+        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+            return "550 No such user here"
+
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        answer_all(client)
+        submit(client)
+        result = deliver(app)
+    finally:
+        controller.stop()
+    assert result.failed == 2
+    with get_db(app).session() as session:
+        failed = outbox.failed_messages(session)
+        assert len(failed) == 2 and failed[0].attempts == 1
+    status = app.test_cli_runner().invoke(args=["outbox", "status"])
+    assert "failed   2" in status.output
+
+
+def test_a_message_claimed_by_a_worker_that_died_is_sent_again_with_the_same_id(
+    app: Flask, client: FlaskClient, mailbox: object
+) -> None:
+    answer_all(client)
+    submit(client)
+    with get_db(app).session() as session:
+        claimed = outbox.claim_due(session)
+        assert len(claimed) == 2
+    assert deliver(app).sent == 0  # still claimed by the dead worker
+    with get_db(app).session() as session:
+        session.execute(update(OutboxMessage).values(claimed_until=utcnow()))
+    assert deliver(app).sent == 2
+
+
+def test_backoff_grows_and_stays_bounded() -> None:
+    first = [outbox.backoff_seconds(1) for _ in range(50)]
+    later = [outbox.backoff_seconds(6) for _ in range(50)]
+    assert max(first) <= 30 < min(later)
+    assert max(outbox.backoff_seconds(40) for _ in range(50)) <= outbox.MAX_BACKOFF_SECONDS

@@ -1,0 +1,251 @@
+"""A resident asks for help, end to end: pages, storage, routing and email."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from portal.db import get_db
+from portal.models import HelpRequest, OutboxMessage, RequestDraft
+from portal.services import drafts, requests
+from tests.conftest import Mailbox, answer_all, deliver, post_form, submit
+
+
+def _count(app: Flask, model: type) -> int:
+    with get_db(app).session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_daughter_asks_for_her_mother_in_turkish_and_only_the_right_town_is_told(
+    app: Flask, client: FlaskClient, mailbox: Mailbox
+) -> None:
+    answer_all(client, "tr")
+    check = client.get("/tr/request/check").get_data(as_text=True)
+    assert "Fatma Demir" in check and "GEHEIMER-TEXT" in check
+    response = submit(client, "tr")
+    assert response.headers["Location"].endswith("/tr/request/done")
+    done = client.get("/tr/request/done").get_data(as_text=True)
+    reference = re.search(r"SD-\d{4}-\d{5}", done).group(0)
+    assert "/tr/request/status/" in done
+
+    assert deliver(app).sent == 2
+    staff_mail = mailbox.to("soziales-duo-shs@example.org")
+    assert len(staff_mail) == 1 and not mailbox.to("soziales-duo-verl@example.org")
+    assert staff_mail[0]["Subject"] == f"[{reference}] Neue Anfrage · Schloß Holte-Stukenbrock · dringend"
+    assert staff_mail[0]["Auto-Submitted"] == "auto-generated"
+    assert staff_mail[0]["Message-ID"].startswith(f"<{reference.lower()}.")
+    staff_body = staff_mail[0].get_body(("plain",)).get_content()
+    assert f"http://portal.test/de/staff/requests/{reference}" in staff_body
+    assert "Pflege und Haushalt" in staff_body and "Mobilität" in staff_body
+
+    resident = mailbox.to("elif@example.org")
+    assert len(resident) == 1
+    assert reference in resident[0]["Subject"]
+    assert resident[0]["Subject"] != f"[{reference}] Ihre Anfrage beim Sozialen Duo ist angekommen"
+    for message in mailbox.messages:
+        raw = message.as_string()
+        for secret in ("GEHEIMER", "Fatma", "Elif Demir", "123456", "einkaufen"):
+            assert secret not in raw, f"{secret} leaked into an email"
+        for part in message.walk():
+            assert part.get_content_type() in {"multipart/alternative", "text/plain", "text/html"}
+
+
+def test_answers_are_kept_on_the_server_not_in_the_page(client: FlaskClient) -> None:
+    answer_all(client)
+    html = client.get("/de/request/details").get_data(as_text=True)
+    hidden = re.findall(r'<input[^>]*type="hidden"[^>]*>', html)
+    assert all("csrf_token" in field for field in hidden)
+
+
+def test_someone_from_elsewhere_gets_a_kind_page_and_nothing_is_stored(
+    app: Flask, client: FlaskClient
+) -> None:
+    post_form(client, "/de/request/", {})
+    post_form(client, "/de/request/who", {"who": "me"})
+    response = post_form(client, "/de/request/town", {"town": "elsewhere"})
+    assert response.headers["Location"].endswith("/de/request/elsewhere")
+    assert "nichts von Ihren Angaben gespeichert" in client.get("/de/request/elsewhere").get_data(as_text=True)
+    assert _count(app, RequestDraft) == 0
+    assert _count(app, HelpRequest) == 0
+    assert client.get("/de/request/topics").headers["Location"].endswith("/de/request/")
+
+
+def test_a_double_submit_creates_one_request(app: Flask, client: FlaskClient) -> None:
+    answer_all(client)
+    token_page = client.get("/de/request/check").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', token_page).group(1)
+    first = client.post("/de/request/check", data={"consent": "y", "csrf_token": token})
+    second = client.post("/de/request/check", data={"consent": "y", "csrf_token": token})
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"].endswith("/de/request/done")
+    assert _count(app, HelpRequest) == 1
+    assert _count(app, OutboxMessage) == 2
+
+
+def test_parallel_submits_of_one_draft_create_one_request(app: Flask) -> None:
+    with get_db(app).session() as session:
+        key = drafts.start_draft(session, 2, {})
+        draft = drafts.load_draft(session, key)
+        drafts.save_answers(draft, _complete_answers(), 2)
+    results: list[bool] = []
+
+    def submit_once() -> None:
+        with app.app_context(), get_db(app).session() as session:
+            draft = drafts.load_draft(session, key)
+            results.append(requests.submit_draft(session, draft, "de", 3, 1).created)
+
+    threads = [threading.Thread(target=submit_once) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 5 + [True]
+    assert _count(app, HelpRequest) == 1
+
+
+def _complete_answers() -> dict[str, object]:
+    return {
+        "who": "me", "town": "verl", "topics": ["benefits"], "need": "Wohngeld", "urgency": "normal",
+        "contact_method": "callback", "contact_days": [], "contact_times": [], "language": "de",
+        "interpreter": "no", "name": "Max", "phone": "+49 5246 1234",
+    }
+
+
+def test_concurrent_submissions_get_distinct_references(app: Flask) -> None:
+    keys = []
+    with get_db(app).session() as session:
+        for _ in range(12):
+            key = drafts.start_draft(session, 2, _complete_answers())
+            keys.append(key)
+    references: list[str] = []
+    errors: list[BaseException] = []
+
+    def submit_one(key: str) -> None:
+        try:
+            with app.app_context(), get_db(app).session() as session:
+                draft = drafts.load_draft(session, key)
+                references.append(requests.submit_draft(session, draft, "de", 3, 1).request.reference)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit_one, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(set(references)) == 12
+    numbers = sorted(int(ref.rsplit("-", 1)[1]) for ref in references)
+    assert numbers == list(range(1, 13))
+
+
+def test_a_missing_answer_gets_a_translated_error_summary_and_changes_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    post_form(client, "/ar/request/", {})
+    response = post_form(client, "/ar/request/who", {})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'class="error-summary"' in html and 'href="#who"' in html
+    assert "<title>" in html and "Bitte wählen Sie aus, für wen Sie fragen." not in html
+    with get_db(app).session() as session:
+        assert session.scalars(select(RequestDraft)).one().answers == {}
+
+
+def test_overlong_and_malformed_contact_details_are_refused(client: FlaskClient) -> None:
+    answer_all(client)
+    response = post_form(
+        client,
+        "/de/request/details",
+        {"name": "x" * 121, "phone": "abc", "email": "not-an-address\r\nBcc: x@example.org"},
+    )
+    html = response.get_data(as_text=True)
+    assert "höchstens 120 Zeichen" in html
+    assert "Telefonnummer wie" in html
+    assert "E-Mail-Adresse wie" in html
+    assert "Elif Demir" in client.get("/de/request/details").get_data(as_text=True)
+
+
+def test_phone_and_email_are_normalised(app: Flask, client: FlaskClient) -> None:
+    answer_all(client, overrides={"details": {"phone": "05207/123456", "email": " Elif@Example.ORG "}})
+    submit(client)
+    with get_db(app).session() as session:
+        stored = session.scalars(select(HelpRequest)).one()
+    assert stored.phone == "+49 5207 123456"
+    assert stored.email == "Elif@example.org"
+
+
+def test_a_home_visit_needs_an_address_and_only_then_keeps_it(app: Flask, client: FlaskClient) -> None:
+    answer_all(client)
+    post_form(client, "/de/request/contact?change=1", {"contact_method": "home_visit"})
+    response = post_form(client, "/de/request/details?change=1", {"name": "Elif", "phone": "05207 123456"})
+    assert "Straße und Hausnummer" in response.get_data(as_text=True)
+    post_form(
+        client,
+        "/de/request/details?change=1",
+        {"name": "Elif", "phone": "05207 123456", "street": "Am Markt 1", "postcode": "33758", "city": "SHS"},
+    )
+    post_form(client, "/de/request/contact?change=1", {"contact_method": "callback"})
+    submit(client)
+    with get_db(app).session() as session:
+        assert session.scalars(select(HelpRequest)).one().street == ""
+
+
+def test_change_link_returns_to_the_check_page(client: FlaskClient) -> None:
+    answer_all(client)
+    response = post_form(client, "/de/request/urgency?change=1", {"urgency": "normal"})
+    assert response.headers["Location"].endswith("/de/request/check")
+
+
+def test_the_honeypot_stops_form_filling_programs(app: Flask, client: FlaskClient) -> None:
+    answer_all(client)
+    response = post_form(client, "/de/request/check", {"consent": "y", "website": "http://spam.example"})
+    assert response.status_code == 200
+    assert _count(app, HelpRequest) == 0
+
+
+def test_a_returning_visitor_can_resume_or_start_over(app: Flask, client: FlaskClient) -> None:
+    answer_all(client)
+    start = client.get("/de/request/").get_data(as_text=True)
+    assert "Weitermachen" in start and "/de/request/check" in start
+    post_form(client, "/de/request/", {})
+    assert "/de/request/check" not in client.get("/de/request/").get_data(as_text=True)
+    with get_db(app).session() as session:
+        assert session.scalars(select(RequestDraft)).one().answers == {}
+
+
+def test_status_page_lets_the_resident_add_information_and_withdraw(
+    app: Flask, client: FlaskClient, mailbox: Mailbox
+) -> None:
+    answer_all(client, "pl")
+    submit(client, "pl")
+    link = re.search(r'href="http://portal.test(/pl/request/status/[^"]+)"', client.get("/pl/request/done").get_data(as_text=True)).group(1)
+    other = app.test_client()
+    assert other.get("/pl/request/status").status_code == 404
+    assert other.get(link).headers["Location"].endswith("/pl/request/status")
+    page = other.get("/pl/request/status").get_data(as_text=True)
+    assert re.search(r"SD-\d{4}-\d{5}", page)
+    token = re.search(r'name="add-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    other.post("/pl/request/status/add", data={"add-csrf_token": token, "add-text": "Neue Nummer: 0170 999"})
+    other.post("/pl/request/status/withdraw", data={"withdraw-csrf_token": token, "withdraw-confirm": "y"})
+    with get_db(app).session() as session:
+        stored = session.scalars(select(HelpRequest)).one()
+        assert stored.status == "withdrawn"
+        assert [event.kind for event in stored.events] == ["submitted", "resident_added", "withdrawn"]
+    deliver(app)
+    subjects = [m["Subject"] for m in mailbox.to("soziales-duo-shs@example.org")]
+    assert any("Ergänzung" in s for s in subjects) and any("zurückgezogen" in s for s in subjects)
+    assert all("0170 999" not in m.as_string() for m in mailbox.messages)
+
+
+def test_an_unknown_status_link_is_not_found(client: FlaskClient) -> None:
+    assert client.get("/de/request/status/not-a-real-token").status_code == 404
+
+
+def test_request_pages_are_never_cached(client: FlaskClient) -> None:
+    answer_all(client)
+    assert client.get("/de/request/check").headers["Cache-Control"] == "no-store"

@@ -1,0 +1,16 @@
+"""The migrations create exactly the schema the models describe."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+
+from portal.db import get_db
+from portal.models import Base
+
+
+def test_migrations_match_the_models(app: Flask) -> None:
+    with get_db(app).engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
