@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 
 from .. import db, mail
 from ..forms import request as forms
+from ..i18n import current_locale
 from ..links import external_url
 from ..models import RequestDraft
 from ..security import limiter
@@ -226,7 +227,7 @@ def _submit(draft: RequestDraft) -> Response:
         submission = requests.submit_draft(
             db.session(),
             draft,
-            locale=str(request.view_args.get("lang", "de")) if request.view_args else "de",
+            locale=current_locale().code,
             response_days=settings.response_days,
             urgent_response_days=settings.urgent_response_days,
         )

@@ -1,0 +1,182 @@
+"""axe-core (WCAG 2.1 A and AA) and the Nu Html Checker on every page, in every language,
+including forms that show errors; no page may reach another host."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pyotp
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+from playwright.sync_api import Browser, Page
+
+from portal.db import get_db
+from portal.i18n import LOCALE_CODES
+from portal.services import staff, towns
+from tests.browser.conftest import new_context
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+VNU = ROOT / ".cache/node/node_modules/vnu-jar/build/dist/vnu.jar"
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+PASSWORD = "correct horse battery staple"
+
+
+class Auditor:
+    """Runs axe on each page and keeps the HTML as served for the Nu Html Checker."""
+
+    def __init__(self, page: Page, folder: Path) -> None:
+        self.page = page
+        self.folder = folder
+        self.axe = Axe()
+        self.violations: dict[str, list[str]] = {}
+        self.count = 0
+
+    def check(self, name: str) -> None:
+        """Audit the page that is open now."""
+        result = self.axe.run(self.page, options=AXE_OPTIONS)
+        found = [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in result.response["violations"]]
+        if found:
+            self.violations[f"{name} {self.page.url}"] = found
+        served = self.page.context.request.get(self.page.url)
+        self.count += 1
+        (self.folder / f"{self.count:03d}-{name}.html").write_text(served.text(), "utf-8")
+
+    def submit(self) -> None:
+        """Send the form in <main> and wait for the next page."""
+        with self.page.expect_navigation():
+            self.page.locator("main form button[type=submit]").last.click()
+
+
+def walk_public_pages(auditor: Auditor, base: str, lang: str) -> None:
+    page = auditor.page
+    for path, name in [
+        ("/", "home"), ("/impressum", "impressum"), ("/datenschutz", "privacy"),
+        ("/leichte-sprache", "easy"), ("/barrierefreiheit", "a11y"), ("/staff/signin", "signin"),
+        ("/no-such-page", "404"), ("/request/", "start"),
+    ]:
+        page.goto(f"{base}/{lang}{path}")
+        auditor.check(f"{lang}-{name}")
+    page.goto(f"{base}/{lang}/barrierefreiheit")
+    auditor.submit()
+    auditor.check(f"{lang}-a11y-errors")
+    page.goto(f"{base}/{lang}/staff/signin")
+    auditor.submit()
+    auditor.check(f"{lang}-signin-errors")
+
+
+def walk_request(auditor: Auditor, base: str, lang: str) -> None:
+    page = auditor.page
+    page.goto(f"{base}/{lang}/request/")
+    auditor.submit()
+    auditor.submit()  # no answer: the error summary
+    auditor.check(f"{lang}-who-errors")
+    answers = [
+        ("who", lambda: page.check("input[name=who][value=other]")),
+        ("relation", lambda: (page.fill("[name=subject_name]", "Fatma Demir"), page.check("input[name=relationship][value=child]"), page.check("input[name=authority][value=legal]"))),
+        ("town", lambda: page.check("input[name=town][value=verl]")),
+        ("topics", lambda: page.check("input[name=topics][value=benefits]")),
+        ("need", lambda: page.fill("[name=need]", "Wohngeld beantragen")),
+        ("urgency", lambda: page.check("input[name=urgency][value=normal]")),
+        ("contact", lambda: page.check("input[name=contact_method][value=home_visit]")),
+        ("times", lambda: None),
+        ("language", lambda: page.check("input[name=interpreter][value=yes]")),
+        ("accessibility", lambda: None),
+        ("details", lambda: (page.fill("[name=name]", "Elif"), page.fill("[name=phone]", "abc"))),
+    ]
+    for name, answer in answers:
+        auditor.check(f"{lang}-{name}")
+        answer()
+        auditor.submit()
+    auditor.check(f"{lang}-details-errors")
+    page.fill("[name=phone]", "05246 12345")
+    page.fill("[name=street]", "Am Markt 1")
+    page.fill("[name=postcode]", "33415")
+    page.fill("[name=city]", "Verl")
+    auditor.submit()
+    auditor.check(f"{lang}-check")
+    page.check("input[name=consent]")
+    auditor.submit()
+    auditor.check(f"{lang}-done")
+    page.goto(page.locator("a.status-link").get_attribute("href").replace("http://portal.test", base))
+    auditor.check(f"{lang}-status")
+    page.locator("form[action$='/status/withdraw'] button").click()
+    page.wait_for_load_state()
+    auditor.check(f"{lang}-status-errors")
+    page.goto(f"{base}/{lang}/request/")
+    auditor.submit()
+    page.check("input[name=who][value=me]")
+    auditor.submit()
+    page.check("input[name=town][value=elsewhere]")
+    auditor.submit()
+    auditor.check(f"{lang}-elsewhere")
+
+
+def walk_staff(auditor: Auditor, base: str, lang: str, email: str, secret: str) -> None:
+    page = auditor.page
+    page.goto(f"{base}/{lang}/staff/signin")
+    page.fill("[name=email]", email)
+    page.fill("[name=password]", PASSWORD)
+    auditor.submit()
+    auditor.check(f"{lang}-staff-second-factor")
+    page.fill("[name=code]", pyotp.TOTP(secret).now())
+    auditor.submit()
+    auditor.check(f"{lang}-staff-inbox")
+    page.locator("table a").first.click()
+    page.wait_for_load_state()
+    auditor.check(f"{lang}-staff-request")
+
+
+def vnu_errors(folder: Path) -> list[str]:
+    """Run the Nu Html Checker once over every saved page."""
+    java = shutil.which("java")
+    assert java and VNU.is_file(), "run `make qa-deps` to install Java and the Nu Html Checker"
+    result = subprocess.run(  # noqa: S603
+        [java, "-jar", str(VNU), "--format", "json", "--stdout", *sorted(map(str, folder.glob("*.html")))],
+        capture_output=True, text=True, check=False,
+    )
+    messages = json.loads(result.stdout or "{}").get("messages", [])
+    return [
+        f"{Path(m.get('url', '')).name}:{m.get('lastLine')}: {m.get('message')}"
+        for m in messages
+        if m.get("type") == "error"
+    ]
+
+
+def test_every_page_passes_axe_and_the_html_checker_in_every_language(
+    app: Flask, live_server: str, browser: Browser, tmp_path: Path
+) -> None:
+    with get_db(app).session() as session:
+        user = staff.create_staff(session, "coord@example.org", PASSWORD, "coordinator", None)
+        secret = user.totp_secret or ""
+        towns.all_towns(session)
+    problems: dict[str, list[str]] = {}
+    all_foreign: list[str] = []
+    pages = 0
+    for lang in LOCALE_CODES:
+        context, foreign = new_context(browser, viewport={"width": 375, "height": 800})
+        auditor = Auditor(context.new_page(), tmp_path)
+        walk_public_pages(auditor, live_server, lang)
+        walk_request(auditor, live_server, lang)
+        if lang == "de":
+            walk_staff(auditor, live_server, lang, "coord@example.org", secret)
+        else:  # a fresh code each time: codes can only be used once
+            with get_db(app).session() as session:
+                from sqlalchemy import update
+
+                from portal.models import StaffUser
+
+                session.execute(update(StaffUser).values(last_totp_step=0))
+            walk_staff(auditor, live_server, lang, "coord@example.org", secret)
+        problems.update(auditor.violations)
+        all_foreign.extend(foreign)
+        pages += auditor.count
+        context.close()
+    assert pages >= 9 * 30
+    assert problems == {}
+    assert all_foreign == []
+    assert vnu_errors(tmp_path) == []
