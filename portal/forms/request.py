@@ -62,7 +62,7 @@ class RelationForm(BaseForm):
         validators=[InputRequired(_l("Bitte wählen Sie aus, wie Sie zu der Person stehen."))],
     )
     authority = RadioField(
-        _l("Darf die Person vertreten werden?"),
+        _l("Dürfen Sie für die Person fragen?"),
         choices=_options(choices.AUTHORITIES, labels.AUTHORITIES),
         validators=[
             InputRequired(
@@ -149,7 +149,7 @@ class LanguageForm(BaseForm):
     interpreter = RadioField(
         _l("Brauchen Sie eine Dolmetscherin oder einen Dolmetscher?"),
         choices=[SelectChoice("no", _l("Nein")), SelectChoice("yes", _l("Ja"))],
-        validators=[InputRequired(_l("Bitte wählen Sie aus, ob Sie eine Dolmetscherin brauchen."))],
+        validators=[InputRequired(_l("Bitte wählen Sie aus, ob Sie Hilfe beim Dolmetschen brauchen."))],
     )
 
 

@@ -32,6 +32,8 @@ def test_daughter_asks_for_her_mother_in_turkish_and_only_the_right_town_is_told
     reference = re.search(r"SD-\d{4}-\d{5}", done).group(0)
     assert "/tr/request/status/" in done
 
+    with get_db(app).session() as session:
+        assert session.scalars(select(HelpRequest)).one().locale == "tr"
     assert deliver(app).sent == 2
     staff_mail = mailbox.to("soziales-duo-shs@example.org")
     assert len(staff_mail) == 1 and not mailbox.to("soziales-duo-verl@example.org")
@@ -51,7 +53,7 @@ def test_daughter_asks_for_her_mother_in_turkish_and_only_the_right_town_is_told
         for secret in ("GEHEIMER", "Fatma", "Elif Demir", "123456", "einkaufen"):
             assert secret not in raw, f"{secret} leaked into an email"
         for part in message.walk():
-            assert part.get_content_type() in {"multipart/alternative", "text/plain", "text/html"}
+            assert part.get_content_type() in {"multipart/mixed", "multipart/alternative", "text/plain", "text/html"}
 
 
 def test_answers_are_kept_on_the_server_not_in_the_page(client: FlaskClient) -> None:
