@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the portal; ``config`` overrides settings (tests use it)."""
     instance_path = Path(
-        (config or {}).get("instance_path") or os.environ.get("PORTAL_INSTANCE_PATH") or ROOT / "instance"
+        (config or {}).get("instance_path")
+        or os.environ.get("PORTAL_INSTANCE_PATH")
+        or ROOT / "instance"
     ).resolve()
     app = Flask(
         __name__,
@@ -60,6 +62,7 @@ def configure_flask(app: Flask, settings: Settings) -> None:
         MAIL_PASSWORD=settings.mail_password or None,
         MAIL_DEFAULT_SENDER=settings.mail_sender,
         MAIL_SUPPRESS_SEND=False,  # tests talk to a real SMTP server too
+        MAIL_DEBUG=False,  # the SMTP transcript would put addresses into the log
         PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
     )
     if settings.proxy_count:
@@ -80,7 +83,9 @@ def configure_flask(app: Flask, settings: Settings) -> None:
 def configure_logging(app: Flask) -> None:
     """Log to stderr without request data; personal data never reaches a log line."""
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
 
 
 def register_blueprints(app: Flask) -> None:

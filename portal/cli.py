@@ -113,14 +113,20 @@ def demo_load() -> None:
             email = f"demo-{town.slug}@example.org"
             user = session.scalar(select(StaffUser).where(StaffUser.email == email))
             if user is None:
-                user = staff.create_staff(session, email, password, "caseworker", town, f"Demo {town.name}")
+                user = staff.create_staff(
+                    session, email, password, "caseworker", town, f"Demo {town.name}"
+                )
             click.echo(f"Demo staff for {town.name}: {email} / {password}")
-            click.echo(f"    TOTP secret {user.totp_secret} (or: flask --app portal staff totp-code --email {email})")
+            click.echo(
+                f"    TOTP secret {user.totp_secret} (or: flask --app portal staff totp-code --email {email})"
+            )
 
 
 @outbox_cli.command("work")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
-@click.option("--interval", default=2.0, show_default=True, help="Seconds between passes when idle.")
+@click.option(
+    "--interval", default=2.0, show_default=True, help="Seconds between passes when idle."
+)
 def outbox_work(once: bool, interval: float) -> None:
     """Deliver queued emails with retries and backoff until stopped."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -129,7 +129,9 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 def load_settings(
-    instance_path: Path, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+    instance_path: Path,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
 ) -> Settings:
     """Build the settings from defaults, ``instance/portal.cfg`` and ``PORTAL_*`` variables."""
     values: dict[str, Any] = {}
@@ -164,6 +166,8 @@ def validate(settings: Settings) -> None:
     elif len(settings.secret_key) < 32 and not settings.testing:
         raise ConfigError("PORTAL_SECRET_KEY must be at least 32 characters long.")
     if settings.response_days < 1 or settings.urgent_response_days < 1:
-        raise ConfigError("PORTAL_RESPONSE_DAYS and PORTAL_URGENT_RESPONSE_DAYS must be at least 1.")
+        raise ConfigError(
+            "PORTAL_RESPONSE_DAYS and PORTAL_URGENT_RESPONSE_DAYS must be at least 1."
+        )
     if not settings.public_url.startswith(("http://", "https://")):
         raise ConfigError("PORTAL_PUBLIC_URL must start with http:// or https://.")

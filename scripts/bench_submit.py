@@ -50,7 +50,7 @@ def wait_for(url: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback only
+            urllib.request.urlopen(url, timeout=2)
             return
         except OSError:
             time.sleep(0.2)
@@ -63,7 +63,7 @@ def one_client(base: str, count: int, results: multiprocessing.Queue) -> None:  
         jar = CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 
-        def post(path: str, data: dict[str, str], token: str) -> str:
+        def post(path: str, data: dict[str, str], token: str, opener=opener) -> str:  # type: ignore[no-untyped-def]
             body = urllib.parse.urlencode({**data, "csrf_token": token}, doseq=True).encode()
             with opener.open(base + path, data=body, timeout=30) as response:
                 return response.read().decode()
@@ -93,31 +93,64 @@ def run(delay: float) -> None:
             **os.environ,
             "PORTAL_INSTANCE_PATH": str(instance),
             "PORTAL_SECRET_KEY": "bench-" + "x" * 40,
-            "PORTAL_DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{instance}/bench.sqlite"),
+            "PORTAL_DATABASE_URL": os.environ.get(
+                "BENCH_DATABASE_URL", f"sqlite:///{instance}/bench.sqlite"
+            ),
             "PORTAL_MAIL_PORT": str(smtp_port),
             "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
             "PORTAL_RATE_LIMIT_SUBMIT": "100000 per hour",
         }
         flask = [str(BIN / "flask"), "--app", "portal"]
-        subprocess.run([*flask, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)  # noqa: S603
-        sink = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "portal.tools.mailcatcher", "--port", str(smtp_port),
-             "--folder", str(instance / "mail"), "--delay", str(delay)],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        subprocess.run(
+            [*flask, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT
         )
-        web = subprocess.Popen(  # noqa: S603
-            [str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{web_port}",
-             "--log-level", "warning", "portal:create_app()"],
-            env=env, cwd=ROOT,
+        sink = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "portal.tools.mailcatcher",
+                "--port",
+                str(smtp_port),
+                "--folder",
+                str(instance / "mail"),
+                "--delay",
+                str(delay),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
         )
-        worker = subprocess.Popen([*flask, "outbox", "work", "--interval", "0.2"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603
+        web = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "-w",
+                "2",
+                "--threads",
+                "4",
+                "-b",
+                f"127.0.0.1:{web_port}",
+                "--log-level",
+                "warning",
+                "portal:create_app()",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        worker = subprocess.Popen(
+            [*flask, "outbox", "work", "--interval", "0.2"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         try:
             base = f"http://127.0.0.1:{web_port}"
             wait_for(base + "/de/")
             results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
             started = time.perf_counter()
             clients = [
-                multiprocessing.Process(target=one_client, args=(base, SUBMISSIONS_PER_CLIENT, results))
+                multiprocessing.Process(
+                    target=one_client, args=(base, SUBMISSIONS_PER_CLIENT, results)
+                )
                 for _ in range(CLIENTS)
             ]
             for client in clients:
@@ -128,7 +161,10 @@ def run(delay: float) -> None:
             latencies = [results.get() for _ in range(results.qsize())]
             expected = 2 * len(latencies)
             deadline = time.monotonic() + 600
-            while len(list((instance / "mail").glob("*.eml"))) < expected and time.monotonic() < deadline:
+            while (
+                len(list((instance / "mail").glob("*.eml"))) < expected
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.2)
             delivered_after = time.perf_counter() - started
             delivered = len(list((instance / "mail").glob("*.eml")))

@@ -152,14 +152,16 @@ def client(app: Flask) -> FlaskClient:
 def csrf_token(client: FlaskClient, url: str) -> str:
     """The CSRF token from the form on ``url``."""
     html = client.get(url).get_data(as_text=True)
-    match = re.search(r'name="(?:[a-z]+-)?csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
+    match = re.search(
+        r'name="(?:[a-z]+-)?csrf_token" type="hidden" value="([^"]+)"', html
+    ) or re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, f"no CSRF token on {url}"
     return match.group(1)
 
 
-def post_form(client: FlaskClient, url: str, data: dict[str, Any], token_field: str = "csrf_token") -> Any:
+def post_form(
+    client: FlaskClient, url: str, data: dict[str, Any], token_field: str = "csrf_token"
+) -> Any:
     """GET the form, then POST it with its CSRF token."""
     return client.post(url, data={**data, token_field: csrf_token(client, url)})
 
@@ -179,7 +181,9 @@ FULL_ANSWERS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def answer_all(client: FlaskClient, lang: str = "de", overrides: dict[str, dict[str, Any]] | None = None) -> None:
+def answer_all(
+    client: FlaskClient, lang: str = "de", overrides: dict[str, dict[str, Any]] | None = None
+) -> None:
     """Start a request and answer every question."""
     response = post_form(client, f"/{lang}/request/", {})
     assert response.status_code == 302

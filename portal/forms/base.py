@@ -95,7 +95,9 @@ class PhoneNumber:
         normal = normalise_phone(field.data)
         if normal is None:
             raise ValidationError(
-                _l("Bitte geben Sie eine Telefonnummer wie 05246 1234567 oder +49 5246 1234567 ein.")
+                _l(
+                    "Bitte geben Sie eine Telefonnummer wie 05246 1234567 oder +49 5246 1234567 ein."
+                )
             )
         field.data = normal
 

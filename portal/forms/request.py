@@ -40,7 +40,10 @@ class WhoForm(BaseForm):
 
     who = RadioField(
         _l("Für wen fragen Sie?"),
-        choices=[SelectChoice("me", _l("Für mich")), SelectChoice("other", _l("Für eine andere Person"))],
+        choices=[
+            SelectChoice("me", _l("Für mich")),
+            SelectChoice("other", _l("Für eine andere Person")),
+        ],
         validators=[InputRequired(_l("Bitte wählen Sie aus, für wen Sie fragen."))],
     )
 
@@ -149,7 +152,9 @@ class LanguageForm(BaseForm):
     interpreter = RadioField(
         _l("Brauchen Sie eine Dolmetscherin oder einen Dolmetscher?"),
         choices=[SelectChoice("no", _l("Nein")), SelectChoice("yes", _l("Ja"))],
-        validators=[InputRequired(_l("Bitte wählen Sie aus, ob Sie Hilfe beim Dolmetschen brauchen."))],
+        validators=[
+            InputRequired(_l("Bitte wählen Sie aus, ob Sie Hilfe beim Dolmetschen brauchen."))
+        ],
     )
 
 
@@ -171,7 +176,11 @@ class DetailsForm(BaseForm):
 
     name = StringField(
         _l("Ihr Name"),
-        validators=[DataRequired(_l("Bitte geben Sie Ihren Namen ein.")), MaxLength(120), SingleLine()],
+        validators=[
+            DataRequired(_l("Bitte geben Sie Ihren Namen ein.")),
+            MaxLength(120),
+            SingleLine(),
+        ],
     )
     phone = TelField(_l("Telefonnummer"), validators=[Optional(), MaxLength(40), PhoneNumber()])
     email = EmailField(
@@ -195,7 +204,9 @@ class DetailsForm(BaseForm):
     def validate_street(self, field: StringField) -> None:
         """For a home visit we need the address."""
         if self.needs_address and not field.data:
-            raise ValidationError(_l("Für einen Besuch zu Hause brauchen wir Straße und Hausnummer."))
+            raise ValidationError(
+                _l("Für einen Besuch zu Hause brauchen wir Straße und Hausnummer.")
+            )
 
     def validate_postcode(self, field: StringField) -> None:
         """A five-digit German postcode, required for a home visit."""
@@ -214,9 +225,17 @@ class CheckForm(BaseForm):
     """Check your answers, agree to the privacy notice, send."""
 
     consent = BooleanField(
-        _l("Ich habe die Datenschutzerklärung gelesen und bin einverstanden, dass meine Angaben "
-           "für die Bearbeitung dieser Anfrage gespeichert werden."),
-        validators=[DataRequired(_l("Bitte bestätigen Sie, dass Sie mit der Datenschutzerklärung einverstanden sind."))],
+        _l(
+            "Ich habe die Datenschutzerklärung gelesen und bin einverstanden, dass meine Angaben "
+            "für die Bearbeitung dieser Anfrage gespeichert werden."
+        ),
+        validators=[
+            DataRequired(
+                _l(
+                    "Bitte bestätigen Sie, dass Sie mit der Datenschutzerklärung einverstanden sind."
+                )
+            )
+        ],
     )
     website = honeypot_field()
 
@@ -239,5 +258,7 @@ class WithdrawForm(BaseForm):
 
     confirm = BooleanField(
         _l("Ja, ich möchte meine Anfrage zurückziehen."),
-        validators=[DataRequired(_l("Bitte bestätigen Sie, dass Sie die Anfrage zurückziehen möchten."))],
+        validators=[
+            DataRequired(_l("Bitte bestätigen Sie, dass Sie die Anfrage zurückziehen möchten."))
+        ],
     )

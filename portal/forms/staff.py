@@ -25,7 +25,10 @@ class CodeForm(BaseForm):
 
     code = StringField(
         _l("Einmal-Code aus Ihrer Authenticator-App"),
-        validators=[DataRequired(_l("Bitte geben Sie den sechsstelligen Code ein.")), MaxLength(10)],
+        validators=[
+            DataRequired(_l("Bitte geben Sie den sechsstelligen Code ein.")),
+            MaxLength(10),
+        ],
     )
 
 

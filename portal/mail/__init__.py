@@ -32,11 +32,18 @@ def new_message_id(reference: str = "") -> str:
 
 
 def _compose(
-    kind: str, template: str, recipient: str, locale: str, subject_args: dict[str, str], **context: object
+    kind: str,
+    template: str,
+    recipient: str,
+    locale: str,
+    subject_args: dict[str, str],
+    **context: object,
 ) -> outbox.Email:
     """Render a message's subject, text and HTML parts under ``locale``."""
     with force_locale(locale):
-        subject = render_template(f"emails/{template}.subject.txt", **subject_args, **context).strip()
+        subject = render_template(
+            f"emails/{template}.subject.txt", **subject_args, **context
+        ).strip()
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", **context)
     request = context.get("help_request")
@@ -66,9 +73,13 @@ def _staff_facts(help_request: HelpRequest) -> dict[str, object]:
         }
 
 
-def queue_new_request(session: Session, help_request: HelpRequest, status_token: str | None) -> None:
+def queue_new_request(
+    session: Session, help_request: HelpRequest, status_token: str | None
+) -> None:
     """Queue the staff notification and, with an email address, the resident's confirmation."""
-    staff_link = external_url("staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference)
+    staff_link = external_url(
+        "staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference
+    )
     outbox.enqueue(
         session,
         _compose(
@@ -83,7 +94,9 @@ def queue_new_request(session: Session, help_request: HelpRequest, status_token:
         ),
     )
     if help_request.email and status_token:
-        status_link = external_url("request.status_link", lang=help_request.locale, token=status_token)
+        status_link = external_url(
+            "request.status_link", lang=help_request.locale, token=status_token
+        )
         outbox.enqueue(
             session,
             _compose(
@@ -100,7 +113,9 @@ def queue_new_request(session: Session, help_request: HelpRequest, status_token:
 
 def queue_request_changed(session: Session, help_request: HelpRequest, change: str) -> None:
     """Tell the town's inbox that the resident added information or withdrew (no content)."""
-    staff_link = external_url("staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference)
+    staff_link = external_url(
+        "staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference
+    )
     outbox.enqueue(
         session,
         _compose(

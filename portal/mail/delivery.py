@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import socket
@@ -81,8 +82,9 @@ def deliver_due(app: Flask, batch: int = 20) -> RunResult:
                 if connection is None:
                     connection = mail.connect().__enter__()
                 connection.send(_build(message, settings.mail_sender))
-            except Exception as error:  # noqa: BLE001 - every failure is recorded
-                connection = _close(connection)
+            except Exception as error:
+                _close(connection)
+                connection = None
                 _record_failure(database, message_id, error, settings.outbox_max_attempts, result)
                 continue
             with database.session() as session:
@@ -97,7 +99,9 @@ def _record_failure(
 ) -> None:
     with database.session() as session:
         message = session.get_one(OutboxMessage, message_id)
-        outbox.mark_failed(session, message, type(error).__name__, _is_permanent(error), max_attempts)
+        outbox.mark_failed(
+            session, message, type(error).__name__, _is_permanent(error), max_attempts
+        )
         failed = message.status == "failed"
     log.warning("outbox message %s not delivered: %s", message_id, type(error).__name__)
     if failed:
@@ -108,10 +112,8 @@ def _record_failure(
 
 def _close(connection: Any) -> None:
     if connection is not None:
-        try:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
             connection.__exit__(None, None, None)
-        except (OSError, smtplib.SMTPException):
-            pass
 
 
 def work(

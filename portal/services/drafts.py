@@ -59,5 +59,7 @@ def discard_draft(session: Session, draft: RequestDraft) -> None:
 
 def purge_expired_drafts(session: Session, now: datetime | None = None) -> int:
     """Delete drafts past their expiry; returns how many."""
-    result = session.execute(delete(RequestDraft).where(RequestDraft.expires_at <= (now or utcnow())))
+    result = session.execute(
+        delete(RequestDraft).where(RequestDraft.expires_at <= (now or utcnow()))
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -66,7 +66,9 @@ def purge(
         session.execute(
             update(RequestEvent).where(RequestEvent.request_id == request.id).values(text="")
         )
-    audit = session.execute(delete(AuditEntry).where(AuditEntry.at <= now - timedelta(days=audit_days)))
+    audit = session.execute(
+        delete(AuditEntry).where(AuditEntry.at <= now - timedelta(days=audit_days))
+    )
     outbox = session.execute(
         delete(OutboxMessage).where(
             OutboxMessage.status.in_(("sent", "failed")),

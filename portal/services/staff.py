@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import time
 from datetime import datetime, timedelta
@@ -110,10 +111,8 @@ def verify_password(session: Session, email: str, password: str) -> StaffUser:
     """
     user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None or not user.active:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         raise InvalidCredentials()
     now = utcnow()
     _check_limit(user, now)
@@ -129,7 +128,9 @@ def verify_password(session: Session, email: str, password: str) -> StaffUser:
 
 def totp_uri(user: StaffUser) -> str:
     """The ``otpauth://`` URI an authenticator app reads from the enrolment QR code."""
-    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(
+        name=user.email, issuer_name=TOTP_ISSUER
+    )
 
 
 def verify_code(user: StaffUser, code: str, at: float | None = None) -> None:

@@ -1,29 +1,17 @@
 """Member towns: seeding from configuration and lookups for routing."""
 
 from collections.abc import Iterable
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..config import TownSettings
 from ..models import Town
 
 
-class TownFacts(Protocol):
-    """What configuration knows about a town."""
-
-    slug: str
-    name: str
-    postcodes: tuple[str, ...]
-    inbox: str
-    street: str
-    postcode: str
-    phone: str
-    email: str
-    website: str
-
-
-def seed_towns(session: Session, facts: Iterable[TownFacts], overwrite_inbox: bool = False) -> None:
+def seed_towns(
+    session: Session, facts: Iterable[TownSettings], overwrite_inbox: bool = False
+) -> None:
     """Create missing towns from configuration; existing inboxes stay as edited unless asked."""
     for fact in facts:
         town = session.scalar(select(Town).where(Town.slug == fact.slug))

@@ -26,11 +26,24 @@ def stale_pot() -> list[str]:
         fresh = Path(tmp) / "fresh.pot"
         subprocess.run(  # noqa: S603
             [
-                sys.executable, "-m", "babel.messages.frontend", "extract",
-                "-F", str(TRANSLATIONS / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
-                "--no-location", "-o", str(fresh), str(ROOT),
+                sys.executable,
+                "-m",
+                "babel.messages.frontend",
+                "extract",
+                "-F",
+                str(TRANSLATIONS / "babel.cfg"),
+                "-k",
+                "_l",
+                "-k",
+                "lazy_gettext",
+                "--no-location",
+                "-o",
+                str(fresh),
+                str(ROOT),
             ],
-            check=True, capture_output=True, cwd=ROOT,
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
         )
         new, old = _ids(fresh), _ids(TRANSLATIONS / "messages.pot")
     return [f"not in messages.pot: {m!r}" for m in sorted(new - old)] + [
@@ -54,9 +67,9 @@ def catalog_problems(po_path: Path) -> list[str]:
         if not all(strings):
             problems.append(f"{po_path}: untranslated: {label!r}")
             continue
-        expected = sorted(PLACEHOLDER.findall(ids[0]))
+        expected = sorted(PLACEHOLDER.findall(str(ids[0])))
         for string in strings:
-            found = sorted(PLACEHOLDER.findall(string))
+            found = sorted(PLACEHOLDER.findall(str(string)))
             if found != expected and not (len(ids) > 1 and set(found) <= set(expected)):
                 problems.append(f"{po_path}: placeholders {found} != {expected}: {label!r}")
     return problems

@@ -16,10 +16,15 @@ def main() -> None:
     settings = app.extensions["portal.settings"]
     folder = Path(app.instance_path) / "mail"
     controller, _handler = mailcatcher.start(settings.mail_server, settings.mail_port, folder)
-    print(f" * Mail catcher on {settings.mail_server}:{settings.mail_port}; messages are stored in {folder}")
+    print(
+        f" * Mail catcher on {settings.mail_server}:{settings.mail_port}; messages are stored in {folder}"
+    )
     stop = threading.Event()
     worker = threading.Thread(
-        target=delivery.work, args=(app,), kwargs={"interval": 1.0, "should_stop": stop.is_set}, daemon=True
+        target=delivery.work,
+        args=(app,),
+        kwargs={"interval": 1.0, "should_stop": stop.is_set},
+        daemon=True,
     )
     worker.start()
     print(" * Delivery worker started (flask --app portal outbox status shows the queue)")

@@ -27,7 +27,7 @@ class MailboxHandler:
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         """Store the message, after an optional delay that imitates a slow server."""
         if self.delay:
             import asyncio
@@ -44,7 +44,9 @@ class MailboxHandler:
         return "250 Message accepted for delivery"
 
 
-def start(host: str, port: int, folder: Path | None = None, delay: float = 0.0) -> tuple[Controller, MailboxHandler]:
+def start(
+    host: str, port: int, folder: Path | None = None, delay: float = 0.0
+) -> tuple[Controller, MailboxHandler]:
     """Start a catcher in a background thread; stop it with ``controller.stop()``."""
     handler = MailboxHandler(folder, delay)
     controller = Controller(handler, hostname=host, port=port, ready_timeout=10)
@@ -61,7 +63,10 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before accepting")
     args = parser.parse_args()
     controller, _handler = start(args.host, args.port, args.folder, args.delay)
-    print(f"Mail catcher on {args.host}:{args.port}, storing messages in {args.folder.resolve()}", flush=True)
+    print(
+        f"Mail catcher on {args.host}:{args.port}, storing messages in {args.folder.resolve()}",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

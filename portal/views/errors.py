@@ -36,7 +36,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[str, int]:
         # The path and the exception type only: never form data or request bodies.
-        log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url_rule, exc_info=error)
+        log.error(
+            "unhandled %s on %s %s",
+            type(error).__name__,
+            request.method,
+            request.url_rule,
+            exc_info=error,
+        )
         _guess_language()
         if app.testing and app.config.get("PROPAGATE_EXCEPTIONS"):
             raise error

@@ -72,6 +72,12 @@ def accessibility() -> Response | str:
             locale=current_locale().code,
         )
         db.commit()
-        flash(_("Danke für Ihre Rückmeldung. Wir antworten innerhalb von zwei Wochen, wenn Sie uns eine E-Mail-Adresse genannt haben."))
+        flash(
+            _(
+                "Danke für Ihre Rückmeldung. Wir antworten innerhalb von zwei Wochen, wenn Sie uns eine E-Mail-Adresse genannt haben."
+            )
+        )
         return redirect(url_for("public.accessibility"))
-    return render_template("public/accessibility.html", form=form, page_hint=request.args.get("page", ""))
+    return render_template(
+        "public/accessibility.html", form=form, page_hint=request.args.get("page", "")
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +16,8 @@ from .. import db, mail
 from ..forms import request as forms
 from ..i18n import current_locale
 from ..links import external_url
-from ..models import RequestDraft
+from ..models import HelpRequest, RequestDraft
 from ..security import limiter
-from ..models import HelpRequest
 from ..services import choices, drafts, requests, towns
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
 from . import current_settings
@@ -87,7 +87,11 @@ def _draft() -> RequestDraft:
 
 def _expired() -> Response:
     session.pop(SESSION_DRAFT, None)
-    flash(_("Ihre Angaben waren zu lange nicht in Gebrauch und wurden gelöscht. Bitte beginnen Sie neu."))
+    flash(
+        _(
+            "Ihre Angaben waren zu lange nicht in Gebrauch und wurden gelöscht. Bitte beginnen Sie neu."
+        )
+    )
     return redirect(url_for("request.start"))
 
 
@@ -102,7 +106,7 @@ def _form_for(step: Step, answers: dict[str, Any], formdata: Any = None) -> form
             SelectChoice(town.slug, f"{town.name} ({', '.join(town.postcode_list)})")
             for town in towns.all_towns(db.session())
         ]
-        form.town.choices = [*choices, SelectChoice("elsewhere", _("Woanders"))]  # type: ignore[attr-defined]
+        form.town.choices = [*choices, SelectChoice("elsewhere", _("Woanders"))]
     return form
 
 
@@ -122,10 +126,8 @@ def start() -> str:
 def begin() -> Response:
     """Start a new request (or start over), throwing away any unfinished one."""
     settings = current_settings()
-    try:
+    with contextlib.suppress(DraftExpired):
         drafts.discard_draft(db.session(), _draft())
-    except DraftExpired:
-        pass
     answers = {}
     topic = request.args.get("topic", "")
     if topic in choices.TOPICS:
@@ -162,9 +164,8 @@ def step(name: str) -> Response | str:
         if name == "who" and new["who"] == "me":
             drafts.forget_answers(draft, ("subject_name", "relationship", "authority"))
         db.commit()
-        target = requests.first_missing_step(draft.answers) if changing else None
         if changing:
-            target = target or "check"
+            target = requests.first_missing_step(draft.answers) or "check"
         else:
             target = next_step(name, draft.answers)
         if target == "check":
@@ -248,7 +249,7 @@ def done() -> Response | str:
     """The confirmation: reference, time of receipt, what happens next, the status link."""
     submitted = session.get(SESSION_SUBMITTED)
     found = requests.request_by_id(db.session(), submitted["id"]) if submitted else None
-    if found is None:
+    if found is None or submitted is None:
         return redirect(url_for("request.start"))
     return render_template(
         "request/done.html",
@@ -278,7 +279,11 @@ def _status_request() -> HelpRequest:
 @bp.get("/status")
 def status() -> str:
     """What state the request is in; add information or withdraw it."""
-    return _render_status(_status_request(), forms.AddInformationForm(prefix="add"), forms.WithdrawForm(prefix="withdraw"))
+    return _render_status(
+        _status_request(),
+        forms.AddInformationForm(prefix="add"),
+        forms.WithdrawForm(prefix="withdraw"),
+    )
 
 
 def _render_status(

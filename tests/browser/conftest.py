@@ -46,7 +46,9 @@ def live_server(app: Flask) -> Iterator[str]:
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless."""
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield instance
         instance.close()
 
@@ -78,6 +80,8 @@ def new_context(browser: Browser, **options: Any) -> tuple[BrowserContext, Forei
 @pytest.fixture
 def phone_page(browser: Browser) -> Iterator[tuple[Page, ForeignRequests]]:
     """A phone-sized page without JavaScript, as on an old phone."""
-    context, foreign = new_context(browser, viewport={"width": 360, "height": 740}, java_script_enabled=False)
+    context, foreign = new_context(
+        browser, viewport={"width": 360, "height": 740}, java_script_enabled=False
+    )
     yield context.new_page(), foreign
     context.close()

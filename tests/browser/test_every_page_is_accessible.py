@@ -39,7 +39,9 @@ class Auditor:
     def check(self, name: str) -> None:
         """Audit the page that is open now."""
         result = self.axe.run(self.page, options=AXE_OPTIONS)
-        found = [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in result.response["violations"]]
+        found = [
+            f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in result.response["violations"]
+        ]
         if found:
             self.violations[f"{name} {self.page.url}"] = found
         served = self.page.context.request.get(self.page.url)
@@ -55,9 +57,14 @@ class Auditor:
 def walk_public_pages(auditor: Auditor, base: str, lang: str) -> None:
     page = auditor.page
     for path, name in [
-        ("/", "home"), ("/impressum", "impressum"), ("/datenschutz", "privacy"),
-        ("/leichte-sprache", "easy"), ("/barrierefreiheit", "a11y"), ("/staff/signin", "signin"),
-        ("/no-such-page", "404"), ("/request/", "start"),
+        ("/", "home"),
+        ("/impressum", "impressum"),
+        ("/datenschutz", "privacy"),
+        ("/leichte-sprache", "easy"),
+        ("/barrierefreiheit", "a11y"),
+        ("/staff/signin", "signin"),
+        ("/no-such-page", "404"),
+        ("/request/", "start"),
     ]:
         page.goto(f"{base}/{lang}{path}")
         auditor.check(f"{lang}-{name}")
@@ -77,7 +84,14 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
     auditor.check(f"{lang}-who-errors")
     answers = [
         ("who", lambda: page.check("input[name=who][value=other]")),
-        ("relation", lambda: (page.fill("[name=subject_name]", "Fatma Demir"), page.check("input[name=relationship][value=child]"), page.check("input[name=authority][value=legal]"))),
+        (
+            "relation",
+            lambda: (
+                page.fill("[name=subject_name]", "Fatma Demir"),
+                page.check("input[name=relationship][value=child]"),
+                page.check("input[name=authority][value=legal]"),
+            ),
+        ),
         ("town", lambda: page.check("input[name=town][value=verl]")),
         ("topics", lambda: page.check("input[name=topics][value=benefits]")),
         ("need", lambda: page.fill("[name=need]", "Wohngeld beantragen")),
@@ -102,7 +116,9 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
     page.check("input[name=consent]")
     auditor.submit()
     auditor.check(f"{lang}-done")
-    page.goto(page.locator("a.status-link").get_attribute("href").replace("http://portal.test", base))
+    page.goto(
+        page.locator("a.status-link").get_attribute("href").replace("http://portal.test", base)
+    )
     auditor.check(f"{lang}-status")
     page.locator("form[action$='/status/withdraw'] button").click()
     page.wait_for_load_state()
@@ -135,9 +151,19 @@ def vnu_errors(folder: Path) -> list[str]:
     """Run the Nu Html Checker once over every saved page."""
     java = shutil.which("java")
     assert java and VNU.is_file(), "run `make qa-deps` to install Java and the Nu Html Checker"
-    result = subprocess.run(  # noqa: S603
-        [java, "-jar", str(VNU), "--format", "json", "--stdout", *sorted(map(str, folder.glob("*.html")))],
-        capture_output=True, text=True, check=False,
+    result = subprocess.run(
+        [
+            java,
+            "-jar",
+            str(VNU),
+            "--format",
+            "json",
+            "--stdout",
+            *sorted(map(str, folder.glob("*.html"))),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     messages = json.loads(result.stdout or "{}").get("messages", [])
     return [

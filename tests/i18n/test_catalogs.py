@@ -19,7 +19,10 @@ def test_the_pot_file_matches_the_code() -> None:
 
 @pytest.mark.parametrize("lang", [code for code in LOCALE_CODES if code != "de"])
 def test_every_catalog_is_complete_with_matching_placeholders(lang: str) -> None:
-    assert check_translations.catalog_problems(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po") == []
+    assert (
+        check_translations.catalog_problems(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po")
+        == []
+    )
 
 
 @pytest.mark.parametrize("lang", [code for code in LOCALE_CODES if code != "de"])

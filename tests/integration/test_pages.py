@@ -6,10 +6,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal.db import get_db
 from portal.i18n import LOCALE_CODES
 from tests.conftest import Mailbox, deliver, post_form
 
-PUBLIC_PAGES = ["/", "/request/", "/impressum", "/datenschutz", "/leichte-sprache", "/barrierefreiheit", "/staff/signin"]
+PUBLIC_PAGES = [
+    "/",
+    "/request/",
+    "/impressum",
+    "/datenschutz",
+    "/leichte-sprache",
+    "/barrierefreiheit",
+    "/staff/signin",
+]
 
 
 @pytest.mark.parametrize("lang", LOCALE_CODES)
@@ -26,7 +35,10 @@ def test_every_public_page_renders_in_every_language(client: FlaskClient, lang: 
 
 def test_the_root_and_entry_points_follow_the_browser_language(client: FlaskClient) -> None:
     assert client.get("/", headers={"Accept-Language": "uk,de;q=0.5"}).headers["Location"] == "/uk/"
-    assert client.get("/request/", headers={"Accept-Language": "ar"}).headers["Location"] == "/ar/request/"
+    assert (
+        client.get("/request/", headers={"Accept-Language": "ar"}).headers["Location"]
+        == "/ar/request/"
+    )
     assert client.get("/", headers={"Accept-Language": "fr"}).headers["Location"] == "/de/"
 
 
@@ -41,7 +53,9 @@ def test_security_headers_are_strict(client: FlaskClient) -> None:
     headers = client.get("/de/").headers
     csp = headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "unsafe" not in csp
-    assert "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp and "object-src 'none'" in csp
+    assert (
+        "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp and "object-src 'none'" in csp
+    )
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "same-origin"
     assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
@@ -60,6 +74,7 @@ def test_secure_cookies_when_served_over_https(app_config: dict) -> None:
     app = create_app({**app_config, "public_url": "https://portal.example.org"})
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-portal"
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+    get_db(app).engine.dispose()
 
 
 def test_submissions_are_rate_limited(app_config: dict) -> None:
@@ -67,7 +82,11 @@ def test_submissions_are_rate_limited(app_config: dict) -> None:
 
     app = create_app({**app_config, "ratelimit_disabled": False, "rate_limit_submit": "2 per hour"})
     client = app.test_client()
-    codes = [post_form(client, "/de/barrierefreiheit", {"message": "Kontrast zu schwach"}).status_code for _ in range(3)]
+    codes = [
+        post_form(client, "/de/barrierefreiheit", {"message": "Kontrast zu schwach"}).status_code
+        for _ in range(3)
+    ]
+    get_db(app).engine.dispose()
     assert codes == [302, 302, 429]
 
 
@@ -75,14 +94,18 @@ def test_accessibility_feedback_reaches_the_inbox_with_a_validated_reply_to(
     app: Flask, client: FlaskClient, mailbox: Mailbox
 ) -> None:
     response = post_form(
-        client, "/tr/barrierefreiheit", {"message": "Die Schrift ist zu klein.", "email": "leser@example.org"}
+        client,
+        "/tr/barrierefreiheit",
+        {"message": "Die Schrift ist zu klein.", "email": "leser@example.org"},
     )
     assert response.status_code == 302
     deliver(app)
     [message] = mailbox.to("barrierefreiheit@example.org")
     assert message["Reply-To"] == "leser@example.org"
     assert "Die Schrift ist zu klein." in message.get_body(("plain",)).get_content()
-    bad = post_form(client, "/de/barrierefreiheit", {"message": "x", "email": "a@b.de\nBcc: c@d.de"})
+    bad = post_form(
+        client, "/de/barrierefreiheit", {"message": "x", "email": "a@b.de\nBcc: c@d.de"}
+    )
     assert bad.status_code == 200 and "E-Mail-Adresse wie" in bad.get_data(as_text=True)
 
 

@@ -37,7 +37,10 @@ def test_daughter_asks_for_her_mother_in_turkish_and_only_the_right_town_is_told
     assert deliver(app).sent == 2
     staff_mail = mailbox.to("soziales-duo-shs@example.org")
     assert len(staff_mail) == 1 and not mailbox.to("soziales-duo-verl@example.org")
-    assert staff_mail[0]["Subject"] == f"[{reference}] Neue Anfrage · Schloß Holte-Stukenbrock · dringend"
+    assert (
+        staff_mail[0]["Subject"]
+        == f"[{reference}] Neue Anfrage · Schloß Holte-Stukenbrock · dringend"
+    )
     assert staff_mail[0]["Auto-Submitted"] == "auto-generated"
     assert staff_mail[0]["Message-ID"].startswith(f"<{reference.lower()}.")
     staff_body = staff_mail[0].get_body(("plain",)).get_content()
@@ -53,7 +56,12 @@ def test_daughter_asks_for_her_mother_in_turkish_and_only_the_right_town_is_told
         for secret in ("GEHEIMER", "Fatma", "Elif Demir", "123456", "einkaufen"):
             assert secret not in raw, f"{secret} leaked into an email"
         for part in message.walk():
-            assert part.get_content_type() in {"multipart/mixed", "multipart/alternative", "text/plain", "text/html"}
+            assert part.get_content_type() in {
+                "multipart/mixed",
+                "multipart/alternative",
+                "text/plain",
+                "text/html",
+            }
 
 
 def test_answers_are_kept_on_the_server_not_in_the_page(client: FlaskClient) -> None:
@@ -70,7 +78,9 @@ def test_someone_from_elsewhere_gets_a_kind_page_and_nothing_is_stored(
     post_form(client, "/de/request/who", {"who": "me"})
     response = post_form(client, "/de/request/town", {"town": "elsewhere"})
     assert response.headers["Location"].endswith("/de/request/elsewhere")
-    assert "nichts von Ihren Angaben gespeichert" in client.get("/de/request/elsewhere").get_data(as_text=True)
+    assert "nichts von Ihren Angaben gespeichert" in client.get("/de/request/elsewhere").get_data(
+        as_text=True
+    )
     assert _count(app, RequestDraft) == 0
     assert _count(app, HelpRequest) == 0
     assert client.get("/de/request/topics").headers["Location"].endswith("/de/request/")
@@ -111,9 +121,18 @@ def test_parallel_submits_of_one_draft_create_one_request(app: Flask) -> None:
 
 def _complete_answers() -> dict[str, object]:
     return {
-        "who": "me", "town": "verl", "topics": ["benefits"], "need": "Wohngeld", "urgency": "normal",
-        "contact_method": "callback", "contact_days": [], "contact_times": [], "language": "de",
-        "interpreter": "no", "name": "Max", "phone": "+49 5246 1234",
+        "who": "me",
+        "town": "verl",
+        "topics": ["benefits"],
+        "need": "Wohngeld",
+        "urgency": "normal",
+        "contact_method": "callback",
+        "contact_days": [],
+        "contact_times": [],
+        "language": "de",
+        "interpreter": "no",
+        "name": "Max",
+        "phone": "+49 5246 1234",
     }
 
 
@@ -130,8 +149,10 @@ def test_concurrent_submissions_get_distinct_references(app: Flask) -> None:
         try:
             with app.app_context(), get_db(app).session() as session:
                 draft = drafts.load_draft(session, key)
-                references.append(requests.submit_draft(session, draft, "de", 3, 1).request.reference)
-        except BaseException as exc:  # noqa: BLE001
+                references.append(
+                    requests.submit_draft(session, draft, "de", 3, 1).request.reference
+                )
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=submit_one, args=(key,)) for key in keys]
@@ -173,7 +194,9 @@ def test_overlong_and_malformed_contact_details_are_refused(client: FlaskClient)
 
 
 def test_phone_and_email_are_normalised(app: Flask, client: FlaskClient) -> None:
-    answer_all(client, overrides={"details": {"phone": "05207/123456", "email": " Elif@Example.ORG "}})
+    answer_all(
+        client, overrides={"details": {"phone": "05207/123456", "email": " Elif@Example.ORG "}}
+    )
     submit(client)
     with get_db(app).session() as session:
         stored = session.scalars(select(HelpRequest)).one()
@@ -181,15 +204,25 @@ def test_phone_and_email_are_normalised(app: Flask, client: FlaskClient) -> None
     assert stored.email == "Elif@example.org"
 
 
-def test_a_home_visit_needs_an_address_and_only_then_keeps_it(app: Flask, client: FlaskClient) -> None:
+def test_a_home_visit_needs_an_address_and_only_then_keeps_it(
+    app: Flask, client: FlaskClient
+) -> None:
     answer_all(client)
     post_form(client, "/de/request/contact?change=1", {"contact_method": "home_visit"})
-    response = post_form(client, "/de/request/details?change=1", {"name": "Elif", "phone": "05207 123456"})
+    response = post_form(
+        client, "/de/request/details?change=1", {"name": "Elif", "phone": "05207 123456"}
+    )
     assert "Straße und Hausnummer" in response.get_data(as_text=True)
     post_form(
         client,
         "/de/request/details?change=1",
-        {"name": "Elif", "phone": "05207 123456", "street": "Am Markt 1", "postcode": "33758", "city": "SHS"},
+        {
+            "name": "Elif",
+            "phone": "05207 123456",
+            "street": "Am Markt 1",
+            "postcode": "33758",
+            "city": "SHS",
+        },
     )
     post_form(client, "/de/request/contact?change=1", {"contact_method": "callback"})
     submit(client)
@@ -205,7 +238,9 @@ def test_change_link_returns_to_the_check_page(client: FlaskClient) -> None:
 
 def test_the_honeypot_stops_form_filling_programs(app: Flask, client: FlaskClient) -> None:
     answer_all(client)
-    response = post_form(client, "/de/request/check", {"consent": "y", "website": "http://spam.example"})
+    response = post_form(
+        client, "/de/request/check", {"consent": "y", "website": "http://spam.example"}
+    )
     assert response.status_code == 200
     assert _count(app, HelpRequest) == 0
 
@@ -225,19 +260,31 @@ def test_status_page_lets_the_resident_add_information_and_withdraw(
 ) -> None:
     answer_all(client, "pl")
     submit(client, "pl")
-    link = re.search(r'href="http://portal.test(/pl/request/status/[^"]+)"', client.get("/pl/request/done").get_data(as_text=True)).group(1)
+    link = re.search(
+        r'href="http://portal.test(/pl/request/status/[^"]+)"',
+        client.get("/pl/request/done").get_data(as_text=True),
+    ).group(1)
     other = app.test_client()
     assert other.get("/pl/request/status").status_code == 404
     assert other.get(link).headers["Location"].endswith("/pl/request/status")
     page = other.get("/pl/request/status").get_data(as_text=True)
     assert re.search(r"SD-\d{4}-\d{5}", page)
     token = re.search(r'name="add-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    other.post("/pl/request/status/add", data={"add-csrf_token": token, "add-text": "Neue Nummer: 0170 999"})
-    other.post("/pl/request/status/withdraw", data={"withdraw-csrf_token": token, "withdraw-confirm": "y"})
+    other.post(
+        "/pl/request/status/add",
+        data={"add-csrf_token": token, "add-text": "Neue Nummer: 0170 999"},
+    )
+    other.post(
+        "/pl/request/status/withdraw", data={"withdraw-csrf_token": token, "withdraw-confirm": "y"}
+    )
     with get_db(app).session() as session:
         stored = session.scalars(select(HelpRequest)).one()
         assert stored.status == "withdrawn"
-        assert [event.kind for event in stored.events] == ["submitted", "resident_added", "withdrawn"]
+        assert [event.kind for event in stored.events] == [
+            "submitted",
+            "resident_added",
+            "withdrawn",
+        ]
     deliver(app)
     subjects = [m["Subject"] for m in mailbox.to("soziales-duo-shs@example.org")]
     assert any("Ergänzung" in s for s in subjects) and any("zurückgezogen" in s for s in subjects)

@@ -21,7 +21,9 @@ PASSWORD = "correct horse battery staple"
 def make_staff(app: Flask, email: str, town: str | None, role: str = "caseworker") -> str:
     """Create an account and return its TOTP secret."""
     with get_db(app).session() as session:
-        user = staff.create_staff(session, email, PASSWORD, role, towns.town_by_slug(session, town) if town else None)
+        user = staff.create_staff(
+            session, email, PASSWORD, role, towns.town_by_slug(session, town) if town else None
+        )
         return user.totp_secret or ""
 
 
@@ -37,7 +39,9 @@ def sign_in(client: FlaskClient, email: str, secret: str, enrol: bool = True) ->
 def _submitted_reference(client: FlaskClient, town: str = "shs") -> str:
     answer_all(client, overrides={"town": {"town": town}})
     submit(client)
-    return re.search(r"SD-\d{4}-\d{5}", client.get("/de/request/done").get_data(as_text=True)).group(0)
+    return re.search(
+        r"SD-\d{4}-\d{5}", client.get("/de/request/done").get_data(as_text=True)
+    ).group(0)
 
 
 def test_staff_of_the_right_town_reads_the_request_and_the_read_is_audited(
@@ -48,15 +52,20 @@ def test_staff_of_the_right_town_reads_the_request_and_the_read_is_audited(
     staff_client = app.test_client()
     response = staff_client.get(f"/de/staff/requests/{reference}")
     assert response.headers["Location"].endswith("/de/staff/signin")
-    enrol_page = post_form(staff_client, "/de/staff/signin", {"email": "anna@example.org", "password": PASSWORD})
+    enrol_page = post_form(
+        staff_client, "/de/staff/signin", {"email": "anna@example.org", "password": PASSWORD}
+    )
     page = staff_client.get("/de/staff/enrol").get_data(as_text=True)
-    assert "<svg" in page and secret in page
+    assert enrol_page.status_code == 302, re.findall(r"error-message[^>]*>(.*?)</p>", enrol_page.get_data(as_text=True))
+    assert "<svg" in page and secret in page, (secret, re.findall(r'class="secret"[^>]*>(.*?)<', page), "<svg" in page)
     response = post_form(staff_client, "/de/staff/enrol", {"code": pyotp.TOTP(secret).now()})
     assert enrol_page.status_code == 302
     assert response.headers["Location"].endswith(f"/de/staff/requests/{reference}")
     page = staff_client.get(f"/de/staff/requests/{reference}").get_data(as_text=True)
     assert "GEHEIMER-TEXT" in page and "Fatma Demir" in page
-    assert staff_client.get(f"/de/staff/requests/{reference}").headers["Cache-Control"] == "no-store"
+    assert (
+        staff_client.get(f"/de/staff/requests/{reference}").headers["Cache-Control"] == "no-store"
+    )
     inbox = staff_client.get("/de/staff/").get_data(as_text=True)
     assert reference in inbox and "Fatma" not in inbox
     with get_db(app).session() as session:
@@ -87,7 +96,11 @@ def test_a_coordinator_reads_both_towns(app: Flask, client: FlaskClient) -> None
 def test_a_wrong_password_or_code_does_not_sign_in(app: Flask) -> None:
     secret = make_staff(app, "dora@example.org", "verl")
     staff_client = app.test_client()
-    response = post_form(staff_client, "/de/staff/signin", {"email": "dora@example.org", "password": "wrong password!"})
+    response = post_form(
+        staff_client,
+        "/de/staff/signin",
+        {"email": "dora@example.org", "password": "wrong password!"},
+    )
     assert "stimmen nicht" in response.get_data(as_text=True)
     post_form(staff_client, "/de/staff/signin", {"email": "dora@example.org", "password": PASSWORD})
     wrong = f"{(int(pyotp.TOTP(secret).now()) + 1) % 1000000:06d}"
@@ -111,7 +124,10 @@ def test_sign_out_revokes_the_session_even_for_a_replayed_cookie(app: Flask) -> 
     sign_in(staff_client, "frida@example.org", secret)
     cookie = staff_client.get_cookie("portal")
     assert staff_client.get("/de/staff/").status_code == 200
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', staff_client.get("/de/staff/").get_data(as_text=True)).group(1)
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"',
+        staff_client.get("/de/staff/").get_data(as_text=True),
+    ).group(1)
     staff_client.post("/de/staff/signout", data={"csrf_token": token})
     replay = app.test_client()
     replay.set_cookie("portal", cookie.value)
@@ -142,9 +158,14 @@ def test_too_many_failed_sign_ins_lock_the_account_for_an_hour(app: Flask) -> No
 
 def test_staff_create_command_reads_the_password_from_stdin(app: Flask) -> None:
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["staff", "create", "--email", "ida@example.org", "--town", "verl"], input=PASSWORD + "\n")
+    result = runner.invoke(
+        args=["staff", "create", "--email", "ida@example.org", "--town", "verl"],
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
-    weak = runner.invoke(args=["staff", "create", "--email", "jo@example.org", "--town", "verl"], input="password\n")
+    weak = runner.invoke(
+        args=["staff", "create", "--email", "jo@example.org", "--town", "verl"], input="password\n"
+    )
     assert weak.exit_code != 0 and "refused" in weak.output
     with get_db(app).session() as session:
         user = session.scalars(select(StaffUser).where(StaffUser.email == "ida@example.org")).one()

@@ -28,7 +28,9 @@ def test_views_do_not_query_the_database() -> None:
     for path in (PORTAL / "views").glob("*.py"):
         source = path.read_text("utf-8")
         assert "sqlalchemy" not in source, path.name
-        assert ".query(" not in source and ".scalar" not in source and ".execute(" not in source, path.name
+        assert ".query(" not in source and ".scalar" not in source and ".execute(" not in source, (
+            path.name
+        )
 
 
 def test_only_db_commits() -> None:
@@ -42,4 +44,6 @@ def test_only_the_delivery_worker_talks_smtp() -> None:
     for path in PORTAL.rglob("*.py"):
         if path.name in {"delivery.py", "mailcatcher.py"}:
             continue
-        assert "smtplib" not in path.read_text("utf-8") and "flask_mail" not in path.read_text("utf-8"), path
+        assert "smtplib" not in path.read_text("utf-8") and "flask_mail" not in path.read_text(
+            "utf-8"
+        ), path

@@ -35,7 +35,9 @@ def test_references_have_the_year_and_five_digits() -> None:
     assert format_reference(2026, 42) == "SD-2026-00042"
 
 
-@pytest.mark.parametrize("password", ["short", "password1234", "aaaaaaaaaaaaaaa", "sozialesduo2026!"])
+@pytest.mark.parametrize(
+    "password", ["short", "password1234", "aaaaaaaaaaaaaaa", "sozialesduo2026!"]
+)
 def test_weak_passwords_are_refused(password: str) -> None:
     with pytest.raises(WeakPassword):
         staff.check_password_policy(password, "anna@example.org")
@@ -60,7 +62,9 @@ def test_a_missing_secret_key_outside_debug_refuses_to_start(tmp_path: Path) -> 
 
 
 def test_settings_come_from_the_environment_over_the_instance_file(tmp_path: Path) -> None:
-    (tmp_path / "portal.cfg").write_text("SECRET_KEY = 'x' * 40\nRESPONSE_DAYS = 5\nINBOX_VERL = 'a@example.org'\n")
+    (tmp_path / "portal.cfg").write_text(
+        "SECRET_KEY = 'x' * 40\nRESPONSE_DAYS = 5\nINBOX_VERL = 'a@example.org'\n"
+    )
     settings = load_settings(tmp_path, environ={"PORTAL_RESPONSE_DAYS": "4"})
     assert settings.response_days == 4 and settings.inbox_verl == "a@example.org"
 
