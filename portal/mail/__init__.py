@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from email.utils import parseaddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from .. import labels
@@ -146,7 +146,4 @@ def queue_accessibility_feedback(
         reply_to=reply_to,
         feedback_locale=locale,
     )
-    outbox.enqueue(session, outbox.Email(**{**email.__dict__, "reply_to": reply_to}))
-
-
-__all__ = ["_", "new_message_id", "queue_accessibility_feedback", "queue_new_request"]
+    outbox.enqueue(session, dataclasses.replace(email, reply_to=reply_to))

@@ -56,8 +56,14 @@ def test_staff_of_the_right_town_reads_the_request_and_the_read_is_audited(
         staff_client, "/de/staff/signin", {"email": "anna@example.org", "password": PASSWORD}
     )
     page = staff_client.get("/de/staff/enrol").get_data(as_text=True)
-    assert enrol_page.status_code == 302, re.findall(r"error-message[^>]*>(.*?)</p>", enrol_page.get_data(as_text=True))
-    assert "<svg" in page and secret in page, (secret, re.findall(r'class="secret"[^>]*>(.*?)<', page), "<svg" in page)
+    assert enrol_page.status_code == 302, re.findall(
+        r"error-message[^>]*>(.*?)</p>", enrol_page.get_data(as_text=True)
+    )
+    assert "<svg" in page and secret in page, (
+        secret,
+        re.findall(r'class="secret"[^>]*>(.*?)<', page),
+        "<svg" in page,
+    )
     response = post_form(staff_client, "/de/staff/enrol", {"code": pyotp.TOTP(secret).now()})
     assert enrol_page.status_code == 302
     assert response.headers["Location"].endswith(f"/de/staff/requests/{reference}")
