@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 import pyotp
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from . import migrate
+from . import labels, migrate
 from .config import Settings
 from .db import get_db
+from .i18n import LOCALE_CODES
 from .mail import delivery
 from .models import ROLES, StaffUser
-from .services import outbox, retention, staff, towns
+from .services import hsds, outbox, retention, staff, towns
 from .services.errors import WeakPassword
 
 db_cli = AppGroup("db", help="Create and upgrade the database schema.")
@@ -25,6 +30,8 @@ demo_cli = AppGroup("demo", help="Demo data for trying the portal on one machine
 staff_cli = AppGroup("staff", help="Staff accounts.")
 outbox_cli = AppGroup("outbox", help="The email outbox and its delivery worker.")
 retention_cli = AppGroup("retention", help="Deleting data after its retention period.")
+catalogue_cli = AppGroup("catalogue", help="The help catalogue as HSDS 3.0 JSON.")
+DEMO_CATALOGUE = Path(__file__).parent / "data" / "demo-catalogue.hsds.json"
 
 
 def _settings() -> Settings:
@@ -120,6 +127,60 @@ def demo_load() -> None:
             click.echo(
                 f"    TOTP secret {user.totp_secret} (or: flask --app portal staff totp-code --email {email})"
             )
+        result = _import_catalogue(session, DEMO_CATALOGUE.read_text("utf-8"), replace=False)
+    click.echo(
+        f"Demo catalogue: {result.services} services of {result.organizations} organisations."
+    )
+
+
+def _import_catalogue(session: Session, source: str, replace: bool) -> hsds.Imported:
+    town_names = {}
+    for town in towns.all_towns(session):
+        town_names[town.slug] = town.slug
+        town_names[town.name] = town.slug
+    return hsds.import_dataset(session, source, town_names, LOCALE_CODES, replace=replace)
+
+
+def _term_names(code: str) -> tuple[str, str]:
+    with force_locale("de"):
+        return str(labels.CATALOGUE_TOPICS[code]), str(labels.CATALOGUE_TOPIC_HINTS[code])
+
+
+@catalogue_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Delete the whole catalogue first.")
+def catalogue_import(path: Path, replace: bool) -> None:
+    """Import an HSDS 3.0 catalogue file; nothing changes unless the whole file is sound."""
+    try:
+        source = path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path}: not UTF-8 text ({exc.reason})") from None
+    try:
+        with get_db(current_app).session() as session:
+            result = _import_catalogue(session, source, replace)
+    except hsds.ImportRefused as refused:
+        for problem in refused.problems:
+            click.echo(f"{path}:{problem.line}: {problem.message}", err=True)
+        raise click.ClickException(
+            f"{len(refused.problems)} problem(s); nothing was imported."
+        ) from None
+    click.echo(f"Imported {result.services} services of {result.organizations} organisations.")
+
+
+@catalogue_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def catalogue_export(path: Path) -> None:
+    """Write the whole catalogue as one HSDS 3.0 file (use - for standard output)."""
+    with get_db(current_app).session() as session:
+        data = hsds.export_dataset(session, _term_names)
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    if str(path) == "-":
+        click.echo(text, nl=False)
+        return
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, "utf-8")
+    temporary.replace(path)
+    click.echo(f"Exported {len(data['services'])} services to {path}.")
 
 
 @outbox_cli.command("work")
@@ -186,5 +247,5 @@ def retention_purge() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the command groups."""
-    for group in (db_cli, demo_cli, staff_cli, outbox_cli, retention_cli):
+    for group in (db_cli, demo_cli, staff_cli, outbox_cli, retention_cli, catalogue_cli):
         app.cli.add_command(group)

@@ -123,3 +123,37 @@ EVENTS = {
 AUDIT_ACTIONS = {
     "view": _l("Anfrage angesehen"),
 }
+
+# The help catalogue's topics (see portal.services.catalogue.TOPICS).
+CATALOGUE_TOPICS = {
+    "therapy": _l("Therapie und Beratung für die Seele"),
+    "transport": _l("Fahrdienste"),
+    "household": _l("Hilfe im Haushalt"),
+    "care": _l("Pflege zu Hause und Pflegeberatung"),
+    "benefits": _l("Geld und Leistungen: Wohngeld, Grundsicherung, Pflegegrad, Bürgergeld"),
+    "debt": _l("Schuldnerberatung"),
+    "addiction": _l("Suchtberatung"),
+    "older_people": _l("Hilfe im Alter"),
+    "everyday": _l("Einsamkeit und Hilfe im Alltag"),
+    "housing": _l("Wohnen"),
+}
+
+CATALOGUE_TOPIC_HINTS = {
+    "therapy": _l("Psychotherapie, Physiotherapie, Ergotherapie, Selbsthilfe"),
+    "transport": _l("Fahrten zum Arzt, zum Einkaufen oder zu Terminen"),
+    "household": _l("Putzen, Einkaufen, Essen auf Rädern"),
+    "care": _l("Ambulante Pflege, Tagespflege, Hausnotruf, Pflegegrad"),
+    "benefits": _l("Welche Hilfe vom Amt Ihnen zusteht und wie Sie sie beantragen"),
+    "debt": _l("Wenn die Rechnungen zu viel werden"),
+    "addiction": _l("Alkohol, Medikamente, Glücksspiel – auch für Angehörige"),
+    "older_people": _l("Beratung, Treffpunkte, Wohnen im Alter"),
+    "everyday": _l("Besuche, Nachbarschaftshilfe, Hilfe bei Formularen"),
+    "housing": _l("Wohnung finden, Wohnung behalten, Wohnung anpassen"),
+}
+
+COSTS = {
+    "free": _l("Kostenlos"),
+    "partly": _l("Teilweise kostenlos – oft zahlt eine Kasse oder das Amt"),
+    "paid": _l("Kostet Geld – oft zahlt eine Kasse oder das Amt einen Teil"),
+    "unknown": _l("Kosten bitte beim Anbieter erfragen"),
+}

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from portal.db import make_engine
+from portal.migrate import include_name
 from portal.models import Base
 
 config = context.config
@@ -17,6 +18,7 @@ def run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,6 +1,21 @@
 """SQLAlchemy models, one module per area."""
 
 from .base import Base, utcnow
+from .catalogue import (
+    Location,
+    LocationText,
+    Organization,
+    OrganizationText,
+    Phone,
+    Schedule,
+    SearchDocument,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    ServiceLanguage,
+    ServiceText,
+    ServiceTopic,
+)
 from .outbox import OutboxMessage
 from .request import REQUEST_STATUSES, HelpRequest, ReferenceCounter, RequestDraft, RequestEvent
 from .staff import ROLES, AuditEntry, StaffSession, StaffUser
@@ -12,10 +27,23 @@ __all__ = [
     "AuditEntry",
     "Base",
     "HelpRequest",
+    "Location",
+    "LocationText",
+    "Organization",
+    "OrganizationText",
     "OutboxMessage",
+    "Phone",
     "ReferenceCounter",
     "RequestDraft",
     "RequestEvent",
+    "Schedule",
+    "SearchDocument",
+    "Service",
+    "ServiceArea",
+    "ServiceAtLocation",
+    "ServiceLanguage",
+    "ServiceText",
+    "ServiceTopic",
     "StaffSession",
     "StaffUser",
     "Town",

@@ -61,6 +61,10 @@ class HelpRequest(Base):
     subject_name: Mapped[str] = mapped_column(String(120), default="")
     authority: Mapped[str] = mapped_column(String(20), default="")
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The catalogue offer the request was started from ("ask the Soziales Duo about this").
+    catalogue_service_id: Mapped[str | None] = mapped_column(
+        ForeignKey("catalogue_service.id", ondelete="SET NULL")
+    )
     need_text: Mapped[str] = mapped_column(Text, default="")
     urgency: Mapped[str] = mapped_column(String(10))
     contact_method: Mapped[str] = mapped_column(String(30))

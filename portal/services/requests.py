@@ -105,6 +105,7 @@ def submit_draft(
         subject_name=answers.get("subject_name", "") if answers["who"] == "other" else "",
         authority=answers.get("authority", "") if answers["who"] == "other" else "",
         topics=list(answers["topics"]),
+        catalogue_service_id=answers.get("catalogue_service"),
         need_text=answers["need"],
         urgency=answers["urgency"],
         contact_method=answers["contact_method"],

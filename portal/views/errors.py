@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -25,9 +26,11 @@ def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[str, int]:
-        _guess_language()
+    def _http_error(error: HTTPException) -> tuple[Any, int]:
         code = error.code or 500
+        if request.path.startswith("/api/"):
+            return jsonify({"error": error.description, "status": code}), code
+        _guess_language()
         if code >= 500:
             return render_template("errors/500.html"), code
         template = "400" if isinstance(error, CSRFError) else PAGES.get(code, "400")

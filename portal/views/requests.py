@@ -18,7 +18,7 @@ from ..i18n import current_locale
 from ..links import external_url
 from ..models import HelpRequest, RequestDraft
 from ..security import limiter
-from ..services import choices, drafts, requests, towns
+from ..services import catalogue, choices, drafts, requests, towns
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
 from . import current_settings
 
@@ -124,14 +124,35 @@ def start() -> str:
 
 @bp.post("/")
 def begin() -> Response:
-    """Start a new request (or start over), throwing away any unfinished one."""
+    """Start a new request (or start over), throwing away any unfinished one.
+
+    Coming from a catalogue offer ("ask the Soziales Duo about this") with a request already
+    under way, the offer and its topic are added to that request instead: nothing is lost.
+    """
     settings = current_settings()
-    with contextlib.suppress(DraftExpired):
-        drafts.discard_draft(db.session(), _draft())
-    answers = {}
+    answers: dict[str, Any] = {}
     topic = request.args.get("topic", "")
     if topic in choices.TOPICS:
         answers["topics"] = [topic]
+    offer = catalogue.service_by_id(db.session(), request.args.get("service", "").lower())
+    if offer is not None:
+        answers["catalogue_service"] = offer.id
+        with contextlib.suppress(DraftExpired):
+            draft = _draft()
+            if requests.submitted_from(db.session(), draft) is None:
+                topics = list(draft.answers.get("topics", []))
+                answers["topics"] = topics + [
+                    t for t in answers.get("topics", []) if t not in topics
+                ]
+                drafts.save_answers(draft, answers, settings.draft_hours)
+                db.commit()
+                flash(_("Wir haben das Angebot zu Ihrer begonnenen Anfrage hinzugefügt."))
+                resume = requests.first_missing_step(draft.answers)
+                return redirect(
+                    url_for("request.step", name=resume) if resume else url_for("request.check")
+                )
+    with contextlib.suppress(DraftExpired):
+        drafts.discard_draft(db.session(), _draft())
     session[SESSION_DRAFT] = drafts.start_draft(db.session(), settings.draft_hours, answers)
     session.permanent = True
     db.commit()
@@ -206,11 +227,13 @@ def check() -> Response | str:
     if form.validate_on_submit():
         return _submit(draft)
     town = towns.town_by_slug(db.session(), draft.answers.get("town", ""))
+    offer = catalogue.service_by_id(db.session(), draft.answers.get("catalogue_service") or "")
     return render_template(
         "request/check.html",
         form=form,
         answers=draft.answers,
         town=town,
+        offer=catalogue.in_language(offer.texts, current_locale().code) if offer else None,
         back_url=url_for("request.step", name=previous_step("check", draft.answers)),
     )
 

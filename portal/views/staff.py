@@ -17,7 +17,7 @@ from .. import db, labels
 from ..forms.staff import CodeForm, EmptyForm, InboxFilterForm, SignInForm
 from ..models import REQUEST_STATUSES, StaffSession
 from ..security import limiter
-from ..services import audit, requests, staff
+from ..services import audit, catalogue, requests, staff
 from ..services.errors import InvalidCredentials, TooManyAttempts
 from . import current_settings
 
@@ -200,6 +200,8 @@ def request_detail(reference: str) -> str:
     return render_template(
         "staff/request.html",
         help_request=found,
+        offer=catalogue.service_by_id(db.session(), found.catalogue_service_id or ""),
+        in_language=catalogue.in_language,
         trail=audit.entries_for_request(db.session(), found.id),
         signout_form=EmptyForm(),
     )

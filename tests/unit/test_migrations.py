@@ -7,10 +7,13 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 from portal.db import get_db
+from portal.migrate import include_name
 from portal.models import Base
 
 
 def test_migrations_match_the_models(app: Flask) -> None:
     with get_db(app).engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         assert compare_metadata(context, Base.metadata) == []

@@ -1,0 +1,196 @@
+"""Full-text search over the catalogue: one interface, SQLite FTS5 or PostgreSQL behind it.
+
+Both databases index the same folded text (see :func:`fold`): lower case, without diacritics,
+Turkish dotless i as i, Arabic letter variants and articles unified. A query is folded the same
+way and every word becomes a prefix of its stem, so "Pflege" finds "Pflegedienst",
+"fahrdienst" finds "Fahrdienste" and "bakım" finds "bakımı". All words must match; when that
+finds nothing, any word may match, best matches first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table, text
+from sqlalchemy.orm import Session
+
+from ..models import SearchDocument, Service, ServiceArea, ServiceLanguage, ServiceTopic
+
+VISIBLE_STATUSES = ("active", "temporarily closed")
+MAX_TERMS = 8
+_CHARACTERS = str.maketrans({"ı": "i", "ة": "ه", "ى": "ي", "ـ": None})
+_WORD = re.compile(r"\w+")
+_ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
+# The weighted tsvector that the migration's GIN index covers; queries must repeat it exactly.
+PG_DOCUMENT: ColumnElement[Any] = literal_column(
+    "(setweight(to_tsvector('simple', catalogue_search_document.title), 'A') || "
+    "setweight(to_tsvector('simple', catalogue_search_document.body), 'B'))"
+)
+FTS = table("catalogue_search_fts", column("rowid"))
+
+
+def fold(value: str) -> str:
+    """Lower case without diacritics, the form both the index and queries use."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare.casefold().translate(_CHARACTERS)
+
+
+def _without_article(word: str) -> str:
+    for prefix in _ARABIC_PREFIXES:
+        if word.startswith(prefix) and len(word) >= len(prefix) + 2:
+            return word[len(prefix) :]
+    return word
+
+
+def index_text(*parts: str) -> str:
+    """The folded words of ``parts`` for the index, Arabic words also without their article."""
+    words: list[str] = []
+    for part in parts:
+        for word in _WORD.findall(fold(part)):
+            words.append(word)
+            bare = _without_article(word)
+            if bare != word:
+                words.append(bare)
+    return " ".join(words)
+
+
+def _stem(word: str) -> str:
+    if len(word) >= 9:
+        return word[:-2]
+    if len(word) >= 6:
+        return word[:-1]
+    return word
+
+
+def query_terms(query: str) -> list[str]:
+    """The prefixes a query searches for, at most :data:`MAX_TERMS` of them."""
+    terms: list[str] = []
+    for word in _WORD.findall(fold(query)):
+        term = _stem(_without_article(word))
+        if len(term) >= 2 and term not in terms:
+            terms.append(term)
+    return terms[:MAX_TERMS]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list of services is narrowed to; ``None`` means any."""
+
+    topic: str | None = None
+    town: str | None = None
+    language: str | None = None
+    organization_id: str | None = None
+    modified_after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    """One page of service identifiers, best first, and how many there are in all."""
+
+    service_ids: list[str]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the results fill (at least one)."""
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def _filtered(lang: str, filters: Filters) -> Select[tuple[str]]:
+    document = SearchDocument.__table__
+    statement = (
+        select(document.c.service_id)
+        .join(Service, Service.id == document.c.service_id)
+        .where(document.c.lang == lang, Service.status.in_(VISIBLE_STATUSES))
+    )
+    if filters.topic:
+        statement = statement.where(
+            document.c.service_id.in_(
+                select(ServiceTopic.service_id).where(ServiceTopic.topic == filters.topic)
+            )
+        )
+    if filters.town:
+        statement = statement.where(
+            document.c.service_id.in_(
+                select(ServiceArea.service_id).where(ServiceArea.town == filters.town)
+            )
+        )
+    if filters.language:
+        statement = statement.where(
+            document.c.service_id.in_(
+                select(ServiceLanguage.service_id).where(ServiceLanguage.code == filters.language)
+            )
+        )
+    if filters.organization_id:
+        statement = statement.where(Service.organization_id == filters.organization_id)
+    if filters.modified_after:
+        statement = statement.where(Service.last_modified >= filters.modified_after)
+    return statement
+
+
+def _matching(
+    statement: Select[tuple[str]], dialect: str, terms: list[str], every: bool
+) -> Select[tuple[str]]:
+    document = SearchDocument.__table__
+    if dialect == "sqlite":
+        match = (" " if every else " OR ").join(f'"{term}"*' for term in terms)
+        return (
+            statement.join(FTS, FTS.c.rowid == document.c.id)
+            .where(text("catalogue_search_fts MATCH :match").bindparams(match=match))
+            .order_by(text("bm25(catalogue_search_fts, 4.0, 1.0)"), document.c.title)
+        )
+    query = func.to_tsquery(
+        literal_column("'simple'"), (" & " if every else " | ").join(f"{t}:*" for t in terms)
+    )
+    return statement.where(PG_DOCUMENT.op("@@")(query)).order_by(
+        func.ts_rank_cd(PG_DOCUMENT, query).desc(), document.c.title
+    )
+
+
+def _page(session: Session, statement: Select[tuple[str]], page: int, per_page: int) -> ResultPage:
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    ids = session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    return ResultPage([str(i) for i in ids], int(total or 0), page, per_page)
+
+
+def search(
+    session: Session,
+    lang: str,
+    query: str = "",
+    filters: Filters | None = None,
+    page: int = 1,
+    per_page: int = 10,
+) -> ResultPage:
+    """Services matching ``query`` in language ``lang``, best first; all of them, by name, without."""
+    page = max(1, page)
+    statement = _filtered(lang, filters or Filters())
+    terms = query_terms(query)
+    if not terms:
+        return _page(session, statement.order_by(SearchDocument.title), page, per_page)
+    dialect = session.get_bind().dialect.name
+    result = _page(session, _matching(statement, dialect, terms, every=True), page, per_page)
+    if result.total == 0 and len(terms) > 1:
+        result = _page(session, _matching(statement, dialect, terms, every=False), page, per_page)
+    return result
+
+
+def counts_by_topic(session: Session, topics: Iterable[str]) -> dict[str, int]:
+    """How many visible services each topic has."""
+    codes = list(topics)
+    rows = session.execute(
+        select(ServiceTopic.topic, func.count())
+        .join(Service, Service.id == ServiceTopic.service_id)
+        .where(Service.status.in_(VISIBLE_STATUSES), ServiceTopic.topic.in_(codes))
+        .group_by(ServiceTopic.topic)
+    ).all()
+    found = {topic: int(count) for topic, count in rows}
+    return {topic: found.get(topic, 0) for topic in codes}

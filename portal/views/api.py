@@ -1,0 +1,223 @@
+"""The catalogue as open data: a read-only JSON API after the HSDS 3.0 API specification."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from flask_babel import force_locale
+from werkzeug.exceptions import HTTPException
+
+from .. import db, labels
+from ..i18n import DEFAULT_LOCALE, LOCALE_CODES
+from ..models import Organization
+from ..services import catalogue, catalogue_search, hsds
+
+bp = Blueprint("api", __name__, url_prefix="/api/hsds")
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 100
+OPENAPI_URL = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json"
+PROFILE_URL = "https://github.com/openreferral/specification/tree/3.0"
+
+
+class BadParameter(HTTPException):
+    """A query parameter the API cannot use."""
+
+    code = 400
+
+
+def _lang() -> str:
+    lang = request.args.get("lang", DEFAULT_LOCALE)
+    if lang not in LOCALE_CODES:
+        raise BadParameter(f"lang must be one of {', '.join(LOCALE_CODES)}")
+    return lang
+
+
+def _positive(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise BadParameter(f"{name} must be a whole number from 1 to {maximum}")
+    return int(raw)
+
+
+def _flag(name: str) -> bool:
+    raw = request.args.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise BadParameter(f"{name} must be true or false")
+    return raw in ("true", "1")
+
+
+def _modified_after() -> datetime | None:
+    raw = request.args.get("modified_after")
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise BadParameter("modified_after must be a date-time like 2026-11-01T00:00:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _term_names(lang: str) -> Callable[[str], tuple[str, str]]:
+    def names(code: str) -> tuple[str, str]:
+        with force_locale(lang):
+            return str(labels.CATALOGUE_TOPICS[code]), str(labels.CATALOGUE_TOPIC_HINTS[code])
+
+    return names
+
+
+def _page(contents: list[dict[str, Any]], total: int, page: int, per_page: int) -> Response:
+    pages = max(1, math.ceil(total / per_page))
+    return _json(
+        {
+            "total_items": total,
+            "total_pages": pages,
+            "page_number": page,
+            "size": len(contents),
+            "first_page": page == 1,
+            "last_page": page >= pages,
+            "empty": not contents,
+            "contents": contents,
+        }
+    )
+
+
+def _json(data: Any, lang: str | None = None) -> Response:
+    response = jsonify(data)
+    response.headers["Content-Language"] = lang or request.args.get("lang", DEFAULT_LOCALE)
+    return response
+
+
+@bp.after_request
+def _open_data_headers(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.vary.add("Accept-Language")
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _error(error: HTTPException) -> tuple[Response, int]:
+    code = error.code or 500
+    return jsonify({"error": error.description, "status": code}), code
+
+
+@bp.get("/")
+def root() -> Response:
+    """What this API is: HSDS 3.0, read-only."""
+    return _json({"version": hsds.HSDS_VERSION, "profile": PROFILE_URL, "openapi_url": OPENAPI_URL})
+
+
+@bp.get("/services")
+def services() -> Response:
+    """A page of services; ``full=true`` nests everything, ``search`` searches in ``lang``."""
+    lang = _lang()
+    page = _positive("page", 1, 100_000)
+    per_page = _positive("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    full = _flag("full")
+    term_id = request.args.get("taxonomy_term_id", "")
+    taxonomy_id = request.args.get("taxonomy_id", "")
+    topic = hsds.TERM_CODES.get(term_id.lower()) if term_id else None
+    if (term_id and topic is None) or (taxonomy_id and taxonomy_id != hsds.TAXONOMY_ID):
+        return _page([], 0, page, per_page)
+    filters = catalogue_search.Filters(
+        topic=topic,
+        organization_id=request.args.get("organization_id") or None,
+        modified_after=_modified_after(),
+    )
+    result = catalogue_search.search(
+        db.session(), lang, request.args.get("search", "")[:200], filters, page, per_page
+    )
+    found = catalogue.services_by_ids(db.session(), result.service_ids)
+    names = _term_names(lang)
+    return _page(
+        [hsds.service_record(s, lang, names, full=full) for s in found],
+        result.total,
+        page,
+        per_page,
+    )
+
+
+@bp.get("/services/<service_id>")
+def service(service_id: str) -> Response:
+    """One fully nested service."""
+    lang = _lang()
+    found = catalogue.service_by_id(db.session(), service_id.lower())
+    if found is None:
+        abort(404, description="No service with this id.")
+    return _json(hsds.service_record(found, lang, _term_names(lang), full=True))
+
+
+@bp.get("/organizations")
+def organizations() -> Response:
+    """A page of organisations."""
+    lang = _lang()
+    page = _positive("page", 1, 100_000)
+    per_page = _positive("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    rows, total = catalogue.organizations_page(db.session(), page, per_page)
+    return _page([_organization(o, lang) for o in rows], total, page, per_page)
+
+
+def _organization(organization: Organization, lang: str) -> dict[str, Any]:
+    return hsds.organization_record(organization, lang)
+
+
+@bp.get("/organizations/<organization_id>")
+def organization(organization_id: str) -> Response:
+    """One organisation with the services it provides."""
+    lang = _lang()
+    found = catalogue.organization_by_id(db.session(), organization_id.lower())
+    if found is None:
+        abort(404, description="No organization with this id.")
+    record = hsds.organization_record(found, lang)
+    names = _term_names(lang)
+    full = _flag("full_service")
+    record["services"] = [
+        hsds.service_record(s, lang, names, full=full)
+        for s in catalogue.services_of(db.session(), found.id)
+    ]
+    return _json(record)
+
+
+@bp.get("/taxonomies")
+def taxonomies() -> Response:
+    """The catalogue's one taxonomy."""
+    return _page([hsds.taxonomy_record()], 1, 1, DEFAULT_PER_PAGE)
+
+
+@bp.get("/taxonomies/<taxonomy_id>")
+def taxonomy(taxonomy_id: str) -> Response:
+    """The taxonomy by id."""
+    if taxonomy_id.lower() != hsds.TAXONOMY_ID:
+        abort(404, description="No taxonomy with this id.")
+    return _json(hsds.taxonomy_record())
+
+
+@bp.get("/taxonomy_terms")
+def taxonomy_terms() -> Response:
+    """The topics, named in ``lang``."""
+    lang = _lang()
+    taxonomy_id = request.args.get("taxonomy_id", hsds.TAXONOMY_ID)
+    names = _term_names(lang)
+    terms = (
+        [hsds.term_record(code, names) for code in catalogue.TOPICS]
+        if taxonomy_id == hsds.TAXONOMY_ID
+        else []
+    )
+    return _page(terms, len(terms), 1, max(len(terms), 1))
+
+
+@bp.get("/taxonomy_terms/<term_id>")
+def taxonomy_term(term_id: str) -> Response:
+    """One topic, named in ``lang``."""
+    lang = _lang()
+    code = hsds.TERM_CODES.get(term_id.lower())
+    if code is None:
+        abort(404, description="No taxonomy term with this id.")
+    return _json(hsds.term_record(code, _term_names(lang)))
