@@ -112,13 +112,24 @@ def has_demo(session: Session) -> bool:
     return session.scalar(select(Service.id).where(Service.demo.is_(True)).limit(1)) is not None
 
 
-def reindex(session: Session, service: Service, languages: Iterable[str]) -> None:
-    """Write the service's search documents, one per language (German where one lacks)."""
-    session.execute(delete(SearchDocument).where(SearchDocument.service_id == service.id))
-    organization_texts = service.organization.texts if service.organization else []
+def reindex(
+    session: Session,
+    service: Service,
+    languages: Iterable[str],
+    organization: Organization | None = None,
+    fresh: bool = False,
+) -> None:
+    """Write the service's search documents, one per language (German where one lacks).
+
+    ``fresh`` says the service has no documents yet (a new import), which saves a delete.
+    """
+    if not fresh:
+        session.execute(delete(SearchDocument).where(SearchDocument.service_id == service.id))
+    provider = organization or service.organization
+    provider_texts = provider.texts if provider else []
     for lang in languages:
         text = in_language(service.texts, lang).text
-        organization = in_language(organization_texts, lang).text if organization_texts else None
+        provider_text = in_language(provider_texts, lang).text if provider_texts else None
         session.add(
             SearchDocument(
                 service_id=service.id,
@@ -130,7 +141,7 @@ def reindex(session: Session, service: Service, languages: Iterable[str]) -> Non
                     text.eligibility_description,
                     text.application_process,
                     text.fees_description,
-                    organization.name if organization else "",
+                    provider_text.name if provider_text else "",
                 ),
             )
         )

@@ -722,15 +722,18 @@ def import_dataset(
     organizations, services = read_dataset(source, towns, languages)
     if replace:
         catalogue.clear(session)
-    for service in services:
-        existing = session.get(Service, service.id)
-        if existing is not None:
+    ids = [service.id for service in services]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for existing in session.scalars(select(Service).where(Service.id.in_(chunk))).all():
             catalogue.delete_service(session, existing)
     session.flush()
+    by_id: dict[str, Organization] = {}
     for organization in organizations:
         existing_organization = session.get(Organization, organization.id)
         if existing_organization is None:
             session.add(organization)
+            by_id[organization.id] = organization
             continue
         # Update in place: deleting the row would take its other services with it.
         existing_organization.texts = []
@@ -740,10 +743,10 @@ def import_dataset(
         existing_organization.demo = organization.demo
         existing_organization.last_modified = organization.last_modified
         existing_organization.texts = list(organization.texts)
-    for service in services:
-        session.add(service)
+        by_id[organization.id] = existing_organization
+    session.add_all(services)
     session.flush()
     for service in services:
-        session.refresh(service)
-        catalogue.reindex(session, service, languages)
+        catalogue.reindex(session, service, languages, by_id[service.organization_id], fresh=True)
+    session.flush()
     return Imported(len(organizations), len(services))

@@ -14,9 +14,11 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page
 
+from portal.cli import DEMO_CATALOGUE
 from portal.db import get_db
 from portal.i18n import LOCALE_CODES
-from portal.services import staff, towns
+from portal.services import hsds, staff, towns
+from tests import catalogue_data
 from tests.browser.conftest import new_context
 
 pytestmark = pytest.mark.browser
@@ -147,6 +149,22 @@ def walk_staff(auditor: Auditor, base: str, lang: str, email: str, secret: str) 
     auditor.check(f"{lang}-staff-request")
 
 
+def walk_catalogue(auditor: Auditor, base: str, lang: str, offers: list[str]) -> None:
+    page = auditor.page
+    for query, name in [
+        ("", "catalogue"),
+        ("?topic=care", "catalogue-topic"),
+        ("?town=verl&page=2", "catalogue-page-2"),
+        ("?q=zzzzqqq", "catalogue-nothing"),
+        ("?topic=bogus&q=%3Cb%3E", "catalogue-errors"),
+    ]:
+        page.goto(f"{base}/{lang}/catalogue/{query}")
+        auditor.check(f"{lang}-{name}")
+    for number, offer in enumerate(offers):
+        page.goto(f"{base}/{lang}/catalogue/service/{offer}")
+        auditor.check(f"{lang}-offer-{number}")
+
+
 def vnu_errors(folder: Path) -> list[str]:
     """Run the Nu Html Checker once over every saved page."""
     java = shutil.which("java")
@@ -180,6 +198,16 @@ def test_every_page_passes_axe_and_the_html_checker_in_every_language(
         user = staff.create_staff(session, "coord@example.org", PASSWORD, "coordinator", None)
         secret = user.totp_secret or ""
         towns.all_towns(session)
+    catalogue_data.load(app)
+    with get_db(app).session() as session:
+        hsds.import_dataset(
+            session,
+            DEMO_CATALOGUE.read_text("utf-8"),
+            {"verl": "verl", "shs": "shs", "Verl": "verl", "Schloß Holte-Stukenbrock": "shs"},
+            LOCALE_CODES,
+        )
+    demo = json.loads(DEMO_CATALOGUE.read_text("utf-8"))["services"]
+    offers = [catalogue_data.CARE, catalogue_data.GERMAN_ONLY, demo[0]["id"], demo[20]["id"]]
     problems: dict[str, list[str]] = {}
     all_foreign: list[str] = []
     pages = 0
@@ -188,6 +216,7 @@ def test_every_page_passes_axe_and_the_html_checker_in_every_language(
         auditor = Auditor(context.new_page(), tmp_path)
         walk_public_pages(auditor, live_server, lang)
         walk_request(auditor, live_server, lang)
+        walk_catalogue(auditor, live_server, lang, offers)
         if lang == "de":
             walk_staff(auditor, live_server, lang, "coord@example.org", secret)
         else:  # a fresh code each time: codes can only be used once
