@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -48,7 +48,13 @@ REQUEST_TOPIC = {
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 COSTS = ("free", "partly", "paid", "unknown")
 
-T = TypeVar("T")
+class HasLang(Protocol):
+    """A row of text in one language."""
+
+    lang: str
+
+
+T = TypeVar("T", bound=HasLang)
 
 
 @dataclass(frozen=True)
@@ -62,13 +68,13 @@ class InLanguage(Generic[T]):
 
 def in_language(texts: Sequence[T], lang: str) -> InLanguage[T]:
     """Pick the text in ``lang`` from rows with a ``lang`` attribute, else the German one."""
-    by_lang = {getattr(row, "lang"): row for row in texts}  # noqa: B009
+    by_lang = {row.lang: row for row in texts}
     if lang in by_lang:
         return InLanguage(by_lang[lang], lang, False)
     if SOURCE_LANGUAGE in by_lang:
         return InLanguage(by_lang[SOURCE_LANGUAGE], SOURCE_LANGUAGE, lang != SOURCE_LANGUAGE)
     first = texts[0]
-    return InLanguage(first, str(getattr(first, "lang")), True)  # noqa: B009
+    return InLanguage(first, first.lang, True)
 
 
 def service_by_id(session: Session, service_id: str) -> Service | None:
