@@ -6,11 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
+
+READ_ONLY = "portal_read_only"
+# Blueprints whose GET requests only read. On SQLite their transactions start without taking
+# the write lock, so browsing the catalogue never queues behind, or blocks, a submission.
+READING_BLUEPRINTS = frozenset({"public", "catalogue", "api"})
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -42,7 +47,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # readers never wait for writers under WAL
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -51,6 +59,9 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = make_engine(settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -88,9 +99,13 @@ def get_db(app: Flask) -> Database:
 def session() -> Session:
     """The session of the current request, created on first use."""
     if "db_session" not in g:
-        from flask import current_app
-
-        g.db_session = get_db(current_app).sessions()
+        database = get_db(current_app)
+        reading = (
+            has_request_context()
+            and request.method in ("GET", "HEAD")
+            and request.blueprint in READING_BLUEPRINTS
+        )
+        g.db_session = (database.readers if reading else database.sessions)()
     result: Session = g.db_session
     return result
 

@@ -1,14 +1,17 @@
 """Catalogue benchmark: 10,000 services, search and list pages over HTTP under gunicorn.
 
 Generates an HSDS file of 10,000 services (German plus English, Turkish, Arabic and Russian
-text), imports it with ``flask catalogue import``, serves the portal with gunicorn (2 workers x
-4 threads) and measures p50/p95/p99 of search pages, list pages and API pages: first one client
+text: a few words of the service's topic among many everyday words of a large vocabulary, as real
+descriptions are), imports it with ``flask catalogue import``, serves the portal with gunicorn (2 workers x
+4 threads) and measures p50/p95/p99 of search pages, list pages and API pages, and separately
+of "broad" searches for a word that nearly every service contains (the worst case): first one client
 after another (latency), then 4 clients at once. Runs on SQLite, and on PostgreSQL when
 127.0.0.1:5432 answers (or BENCH_POSTGRES_URL is set).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -47,124 +50,81 @@ TERMS = [
         "housing",
     )
 ]
-WORDS = {
+TOPIC_WORDS = {
     "de": [
-        "Pflege",
-        "Pflegedienst",
-        "ambulante",
-        "Beratung",
-        "Fahrdienst",
-        "Fahrdienste",
-        "Haushalt",
-        "Hilfe",
-        "Wohngeld",
-        "Grundsicherung",
-        "Schulden",
-        "Sucht",
-        "Senioren",
-        "Nachbarschaft",
-        "Einkaufen",
-        "Arzt",
-        "Therapie",
-        "Wohnung",
-        "Antrag",
-        "Kasse",
-        "kostenlos",
-        "Besuch",
-        "Einsamkeit",
-        "Familie",
-        "Menschen",
-        "Rollstuhl",
-        "Essen",
+        "Psychotherapie Therapeut Ergotherapie Physiotherapie Selbsthilfe Seele Krise Gespräch",
+        "Fahrdienst Fahrdienste Rollstuhl Fahrt Bus Begleitung Krankenfahrt Taxi",
+        "Haushaltshilfe Putzen Einkaufen Wäsche Mahlzeiten Essen Entlastungsbetrag Reinigung",
+        "Pflege Pflegedienst ambulante Pflegegrad Pflegekasse Tagespflege Hausnotruf Pflegeberatung",
+        "Wohngeld Grundsicherung Bürgergeld Antrag Leistungen Jobcenter Sozialamt Zuschuss",
+        "Schulden Schuldnerberatung Insolvenz Pfändung Konto Mahnung Gläubiger Haushaltsplan",
+        "Sucht Alkohol Medikamente Glücksspiel Abhängigkeit Angehörige Entzug Suchtberatung",
+        "Senioren Alter Rente Begegnung Treffpunkt Seniorenberatung Ruhestand Demenz",
+        "Einsamkeit Besuch Nachbarschaft Ehrenamt Alltag Formulare Telefonkette Gesellschaft",
+        "Wohnung Miete Mieterverein Obdachlos Wohnberechtigungsschein Umzug Nebenkosten Vermieter",
     ],
     "en": [
-        "care",
-        "nursing",
-        "home",
-        "advice",
-        "transport",
-        "rides",
-        "household",
-        "help",
-        "housing",
-        "benefit",
-        "debt",
-        "addiction",
-        "older",
-        "people",
-        "neighbours",
-        "shopping",
-        "doctor",
-        "therapy",
-        "flat",
-        "application",
-        "free",
-        "visit",
-        "lonely",
+        "psychotherapy therapist occupational physiotherapy selfhelp mental crisis talk",
+        "transport wheelchair ride bus escort patient taxi driving",
+        "household cleaning shopping laundry meals food relief tidying",
+        "care nursing homecare carelevel insurance daycare alarm advice",
+        "housingbenefit basicincome citizensincome application benefits jobcentre welfare grant",
+        "debt debtadvice insolvency seizure account reminder creditor budget",
+        "addiction alcohol medication gambling dependency relatives withdrawal counselling",
+        "seniors age pension meeting meetingpoint elderly retirement dementia",
+        "loneliness visit neighbourhood volunteer everyday forms phonechain company",
+        "flat rent tenants homeless housingpermit moving utilities landlord",
     ],
     "tr": [
-        "bakım",
-        "hemşire",
-        "ev",
-        "danışmanlık",
-        "ulaşım",
-        "yardım",
-        "konut",
-        "yardımı",
-        "borç",
-        "bağımlılık",
-        "yaşlı",
-        "komşu",
-        "alışveriş",
-        "doktor",
-        "terapi",
-        "başvuru",
-        "ücretsiz",
-        "ziyaret",
-        "yalnızlık",
-        "aile",
+        "psikoterapi terapist ergoterapi fizyoterapi dayanışma ruh kriz görüşme",
+        "ulaşım tekerlekli araç otobüs refakat hasta taksi sürüş",
+        "ev temizlik alışveriş çamaşır yemek öğün destek düzen",
+        "bakım hemşire evde bakımı sigorta gündüz alarm danışmanlık",
+        "kira yardımı gelir başvuru hizmetler jobcenter sosyal destekleme",
+        "borç borçlanma iflas haciz hesap ihtar alacaklı bütçe",
+        "bağımlılık alkol ilaç kumar aile yoksunluk tedavi danışma",
+        "yaşlı yaşlılık emeklilik buluşma kafe danışmanı huzur demans",
+        "yalnızlık ziyaret komşu gönüllü günlük form telefon arkadaşlık",
+        "konut kira kiracı evsiz belge taşınma aidat ev sahibi",
     ],
     "ar": [
-        "الرعاية",
-        "التمريض",
-        "المنزل",
-        "الاستشارة",
-        "النقل",
-        "المساعدة",
-        "السكن",
-        "الديون",
-        "الإدمان",
-        "كبار",
-        "السن",
-        "الجيران",
-        "التسوق",
-        "الطبيب",
-        "العلاج",
-        "الطلب",
-        "مجاني",
-        "زيارة",
-        "الوحدة",
+        "العلاج النفسي المعالج الوظيفي الطبيعي المساعدة الذاتية الأزمة",
+        "النقل الكرسي المتحرك الرحلة الحافلة المرافقة المريض سيارة",
+        "المنزل التنظيف التسوق الغسيل الوجبات الطعام الدعم الترتيب",
+        "الرعاية التمريض المنزلية درجة التأمين النهارية الإنذار الاستشارة",
+        "الإسكان الدخل الطلب الخدمات مكتب العمل الاجتماعية المنحة المساعدة",
+        "الديون الإفلاس الحجز الحساب الإنذار الدائن الميزانية المستحقات",
+        "الإدمان الكحول الأدوية القمار الاعتماد الأقارب الانسحاب العلاج",
+        "كبار السن التقاعد اللقاء المقهى الشيخوخة الخرف الاستراحة",
+        "الوحدة الزيارة الجيران التطوع اليومية الاستمارات الهاتف الصحبة",
+        "الشقة الإيجار المستأجرين التشرد التصريح الانتقال التكاليف المالك",
     ],
     "ru": [
-        "уход",
-        "помощь",
-        "дом",
-        "консультация",
-        "транспорт",
-        "жильё",
-        "долги",
-        "зависимость",
-        "пожилые",
-        "соседи",
-        "покупки",
-        "врач",
-        "терапия",
-        "заявление",
-        "бесплатно",
-        "визит",
-        "одиночество",
-        "семья",
+        "психотерапия терапевт эрготерапия физиотерапия самопомощь душа кризис беседа",
+        "транспорт коляска поездка автобус сопровождение больной такси перевозка",
+        "хозяйство уборка покупки стирка питание еда помощь порядок",
+        "уход медсестра дома степень страховка дневной вызов консультация",
+        "пособие жильё доход заявление выплаты джобцентр соцслужба субсидия",
+        "долги долговая банкротство арест счёт напоминание кредитор бюджет",
+        "зависимость алкоголь лекарства азартные родственники отказ лечение консультация",
+        "пожилые возраст пенсия встреча клуб консультант старость деменция",
+        "одиночество визит соседи волонтёр быт формуляры телефон общение",
+        "квартира аренда арендатор бездомный разрешение переезд расходы владелец",
     ],
+}
+COMMON = {
+    "de": "Hilfe und für Sie Menschen in Verl Beratung kostenlos wir bei mit",
+    "en": "help and for you people in Verl advice free we with at",
+    "tr": "yardım ve için siz insanlar Verl danışmanlık ücretsiz biz ile",
+    "ar": "المساعدة و ل أنتم الناس في Verl الاستشارة مجانا نحن مع",
+    "ru": "помощь и для вас люди в Verl консультация бесплатно мы с",
+}
+LETTERS = {
+    "de": "abdefghiklmnoprstuwzäöü",
+    "en": "abcdefghiklmnoprstuwy",
+    "tr": "abcçdefgğhıijklmnoöprsştuüvyz",
+    "ar": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
+    "ru": "абвгдежзиклмнопрстуфхцчшы",
 }
 SEARCHES = [
     ("de", "Pflege"),
@@ -172,22 +132,39 @@ SEARCHES = [
     ("de", "Wohngeld Antrag"),
     ("de", "schulden"),
     ("en", "care"),
-    ("en", "transport doctor"),
+    ("en", "transport wheelchair"),
     ("tr", "bakım"),
-    ("tr", "yardim"),
+    ("tr", "borç"),
     ("ar", "الرعاية"),
     ("ru", "помощь"),
     ("de", "Zahnarztbohrer"),
 ]
+# A word in nearly every service: the most expensive kind of search, measured on its own.
+BROAD = [("de", "Hilfe"), ("en", "help"), ("ru", "помощь")]
 
 
-def _text(rng: random.Random, lang: str, count: int) -> str:
-    return " ".join(rng.choice(WORDS[lang]) for _ in range(count))
+ZIPF = list(itertools.accumulate(1 / (rank + 10) for rank in range(4000)))
+
+
+def _vocabulary(rng: random.Random, lang: str) -> list[str]:
+    letters = LETTERS[lang]
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(4, 11))) for _ in range(4000)]
+
+
+def _text(rng: random.Random, lang: str, topic: int, words: list[str], count: int) -> str:
+    """Mostly everyday words of a large vocabulary (Zipf-like), some of the topic's words."""
+    chosen = rng.choices(words, cum_weights=ZIPF, k=count)
+    chosen += rng.sample(TOPIC_WORDS[lang][topic].split(), 3)
+    common = COMMON[lang].split()
+    chosen += [common[0], *rng.sample(common[1:], 2)]  # "Hilfe": in every description
+    rng.shuffle(chosen)
+    return " ".join(chosen)
 
 
 def generate(path: Path) -> None:
     """Write an HSDS file with :data:`SERVICES` services of 200 organisations."""
     rng = random.Random(42)
+    vocabularies = {lang: _vocabulary(rng, lang) for lang in TOPIC_WORDS}
     organizations = [
         {"id": str(uuid.uuid5(NS, f"org{i}")), "name": f"Anbieter {i}", "description": "Bench"}
         for i in range(200)
@@ -195,8 +172,15 @@ def generate(path: Path) -> None:
     services = []
     for i in range(SERVICES):
         service_id = str(uuid.uuid5(NS, f"service{i}"))
+        topic = rng.randrange(10)
+        words = {lang: vocabularies[lang] for lang in TOPIC_WORDS}
+
+        def name(lang: str, topic: int = topic, number: int = i) -> str:
+            keyword = rng.choice(TOPIC_WORDS[lang][topic].split())
+            return f"{keyword} {rng.choice(vocabularies[lang][:300])} {number}"
+
         translations = {
-            lang: {"name": _text(rng, lang, 3).capitalize(), "description": _text(rng, lang, 40)}
+            lang: {"name": name(lang), "description": _text(rng, lang, topic, words[lang], 35)}
             for lang in ("en", "tr", "ar", "ru")
             if rng.random() < 0.7
         }
@@ -204,12 +188,12 @@ def generate(path: Path) -> None:
             {
                 "id": service_id,
                 "organization_id": organizations[i % 200]["id"],
-                "name": f"{_text(rng, 'de', 3).capitalize()} {i}",
-                "description": _text(rng, "de", 40),
-                "eligibility_description": _text(rng, "de", 12),
+                "name": name("de"),
+                "description": _text(rng, "de", topic, words["de"], 35),
+                "eligibility_description": _text(rng, "de", topic, words["de"], 8),
                 "status": "active",
                 "attributes": [
-                    {"id": str(uuid.uuid5(NS, f"attr{i}")), "taxonomy_term_id": rng.choice(TERMS)}
+                    {"id": str(uuid.uuid5(NS, f"attr{i}")), "taxonomy_term_id": TERMS[topic]}
                 ],
                 "service_areas": [
                     {"id": str(uuid.uuid5(NS, f"area{i}")), "name": rng.choice(["verl", "shs"])}
@@ -229,6 +213,7 @@ def _urls() -> dict[str, list[str]]:
 
     return {
         "search page": [f"/{lang}/catalogue/?q={quote(q)}" for lang, q in SEARCHES],
+        "broad search": [f"/{lang}/catalogue/?q={quote(q)}" for lang, q in BROAD],
         "list page": [f"/de/catalogue/?topic=care&page={p}" for p in (1, 2, 7)]
         + ["/tr/catalogue/?town=shs", "/en/catalogue/?language=de&page=3"],
         "api search": [f"/api/hsds/services?search={quote(q)}&lang={lang}" for lang, q in SEARCHES],
@@ -259,7 +244,7 @@ def measure(base: str, clients: int) -> dict[str, list[float]]:
     for process in processes:
         process.start()
     results: dict[str, list[float]] = {}
-    expected = (ROUNDS // clients or 1) * clients * 4
+    expected = (ROUNDS // clients or 1) * clients * len(_urls())
     for _ in range(expected):
         kind, seconds = queue.get(timeout=300)
         results.setdefault(kind, []).append(seconds)

@@ -48,6 +48,7 @@ REQUEST_TOPIC = {
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 COSTS = ("free", "partly", "paid", "unknown")
 
+
 class HasLang(Protocol):
     """A row of text in one language."""
 

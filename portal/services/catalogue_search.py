@@ -138,15 +138,28 @@ def _filtered(lang: str, filters: Filters) -> Select[tuple[str]]:
 
 
 def _matching(
-    statement: Select[tuple[str]], dialect: str, terms: list[str], every: bool
+    statement: Select[tuple[str]], dialect: str, lang: str, terms: list[str], every: bool
 ) -> Select[tuple[str]]:
     document = SearchDocument.__table__
     if dialect == "sqlite":
-        match = (" " if every else " OR ").join(f'"{term}"*' for term in terms)
-        return (
-            statement.join(FTS, FTS.c.rowid == document.c.id)
-            .where(text("catalogue_search_fts MATCH :match").bindparams(match=match))
-            .order_by(text("bm25(catalogue_search_fts, 4.0, 1.0)"), document.c.title)
+        words = (" " if every else " OR ").join(f'"{term}"*' for term in terms)
+        # The language is a column of the FTS table, so the index finds only this language's
+        # documents; the materialised CTE keeps the full-text search the outer loop (run once).
+        hits = (
+            select(
+                FTS.c.rowid.label("id"),
+                literal_column("bm25(catalogue_search_fts, 0.0, 4.0, 1.0)").label("rank"),
+            )
+            .where(
+                text("catalogue_search_fts MATCH :match").bindparams(
+                    match=f'lang : "{lang}" AND {{title body}} : ({words})'
+                )
+            )
+            .cte("hits")
+            .prefix_with("MATERIALIZED")
+        )
+        return statement.join(hits, hits.c.id == document.c.id).order_by(
+            hits.c.rank, document.c.title
         )
     query = func.to_tsquery(
         literal_column("'simple'"), (" & " if every else " | ").join(f"{t}:*" for t in terms)
@@ -157,9 +170,19 @@ def _matching(
 
 
 def _page(session: Session, statement: Select[tuple[str]], page: int, per_page: int) -> ResultPage:
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    ids = session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
-    return ResultPage([str(i) for i in ids], int(total or 0), page, per_page)
+    # One pass: the page's rows carry the total (a window count), so the full-text search runs
+    # once; only a page past the end needs a separate count.
+    rows = session.execute(
+        statement.add_columns(func.count().over().label("total"))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    if rows:
+        total = int(rows[0][1])
+    else:
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = int(session.scalar(counted) or 0)
+    return ResultPage([str(row[0]) for row in rows], total, page, per_page)
 
 
 def search(
@@ -177,9 +200,11 @@ def search(
     if not terms:
         return _page(session, statement.order_by(SearchDocument.title), page, per_page)
     dialect = session.get_bind().dialect.name
-    result = _page(session, _matching(statement, dialect, terms, every=True), page, per_page)
+    result = _page(session, _matching(statement, dialect, lang, terms, every=True), page, per_page)
     if result.total == 0 and len(terms) > 1:
-        result = _page(session, _matching(statement, dialect, terms, every=False), page, per_page)
+        result = _page(
+            session, _matching(statement, dialect, lang, terms, every=False), page, per_page
+        )
     return result
 
 

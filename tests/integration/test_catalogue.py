@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from flask import Flask
@@ -199,3 +200,16 @@ def test_asking_about_an_offer_keeps_a_request_already_under_way(
 def test_home_page_leads_to_the_catalogue(loaded: Flask, client: FlaskClient) -> None:
     html = client.get("/tr/").get_data(as_text=True)
     assert 'href="/tr/catalogue/"' in html
+
+
+def test_browsing_does_not_wait_for_a_write_in_progress(loaded: Flask, client: FlaskClient) -> None:
+    database = get_db(loaded)
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL readers never wait for writers")
+    with database.sessions() as writer:
+        writer.execute(select(HelpRequest.id))  # BEGIN IMMEDIATE: holds SQLite's write lock
+        started = time.monotonic()
+        assert _found(client, "de", "Pflege")[0] == CARE
+        assert client.get(f"/de/catalogue/service/{CARE}").status_code == 200
+        assert time.monotonic() - started < 5
+        writer.rollback()

@@ -22,19 +22,19 @@ depends_on: str | Sequence[str] | None = None
 # exactly these (see portal/services/catalogue_search.py).
 SQLITE_FTS = (
     """CREATE VIRTUAL TABLE catalogue_search_fts USING fts5(
-        title, body, content='catalogue_search_document', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2')""",
+        lang, title, body, content='catalogue_search_document', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2', prefix='2 3 4')""",
     """CREATE TRIGGER catalogue_search_document_ai AFTER INSERT ON catalogue_search_document BEGIN
-        INSERT INTO catalogue_search_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+        INSERT INTO catalogue_search_fts(rowid, lang, title, body) VALUES (new.id, new.lang, new.title, new.body);
     END""",
     """CREATE TRIGGER catalogue_search_document_ad AFTER DELETE ON catalogue_search_document BEGIN
-        INSERT INTO catalogue_search_fts(catalogue_search_fts, rowid, title, body)
-        VALUES ('delete', old.id, old.title, old.body);
+        INSERT INTO catalogue_search_fts(catalogue_search_fts, rowid, lang, title, body)
+        VALUES ('delete', old.id, old.lang, old.title, old.body);
     END""",
     """CREATE TRIGGER catalogue_search_document_au AFTER UPDATE ON catalogue_search_document BEGIN
-        INSERT INTO catalogue_search_fts(catalogue_search_fts, rowid, title, body)
-        VALUES ('delete', old.id, old.title, old.body);
-        INSERT INTO catalogue_search_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+        INSERT INTO catalogue_search_fts(catalogue_search_fts, rowid, lang, title, body)
+        VALUES ('delete', old.id, old.lang, old.title, old.body);
+        INSERT INTO catalogue_search_fts(rowid, lang, title, body) VALUES (new.id, new.lang, new.title, new.body);
     END""",
 )
 POSTGRES_FTS = (
