@@ -16,7 +16,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -30,7 +29,6 @@ from wtforms import SelectChoice
 from .. import db, labels
 from ..forms import booking as forms
 from ..i18n import current_locale
-from ..links import external_url
 from ..mail import bookings as booking_mail
 from ..models import ConsultationLocation, RequestDraft, utcnow
 from ..security import limiter
@@ -119,11 +117,13 @@ def step_url(name: str, **values: Any) -> str:
     return url_for("booking.step", name=name, **values)
 
 
-def _draft() -> RequestDraft:
+def current_draft() -> RequestDraft:
+    """The live booking draft of this browser; :class:`DraftExpired` when there is none."""
     return drafts.load_draft(db.session(), session.get(SESSION_DRAFT))
 
 
-def _expired() -> Response:
+def expired() -> Response:
+    """Forget a draft that is gone and start again with a kind message."""
     session.pop(SESSION_DRAFT, None)
     flash(
         _(
@@ -133,7 +133,8 @@ def _expired() -> Response:
     return redirect(url_for("booking.start"))
 
 
-def _location(answers: dict[str, Any]) -> ConsultationLocation | None:
+def chosen_location(answers: dict[str, Any]) -> ConsultationLocation | None:
+    """The location the answers name, if it is still bookable."""
     return slots.location_by_code(db.session(), answers.get("location", ""))
 
 
@@ -180,7 +181,7 @@ def start() -> str:
     """What booking is for, and a way back into an unfinished booking."""
     resume = None
     with contextlib.suppress(DraftExpired):
-        resume = bookings.first_missing_step(_draft().answers) or "check"
+        resume = bookings.first_missing_step(current_draft().answers) or "check"
     return render_template(
         "booking/start.html", resume=resume, locations=slots.bookable_locations(db.session())
     )
@@ -234,7 +235,7 @@ def _answers_from_request(found: Any) -> dict[str, Any]:
 def begin() -> Response:
     """Start a booking (or start over); from a request's pages it joins that request."""
     with contextlib.suppress(DraftExpired):
-        drafts.discard_draft(db.session(), _draft())
+        drafts.discard_draft(db.session(), current_draft())
     answers: dict[str, Any] = {}
     found = _started_from(request.args.get("from", ""))
     if found is not None:
@@ -254,9 +255,9 @@ def step(name: str) -> Response | str:
     if current is None or name == "slot":
         abort(404)
     try:
-        draft = _draft()
+        draft = current_draft()
     except DraftExpired:
-        return _expired()
+        return expired()
     answers = draft.answers
     if not current.applies(answers):
         return redirect(url_for("booking.check"))
@@ -337,11 +338,11 @@ def checked_slot(location: ConsultationLocation, key: str) -> slots.Slot:
 def slot() -> Response | str:
     """Choose a free slot from a list grouped by day; the choice is checked again here."""
     try:
-        draft = _draft()
+        draft = current_draft()
     except DraftExpired:
-        return _expired()
+        return expired()
     answers = draft.answers
-    location = _location(answers)
+    location = chosen_location(answers)
     if location is None:
         return redirect(step_url("location"))
     changing = request.args.get("change") == "1"
@@ -385,7 +386,7 @@ def _summary(answers: dict[str, Any]) -> dict[str, Any]:
     minutes = answers.get("slot_minutes")
     return {
         "town": towns.town_by_slug(db.session(), answers.get("town", "")),
-        "location": _location(answers),
+        "location": chosen_location(answers),
         "slot_start": start,
         "slot_end": start + timedelta(minutes=minutes)
         if start and isinstance(minutes, int)
@@ -398,11 +399,11 @@ def _summary(answers: dict[str, Any]) -> dict[str, Any]:
 def check() -> Response | str:
     """Show every answer with change links; on consent, book the slot once."""
     try:
-        draft = _draft()
+        draft = current_draft()
     except DraftExpired:
         if request.method == "POST" and session.get(SESSION_BOOKED):
             return redirect(url_for("booking.done"))
-        return _expired()
+        return expired()
     if bookings.booked_from(db.session(), draft) is not None:
         return redirect(url_for("booking.done"))
     missing = bookings.first_missing_step(draft.answers)
@@ -456,67 +457,4 @@ def _lost_slot(draft: RequestDraft, reason: str) -> Response:
     return redirect(url_for("booking.taken"))
 
 
-@bp.get("/taken")
-def taken() -> Response | str:
-    """ "This time was just taken": the next free slots, to pick one in a single step."""
-    try:
-        draft = _draft()
-    except DraftExpired:
-        return _expired()
-    location = _location(draft.answers)
-    if location is None:
-        return redirect(step_url("location"))
-    wanted = None
-    with contextlib.suppress(SlotUnavailable):
-        wanted = slots.parse_slot_key(draft.answers.get("taken_slot", ""))
-    nearest = slots.next_free_slots(db.session(), location, utcnow(), policy(), 5, after=wanted)
-    return render_template(
-        "booking/taken.html",
-        form=forms.SlotForm(),
-        wanted=wanted,
-        reason=draft.answers.get("slot_problem", "taken"),
-        problem=slot_problem(draft.answers.get("slot_problem", "taken")),
-        groups=slots.group_by_day(nearest),
-        location=location,
-    )
-
-
-@bp.get("/done")
-def done() -> Response | str:
-    """The confirmation: reference, date, time and place, the calendar file, the private link."""
-    booked = session.get(SESSION_BOOKED)
-    found = bookings.current_booking(db.session(), booked.get("uid", "")) if booked else None
-    if found is None or booked is None:
-        return redirect(url_for("booking.start"))
-    return render_template(
-        "booking/done.html",
-        booking=found,
-        place=booking_mail.place(found),
-        manage_url=external_url("booking.manage_link", token=booked["token"])
-        if booked.get("token")
-        else "",
-        calendar_url=url_for("booking.done_calendar"),
-    )
-
-
-def calendar_response(found: Any, token: str | None) -> Response:
-    """The booking as a downloadable ``.ics`` in the reader's language."""
-    link = external_url("booking.manage_link", token=token) if token else ""
-    body = booking_mail.calendar_file(found, link, cancelled=found.status == "cancelled")
-    response = make_response(body)
-    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{booking_mail.ICS_NAME}"'
-    return response
-
-
-@bp.get("/done/termin.ics")
-def done_calendar() -> Response:
-    """Download the appointment just booked (the session says which; no data in the URL)."""
-    booked = session.get(SESSION_BOOKED)
-    found = bookings.current_booking(db.session(), booked.get("uid", "")) if booked else None
-    if found is None or booked is None:
-        abort(404)
-    return calendar_response(found, booked.get("token"))
-
-
-from . import booking_manage  # noqa: E402,F401  (the private-link pages share this blueprint)
+from . import booking_manage, booking_results  # noqa: E402,F401  (pages on this blueprint)

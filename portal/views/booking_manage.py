@@ -19,7 +19,8 @@ from ..security import limiter
 from ..services import bookings, slots
 from ..services.errors import BookingClosed, SlotUnavailable
 from . import current_settings
-from .booking import bp, calendar_response, checked_slot, policy, slot_page, slot_problem
+from .booking import bp, checked_slot, policy, slot_page, slot_problem
+from .booking_results import calendar_response
 
 SESSION_MANAGE = "booking_manage"
 SESSION_MOVE = "booking_move"
