@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -100,7 +101,18 @@ def local_wall_time(day: date, at: time) -> datetime | None:
     return local
 
 
-def _applies(rule: ConsultationRule, day: date) -> bool:
+class RuleTimes(NamedTuple):
+    """The plain facts of a weekly rule, read once per computation (ORM access is slow)."""
+
+    weekday: int
+    start_time: time
+    end_time: time
+    slot_minutes: int
+    valid_from: date | None
+    valid_to: date | None
+
+
+def _applies(rule: RuleTimes, day: date) -> bool:
     return (
         rule.weekday == day.weekday()
         and (rule.valid_from is None or rule.valid_from <= day)
@@ -108,35 +120,61 @@ def _applies(rule: ConsultationRule, day: date) -> bool:
     )
 
 
-def rule_slots(location_id: int, rules: Iterable[ConsultationRule], day: date) -> list[Slot]:
+def _steady_offset(day: date) -> timedelta | None:
+    """Berlin's UTC offset on ``day`` if it does not change that day, else ``None``."""
+    first = datetime.combine(day, time(0), tzinfo=BERLIN).utcoffset()
+    last = datetime.combine(day, time(23, 59), tzinfo=BERLIN).utcoffset()
+    return first if first == last else None
+
+
+def rule_slots(location_id: int, rules: Iterable[RuleTimes], day: date) -> list[Slot]:
     """Every slot the rules give on ``day``, before holidays, closures and bookings."""
+    offset = _steady_offset(day)
     slots: list[Slot] = []
+    applying = 0
     for rule in rules:
         if not _applies(rule, day):
             continue
+        applying += 1
         step = timedelta(minutes=rule.slot_minutes)
         wall = datetime.combine(day, rule.start_time)
         end = datetime.combine(day, rule.end_time)
         while wall + step <= end:
-            local = local_wall_time(day, wall.time())
-            if local is not None:
-                start = local.astimezone(UTC)
+            if offset is not None:  # an ordinary day: one subtraction
+                start = (wall - offset).replace(tzinfo=UTC)
                 slots.append(Slot(start, start + step, location_id))
+            else:  # the last Sunday of March or October
+                local = local_wall_time(day, wall.time())
+                if local is not None:
+                    start = local.astimezone(UTC)
+                    slots.append(Slot(start, start + step, location_id))
             wall += step
-    return sorted(set(slots))
+    return sorted(set(slots)) if applying > 1 else slots
 
 
-def _rules(session: Session, location: ConsultationLocation) -> list[ConsultationRule]:
-    return list(
-        session.scalars(select(ConsultationRule).where(ConsultationRule.location_id == location.id))
+def _rules(session: Session, location: ConsultationLocation) -> dict[int, list[RuleTimes]]:
+    """The location's rules by weekday."""
+    rows = session.execute(
+        select(
+            ConsultationRule.weekday,
+            ConsultationRule.start_time,
+            ConsultationRule.end_time,
+            ConsultationRule.slot_minutes,
+            ConsultationRule.valid_from,
+            ConsultationRule.valid_to,
+        ).where(ConsultationRule.location_id == location.id)
     )
+    by_weekday: dict[int, list[RuleTimes]] = {}
+    for row in rows:
+        by_weekday.setdefault(row[0], []).append(RuleTimes(*row))
+    return by_weekday
 
 
 def _closed_days(
     session: Session, location: ConsultationLocation, first: date, last: date
 ) -> set[date]:
-    closures = session.scalars(
-        select(ConsultationClosure).where(
+    closures = session.execute(
+        select(ConsultationClosure.first_day, ConsultationClosure.last_day).where(
             (ConsultationClosure.location_id == location.id)
             | ConsultationClosure.location_id.is_(None),
             ConsultationClosure.first_day <= last,
@@ -144,9 +182,9 @@ def _closed_days(
         )
     )
     days: set[date] = set()
-    for closure in closures:
-        day = max(closure.first_day, first)
-        while day <= min(closure.last_day, last):
+    for first_day, last_day in closures:
+        day = max(first_day, first)
+        while day <= min(last_day, last):
             days.add(day)
             day += timedelta(days=1)
     return days
@@ -178,8 +216,9 @@ def _open_slots(
     slots: list[Slot] = []
     day = first
     while day <= last:
-        if day not in closed and not is_public_holiday(day):
-            slots.extend(rule_slots(location.id, rules, day))
+        todays = rules.get(day.weekday())
+        if todays and day not in closed and not is_public_holiday(day):
+            slots.extend(rule_slots(location.id, todays, day))
         day += timedelta(days=1)
     return slots
 
