@@ -16,6 +16,7 @@ from portal.db import get_db
 from portal.mail.reminders import send_due_reminders
 from portal.models import Booking, utcnow
 from portal.services import bookings, slots
+from portal.services.errors import SlotUnavailable
 from tests.booking_support import confirm, seed_schedule, walk_booking
 from tests.conftest import Mailbox, deliver
 
@@ -138,3 +139,48 @@ def test_the_database_refuses_a_second_active_booking_of_one_slot(
         session.flush()
     with get_db(app).session() as session:
         assert len(session.scalars(select(Booking)).all()) == 2
+
+
+def test_the_delivery_worker_queues_reminders_on_its_own(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.mail import delivery, reminders
+
+    calls: list[Flask] = []
+    monkeypatch.setattr(reminders, "send_due_reminders", lambda a: calls.append(a) or 0)
+    passes: list[object] = []
+    delivery.work(app, interval=0, should_stop=lambda: len(passes) >= 3, on_pass=passes.append)
+    assert calls == [app]  # once at start, then again only after reminder_interval
+
+
+def test_staff_can_propose_and_confirm_a_slot_for_an_existing_request(
+    app: Flask, client: FlaskClient
+) -> None:
+    from portal.models import HelpRequest
+    from tests.conftest import answer_all, submit
+
+    answer_all(client)
+    submit(client)
+    now = utcnow()
+    with get_db(app).session() as session:
+        request = session.scalars(select(HelpRequest)).one()
+        location = slots.location_by_code(session, "shs")
+        offered = bookings.propose_slots(session, location, now, slots.Policy(), limit=3)
+        assert len(offered) == 3 and offered == sorted(offered)
+        booked = bookings.confirm_slot_for_request(
+            session, request, location, offered[1].start, now, slots.Policy()
+        )
+        assert booked.created and booked.token
+        assert (
+            booked.booking.booker_name == "Elif Demir"
+            and booked.booking.subject_name == "Fatma Demir"
+        )
+        assert request.status == "appointment" and request.events[-1].kind == "booked"
+        assert bookings.booking_by_token(session, booked.token) is booked.booking
+        with pytest.raises(SlotUnavailable):
+            bookings.confirm_slot_for_request(
+                session, request, location, offered[1].start, now, slots.Policy()
+            )
+        assert offered[1].start not in {
+            s.start for s in bookings.propose_slots(session, location, now, slots.Policy(), 10)
+        }
