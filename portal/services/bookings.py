@@ -22,7 +22,7 @@ from . import choices
 from .errors import BookingClosed, DraftIncomplete, SlotTaken, SlotUnavailable
 from .references import next_reference
 from .requests import BERLIN, OPEN_STATUSES, respond_by
-from .slots import Policy, Slot, check_slot, location_by_code, parse_slot_key
+from .slots import Policy, Slot, check_slot, free_slots, location_by_code, parse_slot_key
 from .tokens import hash_token, new_token
 from .towns import town_by_slug
 
@@ -265,8 +265,6 @@ def propose_slots(
     not_before: datetime | None = None,
 ) -> list[Slot]:
     """Free slots staff can offer for a request, the earliest first."""
-    from .slots import free_slots
-
     slots = free_slots(session, location, now, policy)
     if not_before is not None:
         slots = [slot for slot in slots if slot.start >= not_before]

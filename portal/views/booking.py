@@ -32,7 +32,7 @@ from ..i18n import current_locale
 from ..mail import bookings as booking_mail
 from ..models import ConsultationLocation, RequestDraft, utcnow
 from ..security import limiter
-from ..services import bookings, drafts, requests, slots, towns
+from ..services import bookings, choices, drafts, requests, slots, towns
 from ..services.errors import DraftExpired, DraftIncomplete, SlotUnavailable
 from . import current_settings
 
@@ -221,7 +221,7 @@ def _answers_from_request(found: Any) -> dict[str, Any]:
             relationship=found.relationship_kind,
             authority=found.authority,
         )
-    if found.topics and found.topics[0] in labels.TOPICS:
+    if found.topics and found.topics[0] in choices.TOPICS:
         answers["topic"] = found.topics[0]
     location = slots.location_by_code(
         db.session(), CONTACT_TO_LOCATION.get(found.contact_method, "")
