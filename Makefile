@@ -15,7 +15,7 @@ help:
 	@echo "make run    serve the portal at http://127.0.0.1:5000 with demo data and a mail catcher"
 	@echo "make test   install what the tests need and run the whole suite"
 	@echo "make lint   ruff and mypy"
-	@echo "make bench  benchmarks: submissions against a slow mail server, catalogue search"
+	@echo "make bench  benchmarks: submissions against a slow mail server, booking, catalogue search"
 	@echo "make translations  extract, update and compile the message catalogs"
 
 $(BIN)/python:
@@ -98,6 +98,7 @@ lint: venv
 bench: venv compile
 	$(BIN)/python scripts/bench_submit.py
 	$(BIN)/python scripts/bench_catalogue.py
+	$(BIN)/python scripts/bench_booking.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -90,10 +90,11 @@ def configure_logging(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area, plus the error pages."""
-    from .views import api, catalogue, errors, public, requests, staff
+    from .views import api, booking, catalogue, errors, public, requests, staff
 
     app.register_blueprint(public.bp)
     app.register_blueprint(requests.bp)
+    app.register_blueprint(booking.bp)
     app.register_blueprint(catalogue.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(api.bp)

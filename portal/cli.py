@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,9 @@ from . import labels, migrate
 from .config import Settings
 from .db import get_db
 from .i18n import LOCALE_CODES
-from .mail import delivery
-from .models import ROLES, StaffUser
-from .services import hsds, outbox, retention, staff, towns
+from .mail import delivery, reminders
+from .models import ROLES, StaffUser, utcnow
+from .services import hsds, outbox, retention, schedule, slots, staff, towns
 from .services.errors import WeakPassword
 
 db_cli = AppGroup("db", help="Create and upgrade the database schema.")
@@ -32,6 +33,8 @@ outbox_cli = AppGroup("outbox", help="The email outbox and its delivery worker."
 retention_cli = AppGroup("retention", help="Deleting data after its retention period.")
 catalogue_cli = AppGroup("catalogue", help="The help catalogue as HSDS 3.0 JSON.")
 DEMO_CATALOGUE = Path(__file__).parent / "data" / "demo-catalogue.hsds.json"
+reminders_cli = AppGroup("reminders", help="Reminder emails the day before an appointment.")
+schedule_cli = AppGroup("schedule", help="Consultation locations, hours and free slots.")
 
 
 def _settings() -> Settings:
@@ -46,6 +49,7 @@ def db_upgrade() -> None:
     migrate.upgrade(database.engine)
     with database.session() as session:
         towns.seed_towns(session, _settings().towns())
+        schedule.seed_locations(session, _settings().towns())
     click.echo(f"Database is up to date: {database.engine.url.render_as_string()}")
 
 
@@ -116,6 +120,10 @@ def demo_load() -> None:
     password = "demo-portal-" + "verl-shs-2026"
     with get_db(current_app).session() as session:
         towns.seed_towns(session, _settings().towns())
+        rules, closures = schedule.seed_demo_schedule(
+            session, _settings().towns(), utcnow().astimezone(slots.BERLIN).date()
+        )
+        click.echo(f"Demo consultation hours: {rules} rules and {closures} closure added.")
         for town in towns.all_towns(session):
             email = f"demo-{town.slug}@example.org"
             user = session.scalar(select(StaffUser).where(StaffUser.email == email))
@@ -245,7 +253,45 @@ def retention_purge() -> None:
     )
 
 
+@reminders_cli.command("send")
+@click.option("--now", "now_text", help="Pretend it is this ISO time (with zone); for testing.")
+def reminders_send(now_text: str | None) -> None:
+    """Queue tomorrow's appointment reminders; each booking is reminded once."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    now = datetime.fromisoformat(now_text) if now_text else None
+    if now is not None and now.tzinfo is None:
+        raise click.ClickException("--now needs a time zone, e.g. 2026-12-01T18:00+01:00.")
+    click.echo(f"{reminders.send_due_reminders(app, now)} reminders queued.")
+
+
+@schedule_cli.command("show")
+def schedule_show() -> None:
+    """List the locations with their weekly hours, closures and free slots."""
+    settings = _settings()
+    policy = slots.Policy(settings.booking_horizon_days, settings.booking_lead_minutes)
+    with get_db(current_app).session() as session:
+        for location in slots.bookable_locations(session):
+            free = slots.free_slots(session, location, utcnow(), policy)
+            click.echo(f"{location.code:6} {location.name}: {len(free)} free slots")
+            for rule in schedule.rules_of(session, location):
+                click.echo(
+                    f"       weekday {rule.weekday} {rule.start_time:%H:%M}-{rule.end_time:%H:%M}"
+                    f" every {rule.slot_minutes} min"
+                )
+        for closure in schedule.closures(session):
+            click.echo(f"closed {closure.first_day} to {closure.last_day}: {closure.reason}")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
-    for group in (db_cli, demo_cli, staff_cli, outbox_cli, retention_cli, catalogue_cli):
+    for group in (
+        db_cli,
+        demo_cli,
+        staff_cli,
+        outbox_cli,
+        retention_cli,
+        reminders_cli,
+        schedule_cli,
+        catalogue_cli,
+    ):
         app.cli.add_command(group)

@@ -58,6 +58,9 @@ class Settings:
     rate_limit_signin: str = "30 per 15 minutes"
     rate_limit_storage_uri: str = "memory://"
     draft_hours: int = 48
+    booking_horizon_days: int = 56
+    booking_lead_minutes: int = 120
+    booking_page_days: int = 14
     retention_days_request: int = 180
     retention_days_audit: int = 365
     retention_days_outbox: int = 30
@@ -169,5 +172,12 @@ def validate(settings: Settings) -> None:
         raise ConfigError(
             "PORTAL_RESPONSE_DAYS and PORTAL_URGENT_RESPONSE_DAYS must be at least 1."
         )
+    if settings.booking_horizon_days < 1 or settings.booking_lead_minutes < 0:
+        raise ConfigError(
+            "PORTAL_BOOKING_HORIZON_DAYS must be at least 1 and PORTAL_BOOKING_LEAD_MINUTES "
+            "must not be negative."
+        )
+    if settings.booking_page_days < 1:
+        raise ConfigError("PORTAL_BOOKING_PAGE_DAYS must be at least 1.")
     if not settings.public_url.startswith(("http://", "https://")):
         raise ConfigError("PORTAL_PUBLIC_URL must start with http:// or https://.")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+if TYPE_CHECKING:
+    from .models import ConsultationLocation
 
 TOPICS = {
     "therapy": _l("Therapie finden (zum Beispiel Physiotherapie oder Psychotherapie)"),
@@ -116,6 +122,9 @@ STATUS_SHORT = {
 
 EVENTS = {
     "submitted": _l("Anfrage gesendet"),
+    "booked": _l("Termin gebucht"),
+    "booking_moved": _l("Termin verschoben"),
+    "booking_cancelled": _l("Termin abgesagt"),
     "resident_added": _l("Weitere Informationen ergänzt"),
     "withdrawn": _l("Anfrage zurückgezogen"),
 }
@@ -157,3 +166,39 @@ COSTS = {
     "paid": _l("Kostet Geld – oft zahlt eine Kasse oder das Amt einen Teil"),
     "unknown": _l("Kosten bitte beim Anbieter erfragen"),
 }
+
+LOCATION_KINDS = {
+    "phone": _l("Am Telefon – wir rufen Sie an"),
+    "home_visit": _l("Besuch zu Hause"),
+}
+
+LOCATION_HINTS = {
+    "in_person": _l("Sie kommen zur Sprechstunde ins Rathaus."),
+    "phone": _l("Wir rufen Sie zur gebuchten Zeit an. Sie brauchen nur ein Telefon."),
+    "home_visit": _l("Wenn der Weg ins Rathaus zu schwer ist, kommen wir zu Ihnen nach Hause."),
+}
+
+SLOT_PROBLEMS = {
+    "malformed": _l("Diesen Termin gibt es nicht. Bitte wählen Sie einen Termin aus der Liste."),
+    "past": _l(
+        "Dieser Termin ist schon vorbei oder beginnt zu bald. Bitte wählen Sie einen späteren Termin."
+    ),
+    "outside": _l(
+        "Zu dieser Zeit gibt es keine Sprechstunde. Bitte wählen Sie einen Termin aus der Liste."
+    ),
+    "taken": _l("Dieser Termin ist leider gerade vergeben worden. Bitte wählen Sie einen anderen."),
+    "same": _l("Das ist Ihr jetziger Termin. Bitte wählen Sie eine andere Zeit."),
+}
+
+BOOKING_STATUSES = {
+    "active": _l("Gebucht – wir erwarten Sie."),
+    "cancelled": _l("Abgesagt."),
+    "moved": _l("Verschoben."),
+}
+
+
+def location_name(location: ConsultationLocation) -> str:
+    """A location's name in the current language, e.g. "Rathaus Verl" or "Besuch zu Hause"."""
+    if location.kind == "in_person" and location.town is not None:
+        return _("Rathaus %(town)s", town=location.town.name)
+    return str(LOCATION_KINDS.get(location.kind, location.name))

@@ -35,7 +35,7 @@ HEADERS = {
 }
 
 # Pages that show what someone submitted must never be kept in a shared cache or history.
-PRIVATE_BLUEPRINTS = frozenset({"request", "staff"})
+PRIVATE_BLUEPRINTS = frozenset({"request", "booking", "staff"})
 
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)

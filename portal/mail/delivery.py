@@ -54,6 +54,12 @@ def _build(message: OutboxMessage, sender: str) -> Message:
         extra_headers=dict(AUTOMATIC_HEADERS),
     )
     mail_message.msgId = message.message_id
+    if message.attachment_data is not None:
+        mail_message.attach(
+            filename=message.attachment_name,
+            content_type=message.attachment_type,
+            data=message.attachment_data,
+        )
     return mail_message
 
 
@@ -121,9 +127,23 @@ def work(
     interval: float = 2.0,
     should_stop: Callable[[], bool] = lambda: False,
     on_pass: Callable[[RunResult], None] | None = None,
+    reminder_interval: float = 300.0,
 ) -> None:
-    """Deliver until told to stop, waiting ``interval`` seconds when nothing is due."""
+    """Deliver until told to stop, waiting ``interval`` seconds when nothing is due.
+
+    Every ``reminder_interval`` seconds the loop also queues the day-before reminders, so
+    running the worker is all a deployment needs for them.
+    """
+    from .reminders import send_due_reminders
+
+    last_reminders = float("-inf")
     while not should_stop():
+        if time.monotonic() - last_reminders >= reminder_interval:
+            last_reminders = time.monotonic()
+            try:
+                send_due_reminders(app)
+            except Exception:  # a reminder hiccup must not stop delivery
+                log.exception("reminder pass failed")
         try:
             result = deliver_due(app)
         except Exception:  # the worker must survive a database hiccup

@@ -1,6 +1,14 @@
 """SQLAlchemy models, one module per area."""
 
 from .base import Base, utcnow
+from .booking import (
+    BOOKING_STATUSES,
+    LOCATION_KINDS,
+    Booking,
+    ConsultationClosure,
+    ConsultationLocation,
+    ConsultationRule,
+)
 from .catalogue import (
     Location,
     LocationText,
@@ -22,10 +30,16 @@ from .staff import ROLES, AuditEntry, StaffSession, StaffUser
 from .town import Town
 
 __all__ = [
+    "BOOKING_STATUSES",
+    "LOCATION_KINDS",
     "REQUEST_STATUSES",
     "ROLES",
     "AuditEntry",
     "Base",
+    "Booking",
+    "ConsultationClosure",
+    "ConsultationLocation",
+    "ConsultationRule",
     "HelpRequest",
     "Location",
     "LocationText",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -28,6 +28,10 @@ class OutboxMessage(Base):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     locale: Mapped[str] = mapped_column(String(5), default="de")
+    # One optional attachment (an appointment's .ics), stored as rendered so nothing is lost.
+    attachment_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    attachment_type: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    attachment_data: Mapped[bytes | None] = mapped_column(LargeBinary)
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("help_request.id", ondelete="SET NULL")
     )

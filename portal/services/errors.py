@@ -35,3 +35,22 @@ class WeakPassword(DomainError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SlotUnavailable(DomainError):
+    """A slot cannot be booked; ``reason`` is ``malformed``, ``past``, ``outside`` or ``taken``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SlotTaken(SlotUnavailable):
+    """Someone else booked the slot a moment earlier (the database refused the second)."""
+
+    def __init__(self) -> None:
+        super().__init__("taken")
+
+
+class BookingClosed(DomainError):
+    """The booking can no longer be moved or cancelled (cancelled, moved or already past)."""

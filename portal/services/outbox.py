@@ -29,6 +29,9 @@ class Email:
     locale: str = "de"
     reply_to: str = ""
     request_id: int | None = None
+    attachment_name: str = ""
+    attachment_type: str = ""
+    attachment_data: bytes | None = None
 
 
 def enqueue(session: Session, email: Email) -> OutboxMessage:
@@ -43,6 +46,9 @@ def enqueue(session: Session, email: Email) -> OutboxMessage:
         body_html=email.body_html,
         locale=email.locale,
         request_id=email.request_id,
+        attachment_name=email.attachment_name,
+        attachment_type=email.attachment_type,
+        attachment_data=email.attachment_data,
     )
     session.add(message)
     session.flush()

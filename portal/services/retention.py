@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry, HelpRequest, OutboxMessage, RequestEvent, StaffSession, utcnow
+from ..models import (
+    AuditEntry,
+    Booking,
+    HelpRequest,
+    OutboxMessage,
+    RequestEvent,
+    StaffSession,
+    utcnow,
+)
 from .drafts import purge_expired_drafts
 
 
@@ -21,6 +29,19 @@ class PurgeResult:
     audit_entries: int
     outbox_messages: int
     staff_sessions: int
+
+
+BOOKING_PERSONAL = (
+    "subject_name",
+    "relationship_kind",
+    "note",
+    "booker_name",
+    "phone",
+    "email",
+    "street",
+    "postcode",
+    "city",
+)
 
 
 def anonymise(request: HelpRequest, now: datetime) -> None:
@@ -65,6 +86,11 @@ def purge(
         anonymise(request, now)
         session.execute(
             update(RequestEvent).where(RequestEvent.request_id == request.id).values(text="")
+        )
+        session.execute(
+            update(Booking)
+            .where(Booking.request_id == request.id)
+            .values({name: "" for name in BOOKING_PERSONAL} | {"token_hash": None})
         )
     audit = session.execute(
         delete(AuditEntry).where(AuditEntry.at <= now - timedelta(days=audit_days))

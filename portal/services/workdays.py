@@ -12,6 +12,11 @@ def _nrw_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.Germany(subdiv="NW", years=year).keys())
 
 
+def is_public_holiday(day: date) -> bool:
+    """Whether ``day`` is a public holiday in North Rhine-Westphalia."""
+    return day in _nrw_holidays(day.year)
+
+
 def is_working_day(day: date) -> bool:
     """Monday to Friday and not a public holiday in NRW."""
     return day.weekday() < 5 and day not in _nrw_holidays(day.year)

@@ -28,6 +28,12 @@ def request_entry() -> Response:
     return redirect(url_for("request.start", lang=best_locale()))
 
 
+@bp.get("/booking/")
+def booking_entry() -> Response:
+    """Stable entry for flyers and QR codes: consultation booking in the browser's language."""
+    return redirect(url_for("booking.start", lang=best_locale()))
+
+
 @bp.get("/favicon.ico")
 def favicon() -> Response:
     """Browsers ask for this path; answer with the portal's icon."""

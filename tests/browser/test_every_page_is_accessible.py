@@ -12,6 +12,7 @@ import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page
 
 from portal.cli import DEMO_CATALOGUE
@@ -19,6 +20,8 @@ from portal.db import get_db
 from portal.i18n import LOCALE_CODES
 from portal.services import hsds, staff, towns
 from tests import catalogue_data
+from tests.booking_support import confirm, seed_schedule
+from tests.booking_support import walk_booking as walk_booking_with_client
 from tests.browser.conftest import new_context
 
 pytestmark = pytest.mark.browser
@@ -134,6 +137,75 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
     auditor.check(f"{lang}-elsewhere")
 
 
+def walk_booking(auditor: Auditor, base: str, lang: str, rival: FlaskClient) -> None:
+    """Every booking page, with and without errors, the conflict page and the private pages."""
+    page = auditor.page
+    page.goto(f"{base}/{lang}/booking/")
+    auditor.check(f"{lang}-booking-start")
+    auditor.submit()
+    auditor.submit()  # no answer: the error summary
+    auditor.check(f"{lang}-booking-who-errors")
+    page.check("input[name=who][value=other]")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-relation")
+    page.fill("[name=subject_name]", "Karl Schmidt")
+    page.check("input[name=relationship][value=child]")
+    page.check("input[name=authority][value=consent]")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-town")
+    page.check("input[name=town][value=verl]")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-location")
+    page.check("input[name=location][value=verl]")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-slot")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-slot-errors")
+    key = page.locator("input[name=slot]").first.get_attribute("value") or ""
+    page.check(f"input[name=slot][value='{key}']")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-topic")
+    page.check("input[name=topic][value=care]")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-details")
+    page.fill("[name=name]", "Anna Schmidt")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-details-errors")
+    page.fill("[name=email]", "anna@example.org")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-check")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-check-errors")
+    walk_booking_with_client(rival, lang=lang, slot=key)  # someone else is quicker
+    assert confirm(rival, lang).status_code == 302
+    page.check("input[name=consent]")
+    auditor.submit()
+    assert page.url.endswith("/booking/taken")
+    auditor.check(f"{lang}-booking-taken")
+    page.locator("input[name=slot]").first.check()
+    auditor.submit()
+    page.check("input[name=consent]")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-done")
+    page.goto(
+        page.locator("a.status-link").get_attribute("href").replace("http://portal.test", base)
+    )
+    auditor.check(f"{lang}-booking-manage")
+    page.goto(f"{base}/{lang}/booking/manage/move")
+    auditor.check(f"{lang}-booking-move")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-move-errors")
+    page.locator("input[name=slot]").first.check()
+    auditor.submit()
+    auditor.check(f"{lang}-booking-move-confirm")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-manage-moved")
+    page.goto(f"{base}/{lang}/booking/manage/cancel")
+    auditor.check(f"{lang}-booking-cancel")
+    auditor.submit()
+    auditor.check(f"{lang}-booking-manage-cancelled")
+
+
 def walk_staff(auditor: Auditor, base: str, lang: str, email: str, secret: str) -> None:
     page = auditor.page
     page.goto(f"{base}/{lang}/staff/signin")
@@ -194,6 +266,7 @@ def vnu_errors(folder: Path) -> list[str]:
 def test_every_page_passes_axe_and_the_html_checker_in_every_language(
     app: Flask, live_server: str, browser: Browser, tmp_path: Path
 ) -> None:
+    seed_schedule(app)
     with get_db(app).session() as session:
         user = staff.create_staff(session, "coord@example.org", PASSWORD, "coordinator", None)
         secret = user.totp_secret or ""
@@ -217,6 +290,7 @@ def test_every_page_passes_axe_and_the_html_checker_in_every_language(
         walk_public_pages(auditor, live_server, lang)
         walk_request(auditor, live_server, lang)
         walk_catalogue(auditor, live_server, lang, offers)
+        walk_booking(auditor, live_server, lang, app.test_client())
         if lang == "de":
             walk_staff(auditor, live_server, lang, "coord@example.org", secret)
         else:  # a fresh code each time: codes can only be used once
@@ -231,7 +305,7 @@ def test_every_page_passes_axe_and_the_html_checker_in_every_language(
         all_foreign.extend(foreign)
         pages += auditor.count
         context.close()
-    assert pages >= 9 * 30
+    assert pages >= 9 * 50
     assert problems == {}
     assert all_foreign == []
     assert vnu_errors(tmp_path) == []

@@ -1,7 +1,7 @@
 """help catalogue after HSDS 3.0, with full-text search on SQLite (FTS5) and PostgreSQL
 
 Revision ID: 03b9dd9fb5ab
-Revises: 0df82ec6f180
+Revises: b75312fef14d
 Create Date: 2026-11-25 13:17:19.061840
 """
 
@@ -13,7 +13,7 @@ import portal.models.base
 
 
 revision: str = '03b9dd9fb5ab'
-down_revision: str | None = '0df82ec6f180'
+down_revision: str | None = 'b75312fef14d'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

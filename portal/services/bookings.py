@@ -1,0 +1,404 @@
+"""Booking, moving and cancelling consultation slots; reminders; proposals for staff.
+
+One slot is never given to two people: the partial unique index ``uq_booking_active_slot``
+refuses a second active booking of the same location and start, whatever the concurrency.
+A refused insert rolls back to a savepoint and surfaces as :class:`SlotTaken`, so the
+caller can show the next free slots; nothing of the failed attempt stays behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import Booking, ConsultationLocation, HelpRequest, RequestDraft, RequestEvent
+from . import choices
+from .errors import BookingClosed, DraftIncomplete, SlotTaken, SlotUnavailable
+from .references import next_reference
+from .requests import BERLIN, OPEN_STATUSES, respond_by
+from .slots import Policy, Slot, check_slot, free_slots, location_by_code, parse_slot_key
+from .tokens import hash_token, new_token
+from .towns import town_by_slug
+
+# Each answer a booking needs, and the step that asks for it, in the order of the flow.
+REQUIRED_ANSWERS = (
+    ("who", "who"),
+    ("town", "town"),
+    ("location", "location"),
+    ("slot", "slot"),
+    ("topic", "topic"),
+    ("name", "details"),
+)
+CONTACT_METHOD = {"phone": "callback", "home_visit": "home_visit"}
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A booking just made: its row, the one-time private token, and what was created."""
+
+    booking: Booking
+    token: str | None
+    created: bool
+    request_created: bool = False
+
+
+def first_missing_step(answers: dict[str, Any]) -> str | None:
+    """The step of the first answer a booking still needs, or ``None`` when complete."""
+    for name, step in REQUIRED_ANSWERS:
+        if not answers.get(name):
+            return step
+    if answers.get("who") == "other" and not (
+        answers.get("relationship") and answers.get("subject_name") and answers.get("authority")
+    ):
+        return "relation"
+    if not (answers.get("phone") or answers.get("email")):
+        return "details"
+    if answers.get("location_kind") == "phone" and not answers.get("phone"):
+        return "details"
+    if answers.get("location_kind") == "home_visit" and not answers.get("street"):
+        return "details"
+    return None
+
+
+def contact_method(location: ConsultationLocation) -> str:
+    """The request's contact method that matches a location."""
+    return CONTACT_METHOD.get(location.kind, f"office_{location.code}")
+
+
+def _new_request(
+    session: Session,
+    answers: dict[str, Any],
+    location: ConsultationLocation,
+    locale: str,
+    now: datetime,
+    response_days: int,
+) -> HelpRequest:
+    town = town_by_slug(session, answers.get("town", ""))
+    if town is None:
+        raise DraftIncomplete("town")
+    other = answers["who"] == "other"
+    home = location.kind == "home_visit"
+    method = contact_method(location)
+    return HelpRequest(
+        reference=next_reference(session, now.astimezone(BERLIN).year),
+        town=town,
+        status="appointment",
+        received_at=now,
+        respond_by=respond_by(now, "normal", response_days, response_days),
+        locale=locale,
+        on_behalf=other,
+        relationship_kind=answers.get("relationship", "") if other else "",
+        subject_name=answers.get("subject_name", "") if other else "",
+        authority=answers.get("authority", "") if other else "",
+        topics=[answers["topic"]],
+        need_text=answers.get("note", ""),
+        urgency="normal",
+        contact_method=method if method in choices.CONTACT_METHODS else "callback",
+        language=locale if locale in choices.LANGUAGES else "de",
+        requester_name=answers.get("name", ""),
+        phone=answers.get("phone", ""),
+        email=answers.get("email", ""),
+        street=answers.get("street", "") if home else "",
+        postcode=answers.get("postcode", "") if home else "",
+        city=answers.get("city", "") if home else "",
+        status_token_hash=hash_token(new_token()),
+    )
+
+
+def _joinable(session: Session, answers: dict[str, Any]) -> HelpRequest | None:
+    request_id = answers.get("request_id")
+    if not isinstance(request_id, int):
+        return None
+    found = session.get(HelpRequest, request_id)
+    if found is None or found.status not in OPEN_STATUSES or found.anonymised_at is not None:
+        return None
+    return found
+
+
+def _booking_from(
+    answers: dict[str, Any],
+    slot: Slot,
+    location: ConsultationLocation,
+    locale: str,
+    now: datetime,
+) -> Booking:
+    other = answers["who"] == "other"
+    home = location.kind == "home_visit"
+    return Booking(
+        uid=f"{uuid4().hex}",
+        sequence=0,
+        location_id=location.id,
+        location=location,
+        slot_start=slot.start,
+        slot_end=slot.end,
+        status="active",
+        locale=locale,
+        on_behalf=other,
+        relationship_kind=answers.get("relationship", "") if other else "",
+        subject_name=answers.get("subject_name", "") if other else "",
+        authority=answers.get("authority", "") if other else "",
+        topic=answers["topic"],
+        note=answers.get("note", ""),
+        booker_name=answers.get("name", ""),
+        phone=answers.get("phone", ""),
+        email=answers.get("email", ""),
+        street=answers.get("street", "") if home else "",
+        postcode=answers.get("postcode", "") if home else "",
+        city=answers.get("city", "") if home else "",
+        created_at=now,
+    )
+
+
+def booked_from(session: Session, draft: RequestDraft) -> Booking | None:
+    """The booking a draft was already turned into, if any (the latest row of its uid)."""
+    first = session.scalar(select(Booking).where(Booking.draft_key_hash == draft.key_hash))
+    return current_booking(session, first.uid) if first else None
+
+
+def book_draft(
+    session: Session,
+    draft: RequestDraft,
+    locale: str,
+    policy: Policy,
+    response_days: int,
+    now: datetime,
+) -> Booked:
+    """Turn a complete booking draft into a booking, once.
+
+    Raises :class:`SlotUnavailable` (``past``, ``outside``, ``taken``, ``malformed``) when the
+    chosen slot cannot be had, :class:`SlotTaken` when another booking won the race, and
+    :class:`DraftIncomplete` when an answer is missing. A second submit of the same draft
+    returns the first booking with ``created=False``.
+    """
+    existing = booked_from(session, draft)
+    if existing is not None:
+        return Booked(existing, None, created=False)
+    answers = draft.answers
+    missing = first_missing_step(answers)
+    if missing:
+        raise DraftIncomplete(missing)
+    location = location_by_code(session, answers["location"])
+    if location is None:
+        raise DraftIncomplete("location")
+    slot = check_slot(session, location, parse_slot_key(answers["slot"]), now, policy)
+    token = new_token()
+    booking = _booking_from(answers, slot, location, locale, now)
+    booking.token_hash = hash_token(token)
+    booking.draft_key_hash = draft.key_hash
+    joined = _joinable(session, answers)
+    try:
+        with session.begin_nested():
+            request = joined or _new_request(session, answers, location, locale, now, response_days)
+            _attach(request, booking, now)
+            session.add(booking)
+            session.flush()
+    except IntegrityError:
+        winner = booked_from(session, draft)
+        if winner is not None:
+            return Booked(winner, None, created=False)
+        raise SlotTaken() from None
+    draft.answers = {}
+    return Booked(booking, token, created=True, request_created=joined is None)
+
+
+def _attach(request: HelpRequest, booking: Booking, now: datetime) -> None:
+    booking.request = request
+    if request.status in ("received", "in_progress"):
+        request.status = "appointment"
+    request.events.append(RequestEvent(kind="booked", at=now))
+
+
+def confirm_slot_for_request(
+    session: Session,
+    request: HelpRequest,
+    location: ConsultationLocation,
+    start: datetime,
+    now: datetime,
+    policy: Policy,
+) -> Booked:
+    """Book ``start`` at ``location`` for an existing request (the staff area calls this).
+
+    The booking takes the request's contact details and language; the returned token is
+    for the confirmation email with the private link.
+    """
+    if request.status not in OPEN_STATUSES or request.anonymised_at is not None:
+        raise BookingClosed()
+    slot = check_slot(session, location, start, now, policy)
+    answers = {
+        "who": "other" if request.on_behalf else "me",
+        "relationship": request.relationship_kind,
+        "subject_name": request.subject_name,
+        "authority": request.authority,
+        "topic": request.topics[0] if request.topics else "other",
+        "name": request.requester_name,
+        "phone": request.phone,
+        "email": request.email,
+        "street": request.street,
+        "postcode": request.postcode,
+        "city": request.city,
+    }
+    token = new_token()
+    booking = _booking_from(answers, slot, location, request.locale, now)
+    booking.token_hash = hash_token(token)
+    try:
+        with session.begin_nested():
+            _attach(request, booking, now)
+            session.add(booking)
+            session.flush()
+    except IntegrityError:
+        raise SlotTaken() from None
+    return Booked(booking, token, created=True)
+
+
+def propose_slots(
+    session: Session,
+    location: ConsultationLocation,
+    now: datetime,
+    policy: Policy,
+    limit: int = 3,
+    not_before: datetime | None = None,
+) -> list[Slot]:
+    """Free slots staff can offer for a request, the earliest first."""
+    slots = free_slots(session, location, now, policy)
+    if not_before is not None:
+        slots = [slot for slot in slots if slot.start >= not_before]
+    return slots[:limit]
+
+
+def _ensure_changeable(booking: Booking, now: datetime) -> None:
+    if booking.status != "active" or booking.slot_start <= now:
+        raise BookingClosed()
+
+
+def move_booking(
+    session: Session, booking: Booking, new_start: datetime, now: datetime, policy: Policy
+) -> Booking:
+    """Move an active booking to another free slot of its location, atomically.
+
+    The old row becomes ``moved`` and a new active row takes its place in one savepoint:
+    if the new slot was taken meanwhile, everything rolls back and the old slot stays held.
+    """
+    _ensure_changeable(booking, now)
+    if new_start == booking.slot_start:
+        raise SlotUnavailable("same")
+    slot = check_slot(session, booking.location, new_start, now, policy)
+    try:
+        with session.begin_nested():
+            token_hash = booking.token_hash
+            booking.status = "moved"
+            booking.token_hash = None
+            session.flush()  # free the token hash before the new row claims it
+            moved = Booking(
+                uid=booking.uid,
+                sequence=booking.sequence + 1,
+                request_id=booking.request_id,
+                location_id=booking.location_id,
+                location=booking.location,
+                slot_start=slot.start,
+                slot_end=slot.end,
+                status="active",
+                token_hash=token_hash,
+                replaces_id=booking.id,
+                created_at=now,
+                **{name: getattr(booking, name) for name in _PERSONAL},
+            )
+            session.add(moved)
+            booking.request.events.append(RequestEvent(kind="booking_moved", at=now))
+            session.flush()
+    except IntegrityError:
+        raise SlotTaken() from None
+    return moved
+
+
+_PERSONAL = (
+    "locale",
+    "on_behalf",
+    "relationship_kind",
+    "subject_name",
+    "authority",
+    "topic",
+    "note",
+    "booker_name",
+    "phone",
+    "email",
+    "street",
+    "postcode",
+    "city",
+)
+
+
+def cancel_booking(session: Session, booking: Booking, now: datetime) -> None:
+    """Cancel an active, future booking; its slot is free again at once."""
+    _ensure_changeable(booking, now)
+    booking.status = "cancelled"
+    booking.cancelled_at = now
+    request = booking.request
+    request.events.append(RequestEvent(kind="booking_cancelled", at=now))
+    session.flush()
+    others = session.scalar(
+        select(Booking.id).where(Booking.request_id == request.id, Booking.status == "active")
+    )
+    if request.status == "appointment" and others is None:
+        request.status = "received"
+
+
+def booking_by_token(session: Session, token: str) -> Booking | None:
+    """The booking a private link points to, if any."""
+    if not token or len(token) > 100:
+        return None
+    return session.scalar(select(Booking).where(Booking.token_hash == hash_token(token)))
+
+
+def current_booking(session: Session, uid: str) -> Booking | None:
+    """The latest row of a booking (after moves), by its calendar UID."""
+    if not uid or len(uid) > 80:
+        return None
+    return session.scalar(
+        select(Booking).where(Booking.uid == uid).order_by(Booking.sequence.desc()).limit(1)
+    )
+
+
+def claim_reminders(session: Session, now: datetime) -> list[Booking]:
+    """Mark the active bookings of tomorrow (Berlin) that had no reminder yet, and return them.
+
+    Each row is claimed with a conditional update, so two runs at the same time (two
+    processes, or a run repeated by hand) remind each booking once.
+    """
+    tomorrow = now.astimezone(BERLIN).date() + timedelta(days=1)
+    lower = datetime.combine(tomorrow, time(0), tzinfo=BERLIN)
+    upper = datetime.combine(tomorrow + timedelta(days=1), time(0), tzinfo=BERLIN)
+    candidates = session.scalars(
+        select(Booking.id).where(
+            Booking.status == "active",
+            Booking.reminder_queued_at.is_(None),
+            Booking.slot_start >= max(lower, now),
+            Booking.slot_start < upper,
+        )
+    ).all()
+    claimed: list[Booking] = []
+    for booking_id in candidates:
+        result = session.execute(
+            update(Booking)
+            .where(
+                Booking.id == booking_id,
+                Booking.reminder_queued_at.is_(None),
+                Booking.status == "active",
+            )
+            .values(reminder_queued_at=now)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(session.get_one(Booking, booking_id))
+    return claimed
+
+
+def history(session: Session, uid: str) -> list[Booking]:
+    """Every row of a booking, oldest first (the original and each move)."""
+    return list(
+        session.scalars(select(Booking).where(Booking.uid == uid).order_by(Booking.sequence))
+    )
