@@ -191,7 +191,7 @@ SLOT_PROBLEMS = {
 }
 
 BOOKING_STATUSES = {
-    "active": _l("Gebucht – wir erwarten Sie."),
+    "active": _l("Gebucht"),
     "cancelled": _l("Abgesagt."),
     "moved": _l("Verschoben."),
 }
