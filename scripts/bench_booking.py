@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_submit import BIN, ROOT, free_port, percentile, wait_for
+from bench_submit import BIN, ROOT, free_port, percentile, start_gunicorn, wait_for
 
 LOCATIONS = ("verl", "shs", "phone")
 EXISTING = 500
@@ -224,22 +224,7 @@ def bench_race() -> None:
             keys = [s.key for s in slots.free_slots(session, location, utcnow(), slots.Policy())][
                 :SLOTS
             ]
-        web = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "-w",
-                "2",
-                "--threads",
-                "4",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "portal:create_app()",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
+        web = start_gunicorn(port, env)
         try:
             base = f"http://127.0.0.1:{port}"
             wait_for(base + "/de/")

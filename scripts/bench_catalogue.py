@@ -29,27 +29,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.bench_submit import BIN, ROOT, free_port, percentile, wait_for
+from portal.services import hsds
+from portal.services.catalogue import TOPICS
+from scripts.bench_submit import BIN, ROOT, free_port, percentile, start_gunicorn, wait_for
 
 SERVICES = 10_000
 ROUNDS = 60
 CLIENTS = 4
 NS = uuid.UUID("b3a1f7c2-0d4e-4c59-9e1a-6f2b8c7d5e40")
-TERMS = [
-    str(uuid.uuid5(uuid.UUID("7d1c1f0e-5a43-4b0e-9a55-7f2f3e0c5d11"), f"taxonomy_term:{t}"))
-    for t in (
-        "therapy",
-        "transport",
-        "household",
-        "care",
-        "benefits",
-        "debt",
-        "addiction",
-        "older_people",
-        "everyday",
-        "housing",
-    )
-]
+TERMS = [hsds.TERM_IDS[code] for code in TOPICS]
 TOPIC_WORDS = {
     "de": [
         "Psychotherapie Therapeut Ergotherapie Physiotherapie Selbsthilfe Seele Krise Gespräch",
@@ -276,22 +264,7 @@ def run(database_url: str, label: str, data: Path) -> None:
             cwd=ROOT,
         )
         imported = time.perf_counter() - started
-        web = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "-w",
-                "2",
-                "--threads",
-                "4",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "portal:create_app()",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
+        web = start_gunicorn(port, env)
         try:
             base = f"http://127.0.0.1:{port}"
             wait_for(base + "/de/catalogue/")

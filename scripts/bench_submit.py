@@ -80,6 +80,26 @@ def one_client(base: str, count: int, results: multiprocessing.Queue) -> None:  
         results.put(elapsed)
 
 
+def start_gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The portal under gunicorn on loopback: 2 workers with 4 threads each."""
+    return subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "portal:create_app()",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -120,22 +140,7 @@ def run(delay: float) -> None:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )
-        web = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "-w",
-                "2",
-                "--threads",
-                "4",
-                "-b",
-                f"127.0.0.1:{web_port}",
-                "--log-level",
-                "warning",
-                "portal:create_app()",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
+        web = start_gunicorn(web_port, env)
         worker = subprocess.Popen(
             [*flask, "outbox", "work", "--interval", "0.2"],
             env=env,

@@ -1,11 +1,32 @@
 """Blueprints: parse the request, call a service, render or redirect."""
 
-from flask import current_app
+from flask import current_app, flash, redirect, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
+from .. import db
 from ..config import Settings
+from ..models import RequestDraft
+from ..services import drafts
 
 
 def current_settings() -> Settings:
     """The typed settings of the running app."""
     settings: Settings = current_app.extensions["portal.settings"]
     return settings
+
+
+def live_draft(cookie: str) -> RequestDraft:
+    """The live draft whose key the session holds under ``cookie``; ``DraftExpired`` if none."""
+    return drafts.load_draft(db.session(), session.get(cookie))
+
+
+def draft_expired(cookie: str, start_endpoint: str) -> Response:
+    """Forget a draft that is gone and send the visitor back to the start with a kind message."""
+    session.pop(cookie, None)
+    flash(
+        _(
+            "Ihre Angaben waren zu lange nicht in Gebrauch und wurden gelöscht. Bitte beginnen Sie neu."
+        )
+    )
+    return redirect(url_for(start_endpoint))

@@ -15,7 +15,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    flash,
     redirect,
     render_template,
     request,
@@ -34,7 +33,7 @@ from ..models import ConsultationLocation, RequestDraft, utcnow
 from ..security import limiter
 from ..services import bookings, choices, drafts, requests, slots, towns
 from ..services.errors import DraftExpired, DraftIncomplete, SlotUnavailable
-from . import current_settings
+from . import current_settings, draft_expired, live_draft
 
 bp = Blueprint("booking", __name__, url_prefix="/<lang>/booking")
 
@@ -119,18 +118,12 @@ def step_url(name: str, **values: Any) -> str:
 
 def current_draft() -> RequestDraft:
     """The live booking draft of this browser; :class:`DraftExpired` when there is none."""
-    return drafts.load_draft(db.session(), session.get(SESSION_DRAFT))
+    return live_draft(SESSION_DRAFT)
 
 
 def expired() -> Response:
     """Forget a draft that is gone and start again with a kind message."""
-    session.pop(SESSION_DRAFT, None)
-    flash(
-        _(
-            "Ihre Angaben waren zu lange nicht in Gebrauch und wurden gelöscht. Bitte beginnen Sie neu."
-        )
-    )
-    return redirect(url_for("booking.start"))
+    return draft_expired(SESSION_DRAFT, "booking.start")
 
 
 def chosen_location(answers: dict[str, Any]) -> ConsultationLocation | None:

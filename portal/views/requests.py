@@ -20,7 +20,7 @@ from ..models import HelpRequest, RequestDraft
 from ..security import limiter
 from ..services import catalogue, choices, drafts, requests, towns
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
-from . import current_settings
+from . import current_settings, draft_expired, live_draft
 
 bp = Blueprint("request", __name__, url_prefix="/<lang>/request")
 
@@ -82,17 +82,11 @@ def previous_step(current: str, answers: dict[str, Any]) -> str | None:
 
 
 def _draft() -> RequestDraft:
-    return drafts.load_draft(db.session(), session.get(SESSION_DRAFT))
+    return live_draft(SESSION_DRAFT)
 
 
 def _expired() -> Response:
-    session.pop(SESSION_DRAFT, None)
-    flash(
-        _(
-            "Ihre Angaben waren zu lange nicht in Gebrauch und wurden gelöscht. Bitte beginnen Sie neu."
-        )
-    )
-    return redirect(url_for("request.start"))
+    return draft_expired(SESSION_DRAFT, "request.start")
 
 
 def _form_for(step: Step, answers: dict[str, Any], formdata: Any = None) -> forms.BaseForm:
