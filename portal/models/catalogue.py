@@ -253,7 +253,8 @@ class SearchDocument(Base):
     __tablename__ = "catalogue_search_document"
     __table_args__ = (
         UniqueConstraint("service_id", "lang"),
-        Index("ix_catalogue_search_document_lang_title", "lang", "title"),
+        # Covers a listing by name: the documents (with their long text) are never read.
+        Index("ix_catalogue_search_document_lang_title", "lang", "title", "service_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from ..models import (
     Location,
@@ -83,9 +83,19 @@ def service_by_id(session: Session, service_id: str) -> Service | None:
     return session.get(Service, service_id)
 
 
-def services_by_ids(session: Session, ids: Sequence[str]) -> list[Service]:
-    """Services in the order of ``ids`` (search results keep their ranking)."""
-    found = {s.id: s for s in session.scalars(select(Service).where(Service.id.in_(ids)))}
+def services_by_ids(session: Session, ids: Sequence[str], brief: bool = False) -> list[Service]:
+    """Services in the order of ``ids`` (search results keep their ranking).
+
+    ``brief`` loads only what a list of results shows (names, descriptions, provider).
+    """
+    statement = select(Service).where(Service.id.in_(ids))
+    if brief:
+        statement = statement.options(
+            lazyload("*"),
+            selectinload(Service.texts),
+            joinedload(Service.organization).selectinload(Organization.texts),
+        )
+    found = {s.id: s for s in session.scalars(statement)}
     return [found[i] for i in ids if i in found]
 
 

@@ -169,19 +169,23 @@ def _matching(
     )
 
 
-def _page(session: Session, statement: Select[tuple[str]], page: int, per_page: int) -> ResultPage:
-    # One pass: the page's rows carry the total (a window count), so the full-text search runs
-    # once; only a page past the end needs a separate count.
-    rows = session.execute(
-        statement.add_columns(func.count().over().label("total"))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    if rows:
-        total = int(rows[0][1])
+def _page(
+    session: Session, statement: Select[tuple[str]], page: int, per_page: int, ranked: bool
+) -> ResultPage:
+    offset = (page - 1) * per_page
+    if ranked:
+        # One pass: the page's rows carry the total (a window count), so the full-text search
+        # runs once; only a page past the end needs a separate count.
+        rows = session.execute(
+            statement.add_columns(func.count().over().label("total")).limit(per_page).offset(offset)
+        ).all()
+        if rows:
+            return ResultPage([str(row[0]) for row in rows], int(rows[0][1]), page, per_page)
     else:
-        counted = select(func.count()).select_from(statement.order_by(None).subquery())
-        total = int(session.scalar(counted) or 0)
+        # A listing by name walks the (lang, title) index and stops after the page.
+        rows = session.execute(statement.limit(per_page).offset(offset)).all()
+    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = int(session.scalar(counted) or 0)
     return ResultPage([str(row[0]) for row in rows], total, page, per_page)
 
 
@@ -198,12 +202,20 @@ def search(
     statement = _filtered(lang, filters or Filters())
     terms = query_terms(query)
     if not terms:
-        return _page(session, statement.order_by(SearchDocument.title), page, per_page)
+        return _page(
+            session, statement.order_by(SearchDocument.title), page, per_page, ranked=False
+        )
     dialect = session.get_bind().dialect.name
-    result = _page(session, _matching(statement, dialect, lang, terms, every=True), page, per_page)
+    result = _page(
+        session, _matching(statement, dialect, lang, terms, every=True), page, per_page, ranked=True
+    )
     if result.total == 0 and len(terms) > 1:
         result = _page(
-            session, _matching(statement, dialect, lang, terms, every=False), page, per_page
+            session,
+            _matching(statement, dialect, lang, terms, every=False),
+            page,
+            per_page,
+            ranked=True,
         )
     return result
 

@@ -108,7 +108,7 @@ def index() -> str:
         )
         query = "" if form.q.errors else (form.q.data or "")
         results = catalogue_search.search(db.session(), lang, query, filters, page_number, PER_PAGE)
-        services = catalogue.services_by_ids(db.session(), results.service_ids)
+        services = catalogue.services_by_ids(db.session(), results.service_ids, brief=True)
     counts = {} if searched else catalogue_search.counts_by_topic(db.session(), catalogue.TOPICS)
     return render_template(
         "catalogue/index.html",

@@ -154,7 +154,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('service_id', 'lang', name=op.f('uq_catalogue_search_document_service_id'))
     )
     with op.batch_alter_table('catalogue_search_document', schema=None) as batch_op:
-        batch_op.create_index('ix_catalogue_search_document_lang_title', ['lang', 'title'], unique=False)
+        batch_op.create_index('ix_catalogue_search_document_lang_title', ['lang', 'title', 'service_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalogue_search_document_service_id'), ['service_id'], unique=False)
 
     op.create_table('catalogue_service_area',
