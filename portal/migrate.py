@@ -7,13 +7,18 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 # Full-text search structures the migrations create but no model describes: the FTS5 table
-# (and its shadow tables) on SQLite and the GIN expression index on PostgreSQL.
+# (and its shadow tables) on SQLite, the tsvector column and its GIN index on PostgreSQL.
 UNMODELLED_PREFIXES = ("catalogue_search_fts", "fts_")
+UNMODELLED_COLUMNS = ("search_vector",)
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Whether Alembic's comparison should look at a table or index of this name."""
-    return not (name and type_ in ("table", "index") and name.startswith(UNMODELLED_PREFIXES))
+    """Whether Alembic's comparison should look at a table, index or column of this name."""
+    if not name:
+        return True
+    if type_ == "column":
+        return name not in UNMODELLED_COLUMNS
+    return not (type_ in ("table", "index") and name.startswith(UNMODELLED_PREFIXES))
 
 
 def alembic_config(engine: Engine) -> Config:

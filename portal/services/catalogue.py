@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from ..models import (
@@ -162,6 +162,27 @@ def reindex(
                 ),
             )
         )
+
+
+CATALOGUE_TABLES = (
+    "catalogue_organization",
+    "catalogue_organization_text",
+    "catalogue_service",
+    "catalogue_service_text",
+    "catalogue_service_topic",
+    "catalogue_service_area",
+    "catalogue_service_language",
+    "catalogue_search_document",
+)
+
+
+def refresh_statistics(session: Session) -> None:
+    """Let the query planner see the catalogue as it now is (after an import of many records)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {', '.join(CATALOGUE_TABLES)}"))
+    else:
+        for table in CATALOGUE_TABLES:
+            session.execute(text(f"ANALYZE {table}"))
 
 
 def delete_service(session: Session, service: Service) -> None:

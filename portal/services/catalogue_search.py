@@ -27,11 +27,8 @@ MAX_TERMS = 8
 _CHARACTERS = str.maketrans({"ı": "i", "ة": "ه", "ى": "ي", "ـ": None})
 _WORD = re.compile(r"\w+")
 _ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
-# The weighted tsvector that the migration's GIN index covers; queries must repeat it exactly.
-PG_DOCUMENT: ColumnElement[Any] = literal_column(
-    "(setweight(to_tsvector('simple', catalogue_search_document.title), 'A') || "
-    "setweight(to_tsvector('simple', catalogue_search_document.body), 'B'))"
-)
+# PostgreSQL's stored, weighted tsvector (created by the migration, not a mapped column).
+PG_DOCUMENT: ColumnElement[Any] = literal_column("catalogue_search_document.search_vector")
 FTS = table("catalogue_search_fts", column("rowid"))
 
 
@@ -165,7 +162,7 @@ def _matching(
         literal_column("'simple'"), (" & " if every else " | ").join(f"{t}:*" for t in terms)
     )
     return statement.where(PG_DOCUMENT.op("@@")(query)).order_by(
-        func.ts_rank_cd(PG_DOCUMENT, query).desc(), document.c.title
+        func.ts_rank(PG_DOCUMENT, query).desc(), document.c.title
     )
 
 

@@ -749,4 +749,5 @@ def import_dataset(
     for service in services:
         catalogue.reindex(session, service, languages, by_id[service.organization_id], fresh=True)
     session.flush()
+    catalogue.refresh_statistics(session)
     return Imported(len(organizations), len(services))

@@ -18,7 +18,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # The full-text index over catalogue_search_document: an FTS5 table kept in step by triggers
-# on SQLite, a GIN index over weighted tsvectors on PostgreSQL. The search service queries
+# on SQLite; on PostgreSQL a stored, generated tsvector column (title weighted above body)
+# with a GIN index, so ranking reads the vector instead of parsing the text again. The search service queries
 # exactly these (see portal/services/catalogue_search.py).
 SQLITE_FTS = (
     """CREATE VIRTUAL TABLE catalogue_search_fts USING fts5(
@@ -38,8 +39,11 @@ SQLITE_FTS = (
     END""",
 )
 POSTGRES_FTS = (
-    """CREATE INDEX fts_catalogue_search_document ON catalogue_search_document USING gin (
-        (setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', body), 'B')))""",
+    """ALTER TABLE catalogue_search_document ADD COLUMN search_vector tsvector
+        GENERATED ALWAYS AS (
+            setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', body), 'B')
+        ) STORED""",
+    "CREATE INDEX fts_catalogue_search_document ON catalogue_search_document USING gin (search_vector)",
 )
 
 
@@ -56,6 +60,7 @@ def _full_text_downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS catalogue_search_fts")
     else:
         op.execute("DROP INDEX IF EXISTS fts_catalogue_search_document")
+        op.execute("ALTER TABLE catalogue_search_document DROP COLUMN IF EXISTS search_vector")
 
 
 def upgrade() -> None:
