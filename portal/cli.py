@@ -142,11 +142,9 @@ def demo_load() -> None:
 
 
 def _import_catalogue(session: Session, source: str, replace: bool) -> hsds.Imported:
-    town_names = {}
-    for town in towns.all_towns(session):
-        town_names[town.slug] = town.slug
-        town_names[town.name] = town.slug
-    return hsds.import_dataset(session, source, town_names, LOCALE_CODES, replace=replace)
+    return hsds.import_dataset(
+        session, source, towns.names_to_slugs(session), LOCALE_CODES, replace=replace
+    )
 
 
 def _term_names(code: str) -> tuple[str, str]:

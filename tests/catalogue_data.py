@@ -10,7 +10,7 @@ from flask import Flask
 
 from portal.db import get_db
 from portal.i18n import LOCALE_CODES
-from portal.services import hsds
+from portal.services import hsds, towns
 
 NS = uuid.UUID("5f0b8a3c-1d2e-4f60-8a7b-9c0d1e2f3a4b")
 
@@ -124,7 +124,7 @@ def dataset() -> dict[str, Any]:
                 ["shs"],
                 ["de"],
                 name="Fahrdienste für Menschen im Rollstuhl",
-                description="Wir fahren Sie zum Arzt und zurück.",
+                description="Pflege? Wir fahren Sie zur Pflege, zum Pflegeheim und zur Pflegeberatung.",
                 translations={
                     "en": {"name": "Transport for wheelchair users", "description": "Rides."}
                 },
@@ -159,7 +159,7 @@ def load(app: Flask, data: dict[str, Any] | None = None, replace: bool = True) -
         return hsds.import_dataset(
             session,
             json.dumps(data or dataset(), ensure_ascii=False),
-            {"verl": "verl", "shs": "shs", "Verl": "verl", "Schloß Holte-Stukenbrock": "shs"},
+            towns.names_to_slugs(session),
             LOCALE_CODES,
             replace=replace,
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from babel import Locale
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
@@ -76,6 +77,15 @@ def in_language(texts: Sequence[T], lang: str) -> InLanguage[T]:
         return InLanguage(by_lang[SOURCE_LANGUAGE], SOURCE_LANGUAGE, lang != SOURCE_LANGUAGE)
     first = texts[0]
     return InLanguage(first, first.lang, True)
+
+
+def language_name(code: str, locale: str) -> str:
+    """A language's name (ISO 639 code) in ``locale``, capitalised: "Türkisch", "Turkish"."""
+    try:
+        name = Locale.parse(code).get_display_name(locale) or ""
+    except (ValueError, LookupError):
+        return code
+    return name[:1].upper() + name[1:] if name else code
 
 
 def service_by_id(session: Session, service_id: str) -> Service | None:

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -76,13 +75,6 @@ def derived_id(*parts: str) -> str:
 
 def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _language_name(code: str) -> str:
-    try:
-        return Locale.parse(code).get_display_name(SOURCE_LANGUAGE) or code
-    except (ValueError, LookupError):
-        return code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,7 +257,7 @@ def service_record(
                     "id": language.id,
                     "service_id": service.id,
                     "code": language.code,
-                    "name": _language_name(language.code),
+                    "name": catalogue.language_name(language.code, SOURCE_LANGUAGE),
                 }
                 for language in service.languages
             ],

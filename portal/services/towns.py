@@ -35,6 +35,15 @@ def all_towns(session: Session) -> list[Town]:
     return list(session.scalars(select(Town).order_by(Town.id)))
 
 
+def names_to_slugs(session: Session) -> dict[str, str]:
+    """Each town's slug and name, both pointing to its slug (how a file may name a town)."""
+    names: dict[str, str] = {}
+    for town in all_towns(session):
+        names[town.slug] = town.slug
+        names[town.name] = town.slug
+    return names
+
+
 def town_by_slug(session: Session, slug: str) -> Town | None:
     """The town with ``slug``, if any."""
     return session.scalar(select(Town).where(Town.slug == slug))

@@ -30,3 +30,11 @@ def draft_expired(cookie: str, start_endpoint: str) -> Response:
         )
     )
     return redirect(url_for(start_endpoint))
+
+
+def leave_for_elsewhere(draft: RequestDraft, cookie: str) -> Response:
+    """Someone who lives elsewhere: delete what they entered and explain where to turn."""
+    drafts.discard_draft(db.session(), draft)
+    session.pop(cookie, None)
+    db.commit()
+    return redirect(url_for("request.elsewhere"))

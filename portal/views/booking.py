@@ -33,7 +33,7 @@ from ..models import ConsultationLocation, RequestDraft, utcnow
 from ..security import limiter
 from ..services import bookings, choices, drafts, requests, slots, towns
 from ..services.errors import DraftExpired, DraftIncomplete, SlotUnavailable
-from . import current_settings, draft_expired, live_draft
+from . import current_settings, draft_expired, leave_for_elsewhere, live_draft
 
 bp = Blueprint("booking", __name__, url_prefix="/<lang>/booking")
 
@@ -259,10 +259,7 @@ def step(name: str) -> Response | str:
     if request.method == "POST" and form.validate():
         new = {field: form[field].data for field in current.fields}
         if name == "town" and new["town"] == "elsewhere":
-            drafts.discard_draft(db.session(), draft)
-            session.pop(SESSION_DRAFT, None)
-            db.commit()
-            return redirect(url_for("request.elsewhere"))
+            return leave_for_elsewhere(draft, SESSION_DRAFT)
         _save(draft, name, new)
         db.commit()
         return _after(name, draft.answers, changing)

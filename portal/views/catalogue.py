@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import time
 from urllib.parse import urlencode
 
-from babel import Locale, UnknownLocaleError
 from babel.dates import get_day_names
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import format_time, get_locale
@@ -66,15 +65,6 @@ def opening_hours(schedules: list[Schedule]) -> list[OpeningHours]:
             )
         day = last + 1
     return lines
-
-
-def language_name(code: str) -> str:
-    """A language's name in the reader's language, e.g. "Türkisch" or "Turkish"."""
-    try:
-        name = Locale.parse(code).get_display_name(get_locale())
-    except (ValueError, UnknownLocaleError):
-        return code
-    return name[:1].upper() + name[1:] if name else code
 
 
 def _town_choices() -> list[tuple[str, str]]:
@@ -145,5 +135,5 @@ def service(service_id: str) -> str:
         lang=lang,
         request_topic=catalogue.REQUEST_TOPIC[primary_topic],
         topic_labels=labels.CATALOGUE_TOPICS,
-        language_name=language_name,
+        language_name=lambda code: catalogue.language_name(code, lang),
     )

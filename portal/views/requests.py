@@ -20,7 +20,7 @@ from ..models import HelpRequest, RequestDraft
 from ..security import limiter
 from ..services import catalogue, choices, drafts, requests, towns
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
-from . import current_settings, draft_expired, live_draft
+from . import current_settings, draft_expired, leave_for_elsewhere, live_draft
 
 bp = Blueprint("request", __name__, url_prefix="/<lang>/request")
 
@@ -169,10 +169,7 @@ def step(name: str) -> Response | str:
     if request.method == "POST" and form.validate():
         new = {name: form[name].data for name in step.fields}
         if name == "town" and new["town"] == "elsewhere":
-            drafts.discard_draft(db.session(), draft)
-            session.pop(SESSION_DRAFT, None)
-            db.commit()
-            return redirect(url_for("request.elsewhere"))
+            return leave_for_elsewhere(draft, SESSION_DRAFT)
         drafts.save_answers(draft, new, current_settings().draft_hours)
         if name == "contact" and new["contact_method"] != "home_visit":
             drafts.forget_answers(draft, ADDRESS_FIELDS)
