@@ -306,7 +306,7 @@ def move_booking(
                 token_hash=token_hash,
                 replaces_id=booking.id,
                 created_at=now,
-                **{name: getattr(booking, name) for name in _PERSONAL},
+                **{name: getattr(booking, name) for name in _CARRIED_ON_MOVE},
             )
             session.add(moved)
             booking.request.events.append(RequestEvent(kind="booking_moved", at=now))
@@ -316,7 +316,7 @@ def move_booking(
     return moved
 
 
-_PERSONAL = (
+_CARRIED_ON_MOVE = (
     "locale",
     "on_behalf",
     "relationship_kind",

@@ -1,11 +1,16 @@
 """Blueprints: parse the request, call a service, render or redirect."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from flask import current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from .. import db
 from ..config import Settings
+from ..forms.base import BaseForm
 from ..models import RequestDraft
 from ..services import drafts
 
@@ -38,3 +43,13 @@ def leave_for_elsewhere(draft: RequestDraft, cookie: str) -> Response:
     session.pop(cookie, None)
     db.commit()
     return redirect(url_for("request.elsewhere"))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One page of a question flow: its form, the answers it sets, and whether it applies."""
+
+    name: str
+    form: type[BaseForm]
+    fields: tuple[str, ...]
+    applies: Callable[[dict[str, Any]], bool] = lambda answers: True

@@ -7,8 +7,6 @@ checked again by the service; the database has the last word when two people rac
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -33,7 +31,7 @@ from ..models import ConsultationLocation, RequestDraft, utcnow
 from ..security import limiter
 from ..services import bookings, choices, drafts, requests, slots, towns
 from ..services.errors import DraftExpired, DraftIncomplete, SlotUnavailable
-from . import current_settings, draft_expired, leave_for_elsewhere, live_draft
+from . import Step, current_settings, draft_expired, leave_for_elsewhere, live_draft
 
 bp = Blueprint("booking", __name__, url_prefix="/<lang>/booking")
 
@@ -47,16 +45,6 @@ CONTACT_TO_LOCATION = {
     "callback": "phone",
     "home_visit": "home",
 }
-
-
-@dataclass(frozen=True)
-class Step:
-    """One page of the flow: its form, the answers it sets, and whether it applies."""
-
-    name: str
-    form: type[forms.BaseForm]
-    fields: tuple[str, ...]
-    applies: Callable[[dict[str, Any]], bool] = lambda answers: True
 
 
 def _fresh(answers: dict[str, Any]) -> bool:

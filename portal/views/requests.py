@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -20,23 +18,13 @@ from ..models import HelpRequest, RequestDraft
 from ..security import limiter
 from ..services import catalogue, choices, drafts, requests, towns
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
-from . import current_settings, draft_expired, leave_for_elsewhere, live_draft
+from . import Step, current_settings, draft_expired, leave_for_elsewhere, live_draft
 
 bp = Blueprint("request", __name__, url_prefix="/<lang>/request")
 
 SESSION_DRAFT = "request_draft"
 SESSION_SUBMITTED = "request_submitted"
 SESSION_STATUS = "request_status"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One page of the flow: its form, the answers it sets, and whether it applies."""
-
-    name: str
-    form: type[forms.BaseForm]
-    fields: tuple[str, ...]
-    applies: Callable[[dict[str, Any]], bool] = lambda answers: True
 
 
 STEPS = (
