@@ -103,10 +103,11 @@ ACCESSIBILITY = {
     "other": _l("Etwas anderes (bitte unten beschreiben)"),
 }
 
+# What the resident reads on the status page: never who works on it or internal notes.
 STATUSES = {
     "received": _l("Eingegangen – wir melden uns bald bei Ihnen."),
     "in_progress": _l("In Bearbeitung – jemand kümmert sich um Ihre Anfrage."),
-    "appointment": _l("Ein Termin ist vereinbart."),
+    "waiting_resident": _l("Wir warten auf Ihre Antwort. Bitte lesen Sie unsere Nachricht."),
     "closed": _l("Abgeschlossen."),
     "withdrawn": _l("Zurückgezogen – Sie haben die Anfrage zurückgenommen."),
 }
@@ -115,9 +116,8 @@ STATUSES = {
 STATUS_SHORT = {
     "received": _l("neu"),
     "in_progress": _l("in Bearbeitung"),
-    "appointment": _l("Termin"),
+    "waiting": _l("wartet"),
     "closed": _l("abgeschlossen"),
-    "withdrawn": _l("zurückgezogen"),
 }
 
 EVENTS = {

@@ -24,23 +24,41 @@ from .catalogue import (
     ServiceText,
     ServiceTopic,
 )
+from .mailbox import INBOUND_KINDS, DigestRun, InboundMail
 from .outbox import OutboxMessage
-from .request import REQUEST_STATUSES, HelpRequest, ReferenceCounter, RequestDraft, RequestEvent
+from .request import (
+    CHANNELS,
+    OUTCOMES,
+    REQUEST_STATUSES,
+    WAITING_FOR,
+    HelpRequest,
+    ReferenceCounter,
+    Referral,
+    RequestDraft,
+    RequestEvent,
+    ResidentLink,
+)
 from .staff import ROLES, AuditEntry, StaffSession, StaffUser
 from .town import Town
 
 __all__ = [
     "BOOKING_STATUSES",
+    "CHANNELS",
+    "INBOUND_KINDS",
     "LOCATION_KINDS",
+    "OUTCOMES",
     "REQUEST_STATUSES",
     "ROLES",
+    "WAITING_FOR",
     "AuditEntry",
     "Base",
     "Booking",
     "ConsultationClosure",
     "ConsultationLocation",
     "ConsultationRule",
+    "DigestRun",
     "HelpRequest",
+    "InboundMail",
     "Location",
     "LocationText",
     "Organization",
@@ -48,8 +66,10 @@ __all__ = [
     "OutboxMessage",
     "Phone",
     "ReferenceCounter",
+    "Referral",
     "RequestDraft",
     "RequestEvent",
+    "ResidentLink",
     "Schedule",
     "SearchDocument",
     "Service",

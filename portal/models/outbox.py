@@ -15,7 +15,9 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_message"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'bounced')", name="status"
+        ),
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
     )
 
@@ -42,3 +44,9 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    # A delivery report that came back later (RFC 3464 or a common non-standard bounce).
+    bounced_at: Mapped[datetime | None]
+    bounce_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # The whole message as an S/MIME enveloped-data entity, for inboxes with a certificate;
+    # when set, it is sent instead of the text and HTML parts.
+    encrypted_mime: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -40,7 +40,7 @@ class StaffUser(Base):
 
     def may_read_town(self, town_id: int) -> bool:
         """Whether this person may see requests routed to ``town_id``."""
-        if self.role in ("coordinator", "admin"):
+        if self.role == "coordinator":
             return True
         return self.role == "caseworker" and self.town_id == town_id
 
@@ -62,10 +62,17 @@ class StaffSession(Base):
 
 
 class AuditEntry(Base):
-    """Who did what to which request, and when; never the request's content."""
+    """Who did what to which request, when and from where; never the request's content.
+
+    The table is append-only: database triggers refuse every change and refuse deleting an
+    entry while its request still holds personal data (see migration 0004).
+    """
 
     __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_entry_request", "request_id"),)
+    __table_args__ = (
+        Index("ix_audit_entry_request", "request_id"),
+        Index("ix_audit_entry_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -74,5 +81,10 @@ class AuditEntry(Base):
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("help_request.id", ondelete="SET NULL")
     )
+    # The request's reference, kept when the request itself is gone.
+    reference: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # A code or short fact about the action (new status, outcome); never content.
+    detail: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(45), default="", server_default="")
 
     staff: Mapped[StaffUser | None] = relationship(lazy="joined")

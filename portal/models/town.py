@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -23,6 +23,10 @@ class Town(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     website: Mapped[str] = mapped_column(String(200), default="")
+    # PEM certificate of the inbox: notifications then carry the whole request, encrypted.
+    smime_certificate: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Whether a staff message's text may travel in the email to the resident.
+    message_text_in_email: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def postcode_list(self) -> list[str]:

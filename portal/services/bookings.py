@@ -88,7 +88,6 @@ def _new_request(
     return HelpRequest(
         reference=next_reference(session, now.astimezone(BERLIN).year),
         town=town,
-        status="appointment",
         received_at=now,
         respond_by=respond_by(now, "normal", response_days, response_days),
         locale=locale,
@@ -209,8 +208,6 @@ def book_draft(
 
 def _attach(request: HelpRequest, booking: Booking, now: datetime) -> None:
     booking.request = request
-    if request.status in ("received", "in_progress"):
-        request.status = "appointment"
     request.events.append(RequestEvent(kind="booked", at=now))
 
 
@@ -341,11 +338,6 @@ def cancel_booking(session: Session, booking: Booking, now: datetime) -> None:
     request = booking.request
     request.events.append(RequestEvent(kind="booking_cancelled", at=now))
     session.flush()
-    others = session.scalar(
-        select(Booking.id).where(Booking.request_id == request.id, Booking.status == "active")
-    )
-    if request.status == "appointment" and others is None:
-        request.status = "received"
 
 
 def booking_by_token(session: Session, token: str) -> Booking | None:

@@ -18,7 +18,7 @@ from .tokens import hash_token, new_token
 from .workdays import add_working_days
 
 BERLIN = ZoneInfo("Europe/Berlin")
-OPEN_STATUSES = ("received", "in_progress", "appointment")
+OPEN_STATUSES = ("received", "in_progress", "waiting")
 
 # Each answer the request needs, and the step that asks for it, in the order of the flow.
 REQUIRED_ANSWERS = (
@@ -165,6 +165,16 @@ def request_by_reference(session: Session, reference: str) -> HelpRequest | None
     return session.scalar(select(HelpRequest).where(HelpRequest.reference == reference))
 
 
+def resident_status(request: HelpRequest) -> str:
+    """The part of the workflow the resident sees: received, being worked on, waiting for
+    them, closed or withdrawn; never who works on it or what staff wait for elsewhere."""
+    if request.status == "closed":
+        return "withdrawn" if request.outcome == "withdrawn" else "closed"
+    if request.status == "waiting":
+        return "waiting_resident" if request.waiting_for == "resident" else "in_progress"
+    return request.status
+
+
 def _ensure_open(request: HelpRequest) -> None:
     if request.status not in OPEN_STATUSES or request.anonymised_at is not None:
         raise RequestClosed()
@@ -183,7 +193,9 @@ def withdraw(session: Session, request: HelpRequest) -> None:
     """Withdraw an open request at the resident's wish."""
     _ensure_open(request)
     now = utcnow()
-    request.status = "withdrawn"
+    request.status = "closed"
+    request.outcome = "withdrawn"
+    request.waiting_for = ""
     request.closed_at = now
     request.events.append(RequestEvent(kind="withdrawn", at=now))
     session.flush()

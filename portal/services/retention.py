@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -76,7 +76,7 @@ def purge(
     stale = list(
         session.scalars(
             select(HelpRequest).where(
-                HelpRequest.status.in_(("closed", "withdrawn")),
+                HelpRequest.status == "closed",
                 HelpRequest.closed_at <= closed_before,
                 HelpRequest.anonymised_at.is_(None),
             )
@@ -92,8 +92,19 @@ def purge(
             .where(Booking.request_id == request.id)
             .values({name: "" for name in BOOKING_PERSONAL} | {"token_hash": None})
         )
+    # An entry outlives its period while its request still holds personal data: the log
+    # must show who saw it for as long as there is something to see (the database refuses
+    # deleting it before then).
     audit = session.execute(
-        delete(AuditEntry).where(AuditEntry.at <= now - timedelta(days=audit_days))
+        delete(AuditEntry).where(
+            AuditEntry.at <= now - timedelta(days=audit_days),
+            or_(
+                AuditEntry.request_id.is_(None),
+                AuditEntry.request_id.in_(
+                    select(HelpRequest.id).where(HelpRequest.anonymised_at.is_not(None))
+                ),
+            ),
+        )
     )
     outbox = session.execute(
         delete(OutboxMessage).where(

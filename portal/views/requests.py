@@ -297,6 +297,7 @@ def _render_status(
         add_form=add_form,
         withdraw_form=withdraw_form,
         is_open=found.status in requests.OPEN_STATUSES,
+        resident_status=requests.resident_status(found),
     )
 
 

@@ -77,7 +77,7 @@ def test_a_daughter_books_for_her_father_in_turkish_and_gets_the_appointment(
     with get_db(app).session() as session:
         request = session.scalars(select(HelpRequest)).one()
         assert request.reference == reference and request.locale == "tr"
-        assert request.status == "appointment" and request.town.slug == "verl"
+        assert request.status == "received" and request.town.slug == "verl"
         assert request.contact_method == "office_verl" and request.on_behalf
 
     assert deliver(app).sent == 2
@@ -329,7 +329,7 @@ def test_booking_from_a_sent_request_joins_that_request(
     assert confirm(client).headers["Location"] == "/de/booking/done"
     with get_db(app).session() as session:
         request = session.scalars(select(HelpRequest)).one()
-        assert request.status == "appointment"
+        assert request.status == "received"
         assert [e.kind for e in request.events] == ["submitted", "booked"]
         [booking] = session.scalars(select(Booking)).all()
         assert booking.request_id == request.id and booking.location.code == "shs"

@@ -175,7 +175,7 @@ def test_staff_can_propose_and_confirm_a_slot_for_an_existing_request(
             booked.booking.booker_name == "Elif Demir"
             and booked.booking.subject_name == "Fatma Demir"
         )
-        assert request.status == "appointment" and request.events[-1].kind == "booked"
+        assert request.status == "received" and request.events[-1].kind == "booked"
         assert bookings.booking_by_token(session, booked.token) is booked.booking
         with pytest.raises(SlotUnavailable):
             bookings.confirm_slot_for_request(

@@ -279,7 +279,7 @@ def test_status_page_lets_the_resident_add_information_and_withdraw(
     )
     with get_db(app).session() as session:
         stored = session.scalars(select(HelpRequest)).one()
-        assert stored.status == "withdrawn"
+        assert stored.status == "closed" and stored.outcome == "withdrawn"
         assert [event.kind for event in stored.events] == [
             "submitted",
             "resident_added",
