@@ -64,6 +64,7 @@ class Settings:
     retention_days_request: int = 180
     retention_days_audit: int = 365
     retention_days_outbox: int = 30
+    resident_link_days: int = 30
     staff_idle_minutes: int = 30
     staff_absolute_hours: int = 12
     outbox_max_attempts: int = 8

@@ -120,17 +120,110 @@ STATUS_SHORT = {
     "closed": _l("abgeschlossen"),
 }
 
+# The timeline as staff read it.
 EVENTS = {
     "submitted": _l("Anfrage gesendet"),
+    "entered": _l("Anfrage von uns erfasst"),
     "booked": _l("Termin gebucht"),
     "booking_moved": _l("Termin verschoben"),
     "booking_cancelled": _l("Termin abgesagt"),
     "resident_added": _l("Weitere Informationen ergänzt"),
     "withdrawn": _l("Anfrage zurückgezogen"),
+    "taken": _l("Übernommen"),
+    "assigned": _l("Weitergegeben an Kollegin oder Kollegen"),
+    "released": _l("Zurückgegeben, wieder neu"),
+    "waiting": _l("Wartet"),
+    "resumed": _l("Wieder in Bearbeitung"),
+    "closed": _l("Abgeschlossen"),
+    "reopened": _l("Wieder geöffnet"),
+    "urgency": _l("Dringlichkeit geändert"),
+    "forwarded": _l("An den anderen Ort weitergeleitet"),
+    "note": _l("Interne Notiz"),
+    "call": _l("Anruf"),
+    "staff_message": _l("Nachricht an die Person"),
+    "resident_message": _l("Antwort der Person"),
+    "staff_mail": _l("Antwort per E-Mail aus dem Team"),
+    "resident_mail": _l("E-Mail der Person"),
+    "referral": _l("Weitervermittelt"),
+    "referral_accepted": _l("Weitervermittlung angenommen"),
+}
+
+# The timeline as the resident reads it: only what they did and what we wrote to them.
+RESIDENT_EVENTS = {
+    "submitted": _l("Anfrage gesendet"),
+    "entered": _l("Anfrage aufgenommen"),
+    "booked": _l("Termin gebucht"),
+    "booking_moved": _l("Termin verschoben"),
+    "booking_cancelled": _l("Termin abgesagt"),
+    "resident_added": _l("Weitere Informationen ergänzt"),
+    "withdrawn": _l("Anfrage zurückgezogen"),
+    "staff_message": _l("Nachricht vom Sozialen Duo"),
+    "resident_message": _l("Ihre Antwort"),
+    "resident_mail": _l("Ihre E-Mail"),
+}
+
+OUTCOMES = {
+    "helped": _l("geholfen"),
+    "referred": _l("an eine andere Stelle vermittelt"),
+    "no_contact": _l("kein Kontakt möglich"),
+    "withdrawn": _l("zurückgezogen"),
+    "duplicate": _l("doppelt (es gibt schon eine Anfrage)"),
+    "not_our_task": _l("nicht unsere Aufgabe"),
+}
+
+WAITING_FOR = {
+    "resident": _l("wartet auf die Person"),
+    "office": _l("wartet auf eine andere Stelle"),
+}
+
+CALL_RESULTS = {
+    "reached": _l("Erreicht"),
+    "not_reached": _l("Nicht erreicht"),
+    "voicemail": _l("Auf die Mailbox gesprochen"),
+}
+
+CHANNELS = {
+    "online": _l("Online-Formular"),
+    "phone": _l("Telefon"),
+    "counter": _l("Persönlich im Rathaus"),
+}
+
+# Translators: what happened to an email the portal sent, on the staff timeline.
+OUTBOX_STATUSES = {
+    "pending": _l("E-Mail wartet auf den Versand"),
+    "sending": _l("E-Mail wird gesendet"),
+    "sent": _l("E-Mail gesendet"),
+    "failed": _l("E-Mail konnte nicht gesendet werden"),
+    "bounced": _l("E-Mail kam als unzustellbar zurück"),
 }
 
 AUDIT_ACTIONS = {
     "view": _l("Anfrage angesehen"),
+    "take": _l("Anfrage übernommen"),
+    "assign": _l("Anfrage weitergegeben"),
+    "release": _l("Anfrage zurückgegeben"),
+    "wait": _l("Auf Warten gesetzt"),
+    "resume": _l("Wieder in Bearbeitung"),
+    "close": _l("Anfrage abgeschlossen"),
+    "reopen": _l("Anfrage wieder geöffnet"),
+    "urgency": _l("Dringlichkeit geändert"),
+    "forward": _l("An den anderen Ort weitergeleitet"),
+    "note": _l("Notiz geschrieben"),
+    "call": _l("Anruf festgehalten"),
+    "message": _l("Nachricht an die Person gesendet"),
+    "referral": _l("Weitervermittlung festgehalten"),
+    "referral_accepted": _l("Weitervermittlung als angenommen markiert"),
+    "book": _l("Termin gebucht"),
+    "booking_move": _l("Termin verschoben"),
+    "booking_cancel": _l("Termin abgesagt"),
+    "enter": _l("Anfrage erfasst"),
+    "mail_file": _l("E-Mail einer Anfrage zugeordnet"),
+    "mail_dismiss": _l("E-Mail als erledigt markiert"),
+    "signin": _l("Angemeldet"),
+    "signin_failed": _l("Anmeldung fehlgeschlagen"),
+    "lockout": _l("Anmeldung gesperrt nach zu vielen Fehlversuchen"),
+    "signout": _l("Abgemeldet"),
+    "audit_view": _l("Protokoll angesehen"),
 }
 
 # The help catalogue's topics (see portal.services.catalogue.TOPICS).

@@ -1,10 +1,24 @@
-"""Staff sign-in forms."""
+"""Staff forms: sign-in, the inbox filter and every step of working a request."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired
+from wtforms import (
+    BooleanField,
+    SelectChoice,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Optional, Regexp, ValidationError
 
-from .base import BaseForm, MaxLength
+from .. import labels
+from .base import BaseForm, MaxLength, NoControlCharacters, SingleLine
+
+REFERENCE = r"^SD-\d{4}-\d{5}$"
 
 
 class SignInForm(BaseForm):
@@ -41,7 +55,165 @@ class InboxFilterForm(BaseForm):
         csrf = False
 
     status = SelectField(_l("Status"), validate_choice=False)
+    town = SelectField(_l("Ort"), validate_choice=False)
+    urgency = SelectField(_l("Dringlichkeit"), validate_choice=False)
+    assignee = SelectField(_l("Wer bearbeitet?"), validate_choice=False)
 
 
 class EmptyForm(BaseForm):
     """A form with only the CSRF token, for buttons that change something."""
+
+
+class AssignForm(BaseForm):
+    """Hand the request to a colleague."""
+
+    colleague = SelectField(_l("Kollegin oder Kollege"), coerce=int, validate_choice=True)
+
+
+class WaitForm(BaseForm):
+    """Mark the request as waiting."""
+
+    waiting_for = RadioField(
+        _l("Worauf wartet die Anfrage?"),
+        choices=[
+            SelectChoice("resident", _l("Auf die Person, die gefragt hat")),
+            SelectChoice("office", _l("Auf ein anderes Amt oder eine Stelle")),
+        ],
+        validators=[InputRequired(_l("Bitte wählen Sie, worauf die Anfrage wartet."))],
+    )
+
+
+class CloseForm(BaseForm):
+    """Close with an outcome."""
+
+    outcome = RadioField(
+        _l("Ergebnis"),
+        choices=[SelectChoice(k, v) for k, v in labels.OUTCOMES.items()],
+        validators=[InputRequired(_l("Bitte wählen Sie ein Ergebnis."))],
+    )
+    duplicate_of = StringField(
+        _l("Nummer der ersten Anfrage (nur bei „doppelt“)"),
+        validators=[
+            Optional(),
+            Regexp(REFERENCE, message=_l("Bitte geben Sie eine Nummer wie SD-2026-00042 ein.")),
+        ],
+    )
+
+    def validate_duplicate_of(self, field: StringField) -> None:
+        """A duplicate needs the number of the request it repeats."""
+        if self.outcome.data == "duplicate" and not field.data:
+            raise ValidationError(_l("Bitte geben Sie die Nummer der ersten Anfrage ein."))
+
+
+class UrgencyForm(BaseForm):
+    """Change the urgency."""
+
+    urgency = SelectField(
+        _l("Dringlichkeit"),
+        choices=[SelectChoice(k, v) for k, v in labels.URGENCY_SHORT.items()],
+        validate_choice=True,
+    )
+
+
+class ForwardForm(BaseForm):
+    """Send the request to another town's team."""
+
+    town = SelectField(_l("An welchen Ort?"), validate_choice=True)
+
+
+class NoteForm(BaseForm):
+    """An internal note."""
+
+    text = TextAreaField(
+        _l("Interne Notiz"),
+        validators=[
+            DataRequired(_l("Bitte schreiben Sie die Notiz.")),
+            MaxLength(5000),
+            NoControlCharacters(),
+        ],
+    )
+
+
+class CallForm(BaseForm):
+    """A phone contact, quickly recorded."""
+
+    result = RadioField(
+        _l("Wie ist der Anruf verlaufen?"),
+        choices=[SelectChoice(k, v) for k, v in labels.CALL_RESULTS.items()],
+        validators=[InputRequired(_l("Bitte wählen Sie, wie der Anruf verlaufen ist."))],
+    )
+    note = TextAreaField(
+        _l("Notiz zum Anruf (freiwillig)"), validators=[MaxLength(1000), NoControlCharacters()]
+    )
+
+
+class MessageForm(BaseForm):
+    """A message to the resident, read on the status page."""
+
+    text = TextAreaField(
+        _l("Nachricht an die Person"),
+        validators=[
+            DataRequired(_l("Bitte schreiben Sie die Nachricht.")),
+            MaxLength(5000),
+            NoControlCharacters(),
+        ],
+    )
+    wait = BooleanField(_l("Auf die Antwort warten"), default=True)
+
+
+class ReferralForm(BaseForm):
+    """A warm hand-over to another office."""
+
+    organization = SelectField(_l("Stelle aus „Hilfe finden“"), validate_choice=True)
+    office_name = StringField(_l("Oder Name der Stelle"), validators=[MaxLength(200), SingleLine()])
+    passed_on = TextAreaField(
+        _l("Was wurde weitergegeben?"),
+        validators=[
+            DataRequired(_l("Bitte schreiben Sie, was Sie weitergegeben haben.")),
+            MaxLength(2000),
+            NoControlCharacters(),
+        ],
+    )
+    consent = RadioField(
+        _l("Einverständnis"),
+        choices=[
+            SelectChoice("consent", _l("Die Person ist mit der Weitergabe einverstanden.")),
+            SelectChoice("legal", _l("Die rechtliche Vertretung ist einverstanden.")),
+        ],
+        validators=[
+            InputRequired(
+                _l("Ohne Einverständnis dürfen wir nichts weitergeben. Bitte bestätigen Sie es.")
+            )
+        ],
+    )
+    follow_up_on = DateField(
+        _l("Nachfragen am"),
+        validators=[InputRequired(_l("Bitte geben Sie ein Datum wie 2026-12-24 ein."))],
+    )
+
+    def validate_office_name(self, field: StringField) -> None:
+        """One of the two: a catalogue organisation or a typed name."""
+        if not field.data and not self.organization.data:
+            raise ValidationError(
+                _l("Bitte wählen Sie eine Stelle aus oder schreiben Sie ihren Namen.")
+            )
+
+
+class BookForm(BaseForm):
+    """Book one of the offered slots for the request."""
+
+    slot = RadioField(
+        _l("Freie Termine"),
+        validators=[InputRequired(_l("Bitte wählen Sie einen Termin."))],
+        validate_choice=False,
+    )
+    location = HiddenField()
+
+
+class ConfirmCancelForm(BaseForm):
+    """Cancel a booking of the request (the booker is told)."""
+
+
+from .staff_entry import EntryForm  # noqa: E402
+
+__all__ = ["EntryForm"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import datetime
 from email.utils import parseaddr
 
 from flask import current_app, render_template
@@ -73,6 +74,24 @@ def _staff_facts(help_request: HelpRequest) -> dict[str, object]:
         }
 
 
+# One-click actions in the staff notification. Each link opens a confirmation page in the
+# staff area; nothing changes on the GET a mail scanner or link preview makes.
+EMAIL_ACTIONS = ("take", "urgent", "forward", "duplicate")
+
+
+def action_links(help_request: HelpRequest) -> dict[str, str]:
+    """The confirmation page of each one-click action, by action."""
+    return {
+        action: external_url(
+            "staff.confirm_action",
+            lang=STAFF_LOCALE,
+            reference=help_request.reference,
+            action=action,
+        )
+        for action in EMAIL_ACTIONS
+    }
+
+
 def queue_new_request(
     session: Session, help_request: HelpRequest, status_token: str | None
 ) -> None:
@@ -90,9 +109,17 @@ def queue_new_request(
             {},
             help_request=help_request,
             link=staff_link,
+            actions=action_links(help_request),
             **_staff_facts(help_request),
         ),
     )
+    queue_resident_confirmation(session, help_request, status_token)
+
+
+def queue_resident_confirmation(
+    session: Session, help_request: HelpRequest, status_token: str | None
+) -> None:
+    """With an email address, the resident's confirmation with the private status link."""
     if help_request.email and status_token:
         status_link = external_url(
             "request.status_link", lang=help_request.locale, token=status_token
@@ -127,6 +154,31 @@ def queue_request_changed(session: Session, help_request: HelpRequest, change: s
             help_request=help_request,
             change=change,
             link=staff_link,
+        ),
+    )
+
+
+def queue_resident_message(
+    session: Session, help_request: HelpRequest, text: str, token: str, expires_at: datetime
+) -> None:
+    """Tell the resident, in their language, that a message waits behind a fresh link.
+
+    The message itself travels in the email only where the town allows it; otherwise the
+    email says only that there is a message.
+    """
+    link = external_url("request.status_link", lang=help_request.locale, token=token)
+    outbox.enqueue(
+        session,
+        _compose(
+            "resident_message",
+            "resident_message",
+            help_request.email,
+            help_request.locale,
+            {},
+            help_request=help_request,
+            link=link,
+            expires_at=expires_at,
+            message_text=text if help_request.town.message_text_in_email else "",
         ),
     )
 

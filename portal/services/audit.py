@@ -1,14 +1,38 @@
-"""The audit log: every staff access to a request, without its content."""
+"""The audit log: every staff view, change, message and sign-in, without content."""
+
+from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry, utcnow
+from ..models import AuditEntry, HelpRequest, utcnow
 
 
-def record(session: Session, staff_id: int | None, action: str, request_id: int | None) -> None:
+def record(
+    session: Session,
+    staff_id: int | None,
+    action: str,
+    request: HelpRequest | int | None = None,
+    detail: str = "",
+    address: str = "",
+) -> None:
     """Write one audit entry in the caller's transaction."""
-    session.add(AuditEntry(staff_id=staff_id, action=action, request_id=request_id, at=utcnow()))
+    if isinstance(request, HelpRequest):
+        request_id: int | None = request.id
+        reference = request.reference
+    else:
+        request_id, reference = request, ""
+    session.add(
+        AuditEntry(
+            staff_id=staff_id,
+            action=action,
+            request_id=request_id,
+            reference=reference,
+            detail=detail[:200],
+            address=address[:45],
+            at=utcnow(),
+        )
+    )
 
 
 def entries_for_request(session: Session, request_id: int) -> list[AuditEntry]:
@@ -18,3 +42,21 @@ def entries_for_request(session: Session, request_id: int) -> list[AuditEntry]:
             select(AuditEntry).where(AuditEntry.request_id == request_id).order_by(AuditEntry.at)
         )
     )
+
+
+def latest(
+    session: Session,
+    reference: str = "",
+    staff_id: int | None = None,
+    action: str = "",
+    limit: int = 200,
+) -> list[AuditEntry]:
+    """The most recent entries of the whole log, optionally for one request or colleague."""
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    if reference:
+        query = query.where(AuditEntry.reference == reference)
+    if staff_id is not None:
+        query = query.where(AuditEntry.staff_id == staff_id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    return list(session.scalars(query))

@@ -394,3 +394,32 @@ def history(session: Session, uid: str) -> list[Booking]:
     return list(
         session.scalars(select(Booking).where(Booking.uid == uid).order_by(Booking.sequence))
     )
+
+
+def cancel_active(session: Session, request: HelpRequest, now: datetime) -> list[Booking]:
+    """Cancel every future active booking of ``request`` (it was withdrawn or closed)."""
+    found = list(
+        session.scalars(
+            select(Booking).where(
+                Booking.request_id == request.id,
+                Booking.status == "active",
+                Booking.slot_start > now,
+            )
+        )
+    )
+    for booking in found:
+        cancel_booking(session, booking, now)
+    return found
+
+
+def renew_token(booking: Booking) -> str:
+    """A new private link for a booking (staff moved it: the email carries the new link)."""
+    token = new_token()
+    booking.token_hash = hash_token(token)
+    return token
+
+
+def booking_of(session: Session, request: HelpRequest, booking_id: int) -> Booking | None:
+    """Booking ``booking_id`` if it belongs to ``request``."""
+    found = session.get(Booking, booking_id)
+    return found if found is not None and found.request_id == request.id else None

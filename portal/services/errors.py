@@ -54,3 +54,19 @@ class SlotTaken(SlotUnavailable):
 
 class BookingClosed(DomainError):
     """The booking can no longer be moved or cancelled (cancelled, moved or already past)."""
+
+
+class AlreadyTaken(DomainError):
+    """A colleague took the request first; ``by`` names them."""
+
+    def __init__(self, by: str) -> None:
+        super().__init__(by)
+        self.by = by
+
+
+class NotPermitted(DomainError):
+    """This step is not open to this colleague or not possible in the request's state."""
+
+
+class NoEmailAddress(DomainError):
+    """The resident gave no email address: only a call or a letter reaches them."""

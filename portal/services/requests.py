@@ -201,13 +201,109 @@ def withdraw(session: Session, request: HelpRequest) -> None:
     session.flush()
 
 
+@dataclass(frozen=True)
+class InboxFilter:
+    """What a staff inbox shows: towns (``None`` = every town) and optional filters."""
+
+    town_ids: list[int] | None
+    status: str = ""
+    urgency: str = ""
+    # "me", "nobody", or "" for anyone.
+    assignee: str = ""
+    staff_id: int | None = None
+
+
 def requests_for_inbox(
     session: Session, town_ids: list[int] | None, status: str | None = None, limit: int = 200
 ) -> list[HelpRequest]:
     """Requests for a staff inbox, newest first; ``town_ids=None`` means every town."""
+    return filtered_inbox(session, InboxFilter(town_ids, status or ""), limit)
+
+
+def filtered_inbox(session: Session, wanted: InboxFilter, limit: int = 200) -> list[HelpRequest]:
+    """Requests matching ``wanted``: open ones by urgency and age, or as filtered."""
     query = select(HelpRequest).order_by(HelpRequest.received_at.desc()).limit(limit)
-    if town_ids is not None:
-        query = query.where(HelpRequest.town_id.in_(town_ids))
-    if status:
-        query = query.where(HelpRequest.status == status)
+    if wanted.town_ids is not None:
+        query = query.where(HelpRequest.town_id.in_(wanted.town_ids))
+    if wanted.status:
+        query = query.where(HelpRequest.status == wanted.status)
+    if wanted.urgency:
+        query = query.where(HelpRequest.urgency == wanted.urgency)
+    if wanted.assignee == "me":
+        query = query.where(HelpRequest.assignee_id == wanted.staff_id)
+    elif wanted.assignee == "nobody":
+        query = query.where(HelpRequest.assignee_id.is_(None))
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    """A request that came by phone or at the counter, as a colleague typed it in."""
+
+    channel: str
+    town_slug: str
+    topics: list[str]
+    need: str
+    urgency: str
+    contact_method: str
+    language: str
+    interpreter: bool
+    name: str
+    phone: str
+    email: str
+    subject_name: str = ""
+    relationship: str = ""
+    authority: str = ""
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    locale: str = "de"
+
+
+def enter_for_resident(
+    session: Session,
+    entry: StaffEntry,
+    actor_id: int,
+    response_days: int,
+    urgent_response_days: int,
+) -> Submission:
+    """Record a request taken on the phone or at the counter; the colleague works on it."""
+    town = session.scalar(select(Town).where(Town.slug == entry.town_slug))
+    if town is None:
+        raise DraftIncomplete("town")
+    now = utcnow()
+    token = new_token()
+    on_behalf = bool(entry.subject_name)
+    request = HelpRequest(
+        reference=next_reference(session, now.astimezone(BERLIN).year),
+        town=town,
+        received_at=now,
+        respond_by=respond_by(now, entry.urgency, response_days, urgent_response_days),
+        locale=entry.locale,
+        on_behalf=on_behalf,
+        relationship_kind=entry.relationship if on_behalf else "",
+        subject_name=entry.subject_name,
+        authority=entry.authority if on_behalf else "",
+        topics=list(entry.topics),
+        need_text=entry.need,
+        urgency=entry.urgency,
+        contact_method=entry.contact_method,
+        language=entry.language,
+        interpreter=entry.interpreter,
+        requester_name=entry.name,
+        phone=entry.phone,
+        email=entry.email,
+        street=entry.street if entry.contact_method == "home_visit" else "",
+        postcode=entry.postcode if entry.contact_method == "home_visit" else "",
+        city=entry.city if entry.contact_method == "home_visit" else "",
+        status_token_hash=hash_token(token),
+        channel=entry.channel,
+        status="in_progress",
+        assignee_id=actor_id,
+    )
+    request.events.append(
+        RequestEvent(kind="entered", at=now, staff_id=actor_id, data={"channel": entry.channel})
+    )
+    session.add(request)
+    session.flush()
+    return Submission(request, token, created=True)

@@ -103,6 +103,11 @@ def _check_limit(user: StaffUser, now: datetime) -> None:
         raise TooManyAttempts()
 
 
+def account_by_email(session: Session, email: str) -> StaffUser | None:
+    """The account registered under ``email``, if any."""
+    return session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+
+
 def verify_password(session: Session, email: str, password: str) -> StaffUser:
     """The active account for ``email`` if ``password`` is right.
 

@@ -14,9 +14,10 @@ from .. import db, mail
 from ..forms import request as forms
 from ..i18n import current_locale
 from ..links import external_url
-from ..models import HelpRequest, RequestDraft
+from ..mail import bookings as booking_mail
+from ..models import HelpRequest, RequestDraft, utcnow
 from ..security import limiter
-from ..services import catalogue, choices, drafts, requests, towns
+from ..services import bookings, catalogue, choices, drafts, messages, requests, towns
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
 from . import Step, current_settings, draft_expired, leave_for_elsewhere, live_draft
 
@@ -263,7 +264,9 @@ def done() -> Response | str:
 @bp.get("/status/<token>")
 def status_link(token: str) -> Response:
     """The private link: remember which request it opens, then show it without the token."""
-    found = requests.request_by_status_token(db.session(), token)
+    found = requests.request_by_status_token(db.session(), token) or messages.request_by_link(
+        db.session(), token, utcnow()
+    )
     if found is None:
         abort(404)
     session[SESSION_STATUS] = found.id
@@ -298,6 +301,7 @@ def _render_status(
         withdraw_form=withdraw_form,
         is_open=found.status in requests.OPEN_STATUSES,
         resident_status=requests.resident_status(found),
+        public_events=messages.public_events(found),
     )
 
 
@@ -310,7 +314,10 @@ def add_information() -> Response | str:
     if not form.validate_on_submit():
         return _render_status(found, form, forms.WithdrawForm(prefix="withdraw"))
     try:
-        requests.add_information(db.session(), found, form.text.data or "")
+        if any(event.kind == "staff_message" for event in found.events):
+            messages.answer_from_resident(db.session(), found, form.text.data or "", utcnow())
+        else:
+            requests.add_information(db.session(), found, form.text.data or "")
     except RequestClosed:
         flash(_("Diese Anfrage ist abgeschlossen und kann nicht mehr geändert werden."))
         return redirect(url_for("request.status"))
@@ -332,6 +339,9 @@ def withdraw() -> Response | str:
     except RequestClosed:
         flash(_("Diese Anfrage ist abgeschlossen und kann nicht mehr geändert werden."))
         return redirect(url_for("request.status"))
+    # A withdrawn request holds no appointment: the slot is free again, no reminder goes out.
+    for booking in bookings.cancel_active(db.session(), found, utcnow()):
+        booking_mail.queue_booking_cancelled(db.session(), booking)
     mail.queue_request_changed(db.session(), found, "withdrawn")
     db.commit()
     flash(_("Ihre Anfrage ist zurückgezogen. Sie können jederzeit eine neue Anfrage stellen."))

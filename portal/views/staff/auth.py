@@ -1,58 +1,31 @@
-"""Staff sign-in with password and one-time code, the inbox and the request page."""
+"""Staff sign-in with password and one-time code, and sign-out; every step is audited."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 import segno
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
-from .. import db, labels
-from ..forms.staff import CodeForm, EmptyForm, InboxFilterForm, SignInForm
-from ..models import REQUEST_STATUSES, StaffSession
-from ..security import limiter
-from ..services import audit, catalogue, requests, staff
-from ..services.errors import InvalidCredentials, TooManyAttempts
-from . import current_settings
+from ... import db
+from ...forms.staff import CodeForm, EmptyForm, SignInForm
+from ...models import StaffSession, StaffUser
+from ...security import limiter
+from ...services import audit, staff
+from ...services.errors import InvalidCredentials, TooManyAttempts
+from .. import current_settings
+from . import NEXT_KEY, SESSION_KEY, bp, live_session
 
-bp = Blueprint("staff", __name__, url_prefix="/<lang>/staff")
-SESSION_KEY = "staff_token"
-NEXT_KEY = "staff_next"
-F = TypeVar("F", bound=Callable[..., Any])
+_live_session = live_session
 
 
-def _live_session() -> StaffSession | None:
-    settings = current_settings()
-    found = staff.live_session(
-        db.session(),
-        session.get(SESSION_KEY),
-        settings.staff_idle_minutes,
-        settings.staff_absolute_hours,
-    )
-    db.commit()  # records the touch, or the expiry of an idle session
-    return found
+def _audit(action: str, user: StaffUser | None) -> None:
+    audit.record(db.session(), user.id if user else None, action, address=request.remote_addr or "")
 
 
-def signed_in(view: F) -> F:
-    """Let only fully signed-in staff through; everyone else goes to the sign-in page."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        found = _live_session()
-        if found is None or found.stage != "full":
-            session[NEXT_KEY] = request.path
-            return redirect(url_for("staff.signin"))
-        g.staff_session = found
-        g.staff = found.staff
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+def _account(email: str) -> StaffUser | None:
+    return staff.account_by_email(db.session(), email)
 
 
 def _safe_next() -> str:
@@ -73,11 +46,13 @@ def signin() -> Response | str:
                 db.session(), form.email.data or "", form.password.data or ""
             )
         except TooManyAttempts:
+            _audit("lockout", _account(form.email.data or ""))
             db.commit()
             form.password.errors = [
                 _("Zu viele Fehlversuche. Bitte versuchen Sie es in einer Stunde wieder.")
             ]
         except InvalidCredentials:
+            _audit("signin_failed", _account(form.email.data or ""))
             db.commit()
             form.password.errors = [_("E-Mail-Adresse oder Passwort stimmen nicht.")]
         else:
@@ -103,10 +78,12 @@ def _check_code(found: StaffSession, form: CodeForm) -> Response | None:
     try:
         staff.verify_code(found.staff, form.code.data or "")
     except TooManyAttempts:
+        _audit("lockout", found.staff)
         form.code.errors = [
             _("Zu viele Fehlversuche. Bitte versuchen Sie es in einer Stunde wieder.")
         ]
     except InvalidCredentials:
+        _audit("signin_failed", found.staff)
         form.code.errors = [
             _(
                 "Der Code stimmt nicht oder wurde schon benutzt. Bitte warten Sie auf den nächsten Code."
@@ -114,6 +91,7 @@ def _check_code(found: StaffSession, form: CodeForm) -> Response | None:
         ]
     else:
         session[SESSION_KEY] = staff.upgrade_session(found)
+        _audit("signin", found.staff)
         db.commit()
         return redirect(_safe_next())
     db.commit()
@@ -162,46 +140,8 @@ def signout() -> Response:
         found = _live_session()
         if found is not None:
             staff.revoke_session(found)
+            _audit("signout", found.staff)
             db.commit()
     session.clear()
     flash(_("Sie sind abgemeldet."))
     return redirect(url_for("staff.signin"))
-
-
-def _readable_towns() -> list[int] | None:
-    user = g.staff
-    if user.role in ("coordinator", "admin"):
-        return None
-    return [user.town_id] if user.role == "caseworker" and user.town_id else []
-
-
-@bp.get("/")
-@signed_in
-def inbox() -> str:
-    """Requests of the staff member's town(s), newest first."""
-    form = InboxFilterForm(request.args)
-    form.status.choices = [SelectChoice("", _("Alle"))] + [
-        SelectChoice(code, str(labels.STATUS_SHORT[code])) for code in REQUEST_STATUSES
-    ]
-    status = form.status.data if form.status.data in REQUEST_STATUSES else None
-    found = requests.requests_for_inbox(db.session(), _readable_towns(), status)
-    return render_template("staff/inbox.html", requests=found, form=form, signout_form=EmptyForm())
-
-
-@bp.get("/requests/<reference>")
-@signed_in
-def request_detail(reference: str) -> str:
-    """The whole request; every read is written to the audit log."""
-    found = requests.request_by_reference(db.session(), reference)
-    if found is None or not g.staff.may_read_town(found.town_id):
-        abort(404)
-    audit.record(db.session(), g.staff.id, "view", found.id)
-    db.commit()
-    return render_template(
-        "staff/request.html",
-        help_request=found,
-        offer=catalogue.service_by_id(db.session(), found.catalogue_service_id or ""),
-        in_language=catalogue.in_language,
-        trail=audit.entries_for_request(db.session(), found.id),
-        signout_form=EmptyForm(),
-    )
