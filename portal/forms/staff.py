@@ -3,12 +3,12 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    SelectChoice,
     DateField,
     EmailField,
     HiddenField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -164,7 +164,7 @@ class MessageForm(BaseForm):
 class ReferralForm(BaseForm):
     """A warm hand-over to another office."""
 
-    organization = SelectField(_l("Stelle aus „Hilfe finden“"), validate_choice=True)
+    organization = SelectField(_l("Stelle aus „Hilfe finden“"), validate_choice=True, default="")
     office_name = StringField(_l("Oder Name der Stelle"), validators=[MaxLength(200), SingleLine()])
     passed_on = TextAreaField(
         _l("Was wurde weitergegeben?"),

@@ -62,16 +62,16 @@ def _policy() -> slots.Policy:
 def _fill_choices(found: HelpRequest, built: dict[str, BaseForm]) -> None:
     session = db.session()
     assign = built["assign"]
-    assign.colleague.choices = [  # type: ignore[attr-defined]
+    assign.colleague.choices = [
         SelectChoice(user.id, workflow.staff_name(user))
         for user in workflow.colleagues_for(session, found)
     ]
-    built["forward"].town.choices = [  # type: ignore[attr-defined]
+    built["forward"].town.choices = [
         SelectChoice(str(town.id), town.name)
         for town in towns.all_towns(session)
         if town.id != found.town_id
     ]
-    built["referral"].organization.choices = [  # type: ignore[attr-defined]
+    built["referral"].organization.choices = [
         SelectChoice("", _("Bitte wählen")),
         *(SelectChoice(org_id, name) for org_id, name in referrals.organizations(session)),
     ]
@@ -87,9 +87,9 @@ def build_forms(
         for name, cls in FORM_CLASSES.items()
     }
     if "urgency" not in given:
-        built["urgency"].urgency.data = found.urgency  # type: ignore[attr-defined]
+        built["urgency"].urgency.data = found.urgency
     if "referral" not in given:
-        built["referral"].follow_up_on.data = (utcnow() + timedelta(days=14)).date()  # type: ignore[attr-defined]
+        built["referral"].follow_up_on.data = (utcnow() + timedelta(days=14)).date()
     _fill_choices(found, built)
     return built
 
@@ -225,7 +225,7 @@ def assign(reference: str) -> Response | tuple[str, int]:
         colleague = next(
             user
             for user in workflow.colleagues_for(db.session(), found)
-            if user.id == form.colleague.data  # type: ignore[attr-defined]
+            if user.id == form.colleague.data
         )
         workflow.assign(db.session(), found, g.staff, colleague, utcnow())
         return str(colleague.id)
@@ -239,7 +239,7 @@ def wait(reference: str) -> Response | tuple[str, int]:
     """The request waits for the resident or for another office."""
 
     def run(found: HelpRequest, form: BaseForm) -> str:
-        waiting_for = form.waiting_for.data  # type: ignore[attr-defined]
+        waiting_for = form.waiting_for.data
         workflow.wait(db.session(), found, g.staff, waiting_for, utcnow())
         return str(waiting_for)
 
@@ -268,8 +268,8 @@ def close(reference: str) -> Response | tuple[str, int]:
     """Close with an outcome; appointments still ahead are cancelled and the booker told."""
 
     def run(found: HelpRequest, form: BaseForm) -> str:
-        outcome = form.outcome.data  # type: ignore[attr-defined]
-        duplicate_of = form.duplicate_of.data or ""  # type: ignore[attr-defined]
+        outcome = form.outcome.data
+        duplicate_of = form.duplicate_of.data or ""
         workflow.close(db.session(), found, g.staff, outcome, utcnow(), duplicate_of)
         _cancel_bookings(found)
         return str(outcome)
@@ -294,7 +294,7 @@ def urgency(reference: str) -> Response | tuple[str, int]:
     """Change the urgency."""
 
     def run(found: HelpRequest, form: BaseForm) -> str:
-        value = form.urgency.data  # type: ignore[attr-defined]
+        value = form.urgency.data
         workflow.set_urgency(db.session(), found, g.staff, value, utcnow())
         return str(value)
 
@@ -308,9 +308,7 @@ def forward(reference: str) -> Response | tuple[str, int]:
 
     def run(found: HelpRequest, form: BaseForm) -> str:
         town = next(
-            town
-            for town in towns.all_towns(db.session())
-            if str(town.id) == form.town.data  # type: ignore[attr-defined]
+            town for town in towns.all_towns(db.session()) if str(town.id) == form.town.data
         )
         workflow.forward(db.session(), found, g.staff, town, utcnow())
         mail.queue_new_request(db.session(), found, None)
@@ -333,7 +331,7 @@ def note(reference: str) -> Response | tuple[str, int]:
     """An internal note."""
 
     def run(found: HelpRequest, form: BaseForm) -> None:
-        workflow.add_note(db.session(), found, g.staff, form.text.data or "", utcnow())  # type: ignore[attr-defined]
+        workflow.add_note(db.session(), found, g.staff, form.text.data or "", utcnow())
 
     return _act(reference, "note", run, _("Die Notiz ist gespeichert."))
 
@@ -344,14 +342,14 @@ def call(reference: str) -> Response | tuple[str, int]:
     """Record a phone contact."""
 
     def run(found: HelpRequest, form: BaseForm) -> str:
-        result = form.result.data  # type: ignore[attr-defined]
+        result = form.result.data
         workflow.record_call(
             db.session(),
             found,
             g.staff,
             result,
             form.note.data or "",
-            utcnow(),  # type: ignore[attr-defined]
+            utcnow(),
         )
         return str(result)
 
@@ -366,7 +364,7 @@ def message(reference: str) -> Response | tuple[str, int]:
     def run(found: HelpRequest, form: BaseForm) -> None:
         now = utcnow()
         days = current_settings().resident_link_days
-        text = form.text.data or ""  # type: ignore[attr-defined]
+        text = form.text.data or ""
         token = messages.send_to_resident(
             db.session(),
             found,
@@ -374,7 +372,7 @@ def message(reference: str) -> Response | tuple[str, int]:
             text,
             now,
             days,
-            bool(form.wait.data),  # type: ignore[attr-defined]
+            bool(form.wait.data),
         )
         mail.queue_resident_message(db.session(), found, text, token, now + timedelta(days=days))
 
@@ -387,19 +385,19 @@ def referral(reference: str) -> Response | tuple[str, int]:
     """Record a warm hand-over to another office."""
 
     def run(found: HelpRequest, form: BaseForm) -> str:
-        org_id = form.organization.data or ""  # type: ignore[attr-defined]
+        org_id = form.organization.data or ""
         organization = catalogue.organization_by_id(db.session(), org_id) if org_id else None
         office = form.office_name.data or dict(referrals.organizations(db.session())).get(
             org_id, ""
-        )  # type: ignore[attr-defined]
+        )
         referrals.refer(
             db.session(),
             found,
             g.staff,
             office,
-            form.passed_on.data or "",  # type: ignore[attr-defined]
-            form.consent.data,  # type: ignore[attr-defined]
-            form.follow_up_on.data,  # type: ignore[attr-defined]
+            form.passed_on.data or "",
+            form.consent.data,
+            form.follow_up_on.data,
             utcnow(),
             organization,
         )
@@ -431,7 +429,7 @@ def book(reference: str) -> Response | tuple[str, int]:
     """Book a free slot for the request; the resident gets the usual confirmation and .ics."""
 
     def run(found: HelpRequest, form: BaseForm) -> str:
-        code, _sep, key = (form.slot.data or "").partition("/")  # type: ignore[attr-defined]
+        code, _sep, key = (form.slot.data or "").partition("/")
         location = slots.location_by_code(db.session(), code)
         if location is None:
             raise SlotUnavailable("malformed")
