@@ -23,8 +23,8 @@ from .db import get_db
 from .i18n import LOCALE_CODES
 from .mail import delivery, reminders
 from .models import ROLES, StaffUser, utcnow
-from .services import hsds, outbox, retention, schedule, slots, staff, towns
-from .services.errors import WeakPassword
+from .services import hsds, outbox, retention, schedule, slots, smime, staff, towns
+from .services.errors import CertificateRefused, WeakPassword
 
 db_cli = AppGroup("db", help="Create and upgrade the database schema.")
 demo_cli = AppGroup("demo", help="Demo data for trying the portal on one machine.")
@@ -35,6 +35,14 @@ catalogue_cli = AppGroup("catalogue", help="The help catalogue as HSDS 3.0 JSON.
 DEMO_CATALOGUE = Path(__file__).parent / "data" / "demo-catalogue.hsds.json"
 reminders_cli = AppGroup("reminders", help="Reminder emails the day before an appointment.")
 schedule_cli = AppGroup("schedule", help="Consultation locations, hours and free slots.")
+towns_cli = AppGroup("towns", help="The member towns and their staff inboxes.")
+CERTIFICATE_PROBLEMS = {
+    "unparsable": "not a PEM certificate",
+    "expired": "the certificate has expired",
+    "not_yet_valid": "the certificate is not valid yet",
+    "not_rsa": "only RSA keys can receive S/MIME enveloped mail",
+    "key_usage": "the certificate's key usage does not allow key encipherment",
+}
 
 
 def _settings() -> Settings:
@@ -280,6 +288,43 @@ def schedule_show() -> None:
             click.echo(f"closed {closure.first_day} to {closure.last_day}: {closure.reason}")
 
 
+@towns_cli.command("certificate")
+@click.option("--town", "town_slug", required=True, help="Town slug (verl or shs).")
+@click.option(
+    "--remove", is_flag=True, help="Remove the certificate: notifications without content."
+)
+@click.argument(
+    "path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def towns_certificate(town_slug: str, remove: bool, path: Path | None) -> None:
+    """Set the S/MIME certificate (PEM FILE) of a town's inbox, or --remove it."""
+    if remove == (path is not None):
+        raise click.UsageError("Give either a PEM FILE or --remove.")
+    pem = "" if path is None else path.read_text("ascii", errors="replace")
+    if pem:
+        info = _checked_certificate(pem)
+        click.echo(f"Subject: {info.subject}")
+        click.echo(f"Valid until: {info.not_after:%Y-%m-%d %H:%M} UTC")
+    with get_db(current_app).session() as session:
+        town = towns.town_by_slug(session, town_slug)
+        if town is None:
+            raise click.ClickException(f"Unknown town {town_slug!r}; run `db upgrade` first.")
+        towns.set_certificate(session, town, pem)
+        name = town.name
+    if pem:
+        click.echo(f"New-request notifications to {name} now carry the request, encrypted.")
+    else:
+        click.echo(f"Certificate removed: notifications to {name} carry no content.")
+
+
+def _checked_certificate(pem: str) -> smime.CertificateInfo:
+    try:
+        return smime.describe(smime.load_certificate(pem, utcnow()))
+    except CertificateRefused as refused:
+        problem = CERTIFICATE_PROBLEMS.get(refused.reason, refused.reason)
+        raise click.ClickException(f"Certificate refused: {problem}.") from None
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     for group in (
@@ -291,5 +336,6 @@ def init_app(app: Flask) -> None:
         reminders_cli,
         schedule_cli,
         catalogue_cli,
+        towns_cli,
     ):
         app.cli.add_command(group)

@@ -54,3 +54,11 @@ class SlotTaken(SlotUnavailable):
 
 class BookingClosed(DomainError):
     """The booking can no longer be moved or cancelled (cancelled, moved or already past)."""
+
+
+class CertificateRefused(DomainError):
+    """An S/MIME certificate cannot be used; ``reason`` is a code such as ``expired``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
