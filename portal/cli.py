@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from .config import Settings
 from .db import get_db
 from .i18n import LOCALE_CODES
 from .mail import delivery, reminders
+from .mail import digest as digest_mail
 from .models import ROLES, StaffUser, utcnow
 from .services import hsds, outbox, retention, schedule, slots, smime, staff, towns
 from .services.errors import CertificateRefused, WeakPassword
@@ -35,6 +36,7 @@ catalogue_cli = AppGroup("catalogue", help="The help catalogue as HSDS 3.0 JSON.
 DEMO_CATALOGUE = Path(__file__).parent / "data" / "demo-catalogue.hsds.json"
 reminders_cli = AppGroup("reminders", help="Reminder emails the day before an appointment.")
 schedule_cli = AppGroup("schedule", help="Consultation locations, hours and free slots.")
+digest_cli = AppGroup("digest", help="The daily digest email of each town's inbox.")
 towns_cli = AppGroup("towns", help="The member towns and their staff inboxes.")
 CERTIFICATE_PROBLEMS = {
     "unparsable": "not a PEM certificate",
@@ -288,6 +290,18 @@ def schedule_show() -> None:
             click.echo(f"closed {closure.first_day} to {closure.last_day}: {closure.reason}")
 
 
+@digest_cli.command("send")
+@click.option("--day", "day_text", help="The day (YYYY-MM-DD) the digest is for; today by default.")
+def digest_send(day_text: str | None) -> None:
+    """Queue the daily digest for every town whose digest for that day is not sent yet."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        day = date.fromisoformat(day_text) if day_text else None
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--day") from None
+    click.echo(f"{digest_mail.send_digests(app, day=day)} digests queued.")
+
+
 @towns_cli.command("certificate")
 @click.option("--town", "town_slug", required=True, help="Town slug (verl or shs).")
 @click.option(
@@ -337,5 +351,6 @@ def init_app(app: Flask) -> None:
         schedule_cli,
         catalogue_cli,
         towns_cli,
+        digest_cli,
     ):
         app.cli.add_command(group)

@@ -161,9 +161,11 @@ def work(
 ) -> None:
     """Deliver until told to stop, waiting ``interval`` seconds when nothing is due.
 
-    Every ``reminder_interval`` seconds the loop also queues the day-before reminders, so
-    running the worker is all a deployment needs for them.
+    Every ``reminder_interval`` seconds the loop also queues the day-before reminders, and
+    each pass queues the daily digests once their hour has come, so running the worker is all
+    a deployment needs for them.
     """
+    from .digest import send_due_digests
     from .reminders import send_due_reminders
 
     last_reminders = float("-inf")
@@ -174,6 +176,10 @@ def work(
                 send_due_reminders(app)
             except Exception:  # a reminder hiccup must not stop delivery
                 log.exception("reminder pass failed")
+        try:
+            send_due_digests(app)
+        except Exception:  # nor must a digest hiccup
+            log.exception("digest pass failed")
         try:
             result = deliver_due(app)
         except Exception:  # the worker must survive a database hiccup
