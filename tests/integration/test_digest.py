@@ -256,3 +256,14 @@ def test_two_processes_at_once_send_each_digest_once(
     assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
     assert sum(outcomes) == 2
     assert _run_count(app) == 2 and _digest_rows(app) == 2
+
+
+def test_the_digest_command_sends_for_a_given_day_once(app: Flask, client: FlaskClient) -> None:
+    _submit(client)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["digest", "send", "--day", "2026-03-03"])
+    assert result.exit_code == 0 and "1 digests queued" in result.output, result.output
+    result = runner.invoke(args=["digest", "send", "--day", "2026-03-03"])
+    assert "0 digests queued" in result.output
+    result = runner.invoke(args=["digest", "send", "--day", "3.3.2026"])
+    assert result.exit_code != 0 and "YYYY-MM-DD" in result.output
