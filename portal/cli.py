@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,10 @@ from .config import Settings
 from .db import get_db
 from .i18n import LOCALE_CODES
 from .mail import delivery, reminders
+from .mail import digest as digest_mail
 from .models import ROLES, StaffUser, utcnow
-from .services import hsds, outbox, retention, schedule, slots, staff, towns
-from .services.errors import WeakPassword
+from .services import hsds, outbox, retention, schedule, slots, smime, staff, towns
+from .services.errors import CertificateRefused, WeakPassword
 
 db_cli = AppGroup("db", help="Create and upgrade the database schema.")
 demo_cli = AppGroup("demo", help="Demo data for trying the portal on one machine.")
@@ -35,6 +36,15 @@ catalogue_cli = AppGroup("catalogue", help="The help catalogue as HSDS 3.0 JSON.
 DEMO_CATALOGUE = Path(__file__).parent / "data" / "demo-catalogue.hsds.json"
 reminders_cli = AppGroup("reminders", help="Reminder emails the day before an appointment.")
 schedule_cli = AppGroup("schedule", help="Consultation locations, hours and free slots.")
+digest_cli = AppGroup("digest", help="The daily digest email of each town's inbox.")
+towns_cli = AppGroup("towns", help="The member towns and their staff inboxes.")
+CERTIFICATE_PROBLEMS = {
+    "unparsable": "not a PEM certificate",
+    "expired": "the certificate has expired",
+    "not_yet_valid": "the certificate is not valid yet",
+    "not_rsa": "only RSA keys can receive S/MIME enveloped mail",
+    "key_usage": "the certificate's key usage does not allow key encipherment",
+}
 
 
 def _settings() -> Settings:
@@ -280,6 +290,55 @@ def schedule_show() -> None:
             click.echo(f"closed {closure.first_day} to {closure.last_day}: {closure.reason}")
 
 
+@digest_cli.command("send")
+@click.option("--day", "day_text", help="The day (YYYY-MM-DD) the digest is for; today by default.")
+def digest_send(day_text: str | None) -> None:
+    """Queue the daily digest for every town whose digest for that day is not sent yet."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        day = date.fromisoformat(day_text) if day_text else None
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--day") from None
+    click.echo(f"{digest_mail.send_digests(app, day=day)} digests queued.")
+
+
+@towns_cli.command("certificate")
+@click.option("--town", "town_slug", required=True, help="Town slug (verl or shs).")
+@click.option(
+    "--remove", is_flag=True, help="Remove the certificate: notifications without content."
+)
+@click.argument(
+    "path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def towns_certificate(town_slug: str, remove: bool, path: Path | None) -> None:
+    """Set the S/MIME certificate (PEM FILE) of a town's inbox, or --remove it."""
+    if remove == (path is not None):
+        raise click.UsageError("Give either a PEM FILE or --remove.")
+    pem = "" if path is None else path.read_text("ascii", errors="replace")
+    if pem:
+        info = _checked_certificate(pem)
+        click.echo(f"Subject: {info.subject}")
+        click.echo(f"Valid until: {info.not_after:%Y-%m-%d %H:%M} UTC")
+    with get_db(current_app).session() as session:
+        town = towns.town_by_slug(session, town_slug)
+        if town is None:
+            raise click.ClickException(f"Unknown town {town_slug!r}; run `db upgrade` first.")
+        towns.set_certificate(session, town, pem)
+        name = town.name
+    if pem:
+        click.echo(f"New-request notifications to {name} now carry the request, encrypted.")
+    else:
+        click.echo(f"Certificate removed: notifications to {name} carry no content.")
+
+
+def _checked_certificate(pem: str) -> smime.CertificateInfo:
+    try:
+        return smime.describe(smime.load_certificate(pem, utcnow()))
+    except CertificateRefused as refused:
+        problem = CERTIFICATE_PROBLEMS.get(refused.reason, refused.reason)
+        raise click.ClickException(f"Certificate refused: {problem}.") from None
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     for group in (
@@ -291,5 +350,7 @@ def init_app(app: Flask) -> None:
         reminders_cli,
         schedule_cli,
         catalogue_cli,
+        towns_cli,
+        digest_cli,
     ):
         app.cli.add_command(group)

@@ -68,6 +68,8 @@ class Settings:
     staff_idle_minutes: int = 30
     staff_absolute_hours: int = 12
     outbox_max_attempts: int = 8
+    digest_hour: int = 7
+    digest_send_empty: bool = False
     proxy_count: int = 0
     provider_name: str = "Stadt Verl"
     provider_representative: str = "Der Bürgermeister der Stadt Verl"
@@ -180,5 +182,7 @@ def validate(settings: Settings) -> None:
         )
     if settings.booking_page_days < 1:
         raise ConfigError("PORTAL_BOOKING_PAGE_DAYS must be at least 1.")
+    if not 0 <= settings.digest_hour <= 23:
+        raise ConfigError("PORTAL_DIGEST_HOUR must be an hour from 0 to 23.")
     if not settings.public_url.startswith(("http://", "https://")):
         raise ConfigError("PORTAL_PUBLIC_URL must start with http:// or https://.")

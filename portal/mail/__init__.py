@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import parseaddr
 
 from flask import current_app, render_template
@@ -14,10 +17,12 @@ from sqlalchemy.orm import Session
 from .. import labels
 from ..config import Settings
 from ..links import external_url
-from ..models import HelpRequest
-from ..services import choices, outbox
+from ..models import HelpRequest, utcnow
+from ..services import choices, outbox, smime
+from ..services.errors import CertificateRefused
 
 STAFF_LOCALE = "de"
+log = logging.getLogger("portal.mail")
 
 
 def _settings() -> Settings:
@@ -92,6 +97,60 @@ def action_links(help_request: HelpRequest) -> dict[str, str]:
     }
 
 
+def _labelled(mapping: dict[str, object], codes: list[str]) -> list[str]:
+    """The German labels of ``codes``, unknown codes as they are."""
+    return [str(mapping.get(code, code)) for code in codes]
+
+
+def _full_facts(help_request: HelpRequest) -> dict[str, object]:
+    """Everything the requester gave, labelled in German: only for the encrypted email."""
+    with force_locale(STAFF_LOCALE):
+        return {
+            "relationship": str(labels.RELATIONSHIPS.get(help_request.relationship_kind, "")),
+            "authority": str(labels.AUTHORITIES.get(help_request.authority, "")),
+            "topics": _labelled(labels.TOPICS, help_request.topics),
+            "urgency_text": str(labels.URGENCIES[help_request.urgency]),
+            "contact_days": _labelled(labels.DAYS, help_request.contact_days),
+            "contact_times": _labelled(labels.TIMES, help_request.contact_times),
+            "accessibility": _labelled(labels.ACCESSIBILITY, help_request.accessibility),
+        }
+
+
+def _full_entity(help_request: HelpRequest, link: str) -> bytes:
+    """The whole request as a text and HTML MIME entity (CRLF), to be encrypted."""
+    context = {"help_request": help_request, "link": link}
+    context.update(_staff_facts(help_request))
+    context.update(_full_facts(help_request))
+    with force_locale(STAFF_LOCALE):
+        text = render_template("emails/staff_new_request_full.txt", **context)
+        html = render_template("emails/staff_new_request_full.html", **context)
+    entity = EmailMessage(policy=SMTP)
+    entity.set_content(text, cte="quoted-printable")
+    entity.add_alternative(html, subtype="html", cte="quoted-printable")
+    return entity.as_bytes()
+
+
+def _encrypted(email: outbox.Email, help_request: HelpRequest, link: str) -> outbox.Email:
+    """``email`` with the whole request encrypted to the town's certificate, where it has one.
+
+    An unusable certificate must not lose the notification: the content-free one goes out.
+    """
+    town = help_request.town
+    if not town.smime_certificate:
+        return email
+    try:
+        certificate = smime.load_certificate(town.smime_certificate, utcnow())
+    except CertificateRefused as refused:
+        log.warning(
+            "S/MIME certificate of town %s not usable (%s); notification sent without content",
+            town.slug,
+            refused.reason,
+        )
+        return email
+    entity = smime.envelope(_full_entity(help_request, link), certificate)
+    return dataclasses.replace(email, encrypted_mime=entity)
+
+
 def queue_new_request(
     session: Session, help_request: HelpRequest, status_token: str | None
 ) -> None:
@@ -99,20 +158,18 @@ def queue_new_request(
     staff_link = external_url(
         "staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference
     )
-    outbox.enqueue(
-        session,
-        _compose(
-            "staff_new_request",
-            "staff_new_request",
-            help_request.town.inbox_email,
-            STAFF_LOCALE,
-            {},
-            help_request=help_request,
-            link=staff_link,
-            actions=action_links(help_request),
-            **_staff_facts(help_request),
-        ),
+    notification = _compose(
+        "staff_new_request",
+        "staff_new_request",
+        help_request.town.inbox_email,
+        STAFF_LOCALE,
+        {},
+        help_request=help_request,
+        link=staff_link,
+        actions=action_links(help_request),
+        **_staff_facts(help_request),
     )
+    outbox.enqueue(session, _encrypted(notification, help_request, staff_link))
     queue_resident_confirmation(session, help_request, status_token)
 
 

@@ -9,6 +9,8 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email import message_from_bytes
+from email.mime.base import MIMEBase
 from typing import Any
 
 from flask import Flask
@@ -43,18 +45,46 @@ def _is_permanent(error: Exception) -> bool:
     return False
 
 
+class EncryptedMessage(Message):
+    """A message whose whole body is a stored S/MIME entity, under the usual outer headers."""
+
+    def __init__(self, entity: bytes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.entity = entity
+
+    def _message(self) -> MIMEBase:
+        """The outer headers of an ordinary message around the encrypted entity."""
+        message = super()._message()
+        entity = message_from_bytes(self.entity)
+        for name in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition"):
+            del message[name]
+        for name, value in entity.items():
+            message[name] = "".join(str(value).splitlines())  # unfold
+        message.set_payload(entity.get_payload())
+        return message
+
+
+def _outer(message: OutboxMessage, sender: str) -> dict[str, Any]:
+    """The outer headers every message carries, as Flask-Mail arguments."""
+    return {
+        "subject": message.subject,
+        "recipients": [message.recipient],
+        "sender": sender,
+        "reply_to": message.reply_to or None,
+        "extra_headers": dict(AUTOMATIC_HEADERS),
+    }
+
+
 def _build(message: OutboxMessage, sender: str) -> Message:
-    mail_message = Message(
-        subject=message.subject,
-        recipients=[message.recipient],
-        body=message.body_text,
-        html=message.body_html,
-        sender=sender,
-        reply_to=message.reply_to or None,
-        extra_headers=dict(AUTOMATIC_HEADERS),
-    )
+    mail_message: Message
+    if message.encrypted_mime is not None:
+        mail_message = EncryptedMessage(message.encrypted_mime, body="", **_outer(message, sender))
+    else:
+        mail_message = Message(
+            body=message.body_text, html=message.body_html, **_outer(message, sender)
+        )
     mail_message.msgId = message.message_id
-    if message.attachment_data is not None:
+    if message.attachment_data is not None and message.encrypted_mime is None:
         mail_message.attach(
             filename=message.attachment_name,
             content_type=message.attachment_type,
@@ -131,9 +161,11 @@ def work(
 ) -> None:
     """Deliver until told to stop, waiting ``interval`` seconds when nothing is due.
 
-    Every ``reminder_interval`` seconds the loop also queues the day-before reminders, so
-    running the worker is all a deployment needs for them.
+    Every ``reminder_interval`` seconds the loop also queues the day-before reminders, and
+    each pass queues the daily digests once their hour has come, so running the worker is all
+    a deployment needs for them.
     """
+    from .digest import send_due_digests
     from .reminders import send_due_reminders
 
     last_reminders = float("-inf")
@@ -144,6 +176,10 @@ def work(
                 send_due_reminders(app)
             except Exception:  # a reminder hiccup must not stop delivery
                 log.exception("reminder pass failed")
+        try:
+            send_due_digests(app)
+        except Exception:  # nor must a digest hiccup
+            log.exception("digest pass failed")
         try:
             result = deliver_due(app)
         except Exception:  # the worker must survive a database hiccup

@@ -70,3 +70,11 @@ class NotPermitted(DomainError):
 
 class NoEmailAddress(DomainError):
     """The resident gave no email address: only a call or a letter reaches them."""
+
+
+class CertificateRefused(DomainError):
+    """An S/MIME certificate cannot be used; ``reason`` is a code such as ``expired``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

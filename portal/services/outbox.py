@@ -32,6 +32,8 @@ class Email:
     attachment_name: str = ""
     attachment_type: str = ""
     attachment_data: bytes | None = None
+    # An S/MIME enveloped-data entity sent instead of the text and HTML parts.
+    encrypted_mime: bytes | None = None
 
 
 def enqueue(session: Session, email: Email) -> OutboxMessage:
@@ -49,6 +51,7 @@ def enqueue(session: Session, email: Email) -> OutboxMessage:
         attachment_name=email.attachment_name,
         attachment_type=email.attachment_type,
         attachment_data=email.attachment_data,
+        encrypted_mime=email.encrypted_mime,
     )
     session.add(message)
     session.flush()

@@ -47,3 +47,9 @@ def names_to_slugs(session: Session) -> dict[str, str]:
 def town_by_slug(session: Session, slug: str) -> Town | None:
     """The town with ``slug``, if any."""
     return session.scalar(select(Town).where(Town.slug == slug))
+
+
+def set_certificate(session: Session, town: Town, pem: str) -> None:
+    """Store the inbox's S/MIME certificate (PEM); an empty string removes it."""
+    town.smime_certificate = pem.strip() + "\n" if pem.strip() else ""
+    session.flush()
