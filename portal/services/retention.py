@@ -12,6 +12,9 @@ from ..models import (
     AuditEntry,
     Booking,
     HelpRequest,
+    InboundMail,
+    Referral,
+    ResidentLink,
     OutboxMessage,
     RequestEvent,
     StaffSession,
@@ -92,6 +95,15 @@ def purge(
             .where(Booking.request_id == request.id)
             .values({name: "" for name in BOOKING_PERSONAL} | {"token_hash": None})
         )
+        session.execute(
+            update(Referral).where(Referral.request_id == request.id).values(passed_on="")
+        )
+        session.execute(
+            update(InboundMail)
+            .where(InboundMail.request_id == request.id)
+            .values(body_text="", subject="", sender="", raw=None)
+        )
+        session.execute(delete(ResidentLink).where(ResidentLink.request_id == request.id))
     # An entry outlives its period while its request still holds personal data: the log
     # must show who saw it for as long as there is something to see (the database refuses
     # deleting it before then).
@@ -112,6 +124,7 @@ def purge(
             OutboxMessage.created_at <= now - timedelta(days=outbox_days),
         )
     )
+    session.execute(delete(ResidentLink).where(ResidentLink.expires_at <= now))
     sessions = session.execute(
         delete(StaffSession).where(StaffSession.last_seen_at <= now - timedelta(days=2))
     )
