@@ -1,4 +1,4 @@
-"""``flask --app portal …`` commands: db, demo, staff, outbox, retention, translations."""
+"""``flask --app portal …`` commands: db, demo, staff, outbox, mail, retention, translations."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from . import labels, migrate
 from .config import Settings
 from .db import get_db
 from .i18n import LOCALE_CODES
-from .mail import delivery, reminders
+from .mail import delivery, inbound, reminders
 from .models import ROLES, StaffUser, utcnow
 from .services import hsds, outbox, retention, schedule, slots, staff, towns
 from .services.errors import WeakPassword
@@ -35,6 +35,8 @@ catalogue_cli = AppGroup("catalogue", help="The help catalogue as HSDS 3.0 JSON.
 DEMO_CATALOGUE = Path(__file__).parent / "data" / "demo-catalogue.hsds.json"
 reminders_cli = AppGroup("reminders", help="Reminder emails the day before an appointment.")
 schedule_cli = AppGroup("schedule", help="Consultation locations, hours and free slots.")
+mail_cli = AppGroup("mail", help="Mail that comes back: replies, bounces, auto-replies.")
+EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again later
 
 
 def _settings() -> Settings:
@@ -233,6 +235,32 @@ def outbox_retry() -> None:
         click.echo(f"{outbox.retry_failed(session)} messages queued again.")
 
 
+@mail_cli.command("receive")
+@click.option("--recipient", default="", help="The envelope recipient (for VERP bounces).")
+def mail_receive(recipient: str) -> None:
+    """Handle one message from standard input, as an MTA pipe delivers it."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    raw = sys.stdin.buffer.read()
+    try:
+        received = inbound.receive(app, raw, recipient)
+    except Exception:  # the database is down or something unforeseen: let the MTA retry
+        inbound.log.exception("inbound mail not handled; asking the MTA to retry")
+        sys.exit(EX_TEMPFAIL)
+    click.echo(f"{received.mail.kind}{' (duplicate)' if received.duplicate else ''}")
+
+
+@mail_cli.command("fetch")
+def mail_fetch() -> None:
+    """Handle the unseen messages of the IMAP mailbox and move them to the done folder."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not _settings().imap_host:
+        raise click.ClickException("PORTAL_IMAP_HOST is not set.")
+    result = inbound.fetch(app)
+    click.echo(f"handled={result.handled} failed={result.failed}")
+    if result.failed:
+        sys.exit(EX_TEMPFAIL)
+
+
 @retention_cli.command("purge")
 def retention_purge() -> None:
     """Delete or anonymise what is past its retention period."""
@@ -291,5 +319,6 @@ def init_app(app: Flask) -> None:
         reminders_cli,
         schedule_cli,
         catalogue_cli,
+        mail_cli,
     ):
         app.cli.add_command(group)
