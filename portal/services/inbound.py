@@ -149,7 +149,7 @@ def _request_by_message_ids(session: Session, message_ids: list[str]) -> int | N
             OutboxMessage.message_id.in_(message_ids), OutboxMessage.request_id.is_not(None)
         )
     )
-    by_id = dict(rows.tuples())
+    by_id: dict[str, int | None] = {message_id: request_id for message_id, request_id in rows}
     return next((by_id[m] for m in message_ids if m in by_id), None)
 
 
