@@ -20,10 +20,26 @@ from flask.testing import FlaskClient
 from imapclient import IMAPClient
 from sqlalchemy import select
 
+from portal import create_app
 from portal.db import get_db
-from portal.models import HelpRequest, InboundMail, OutboxMessage, RequestEvent
+from portal.models import (
+    HelpRequest,
+    InboundMail,
+    OutboxMessage,
+    RequestEvent,
+    StaffUser,
+    utcnow,
+)
 from portal.services import inbound, verp
-from tests.conftest import TEST_SECRET, Mailbox, answer_all, deliver, free_port, submit
+from tests.conftest import (
+    TEST_SECRET,
+    Mailbox,
+    _clean,
+    answer_all,
+    deliver,
+    free_port,
+    submit,
+)
 from tests.integration.test_staff import make_staff
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
@@ -305,8 +321,6 @@ def test_a_coordinator_files_or_dismisses_an_unmatched_message(
         )
         _receive(app, raw.replace(b"Message-ID: <CAF7", f"Message-ID: <{sender}".encode()))
     with get_db(app).session() as session:
-        from portal.models import StaffUser, utcnow
-
         chris = session.scalars(select(StaffUser)).one()
         request = session.scalars(select(HelpRequest)).one()
         first, second = sorted(inbound.unmatched(session), key=lambda m: m.id)
@@ -323,8 +337,6 @@ def test_a_coordinator_files_or_dismisses_an_unmatched_message(
 def test_mail_receive_asks_the_mta_to_retry_when_the_database_is_unreachable(
     app_config: dict[str, Any],
 ) -> None:
-    from portal import create_app
-
     broken = create_app(
         {**app_config, "database_url": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/x"}
     )
@@ -414,9 +426,6 @@ def imap_port() -> Iterator[int]:
 @pytest.fixture
 def imap_app(app_config: dict[str, Any], imap_port: int) -> Iterator[Flask]:
     """The portal polling the private Dovecot."""
-    from portal import create_app
-    from tests.conftest import _clean
-
     application = create_app(
         {
             **app_config,
