@@ -31,7 +31,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed
 
-# Debian packages: gettext tools, Chromium for browser tests, Java for the Nu Html Checker.
+# Debian packages: gettext tools, Chromium for browser tests, Java for the Nu Html Checker,
+# Dovecot for the IMAP tests (the tests start their own instance; no system service is used).
 system-deps:
 	@missing=""; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
@@ -39,6 +40,7 @@ system-deps:
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
+	[ -x /usr/lib/dovecot/imap ] || missing="$$missing dovecot-imapd"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -1,4 +1,4 @@
-"""``flask --app portal …`` commands: db, demo, staff, outbox, retention, translations."""
+"""``flask --app portal …`` commands: db, demo, staff, outbox, mail, retention, translations."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from . import labels, migrate
 from .config import Settings
 from .db import get_db
 from .i18n import LOCALE_CODES
-from .mail import delivery, reminders
+from .mail import delivery, inbound, reminders
 from .mail import digest as digest_mail
 from .models import ROLES, StaffUser, utcnow
 from .services import hsds, outbox, retention, schedule, slots, smime, staff, towns
@@ -45,6 +45,8 @@ CERTIFICATE_PROBLEMS = {
     "not_rsa": "only RSA keys can receive S/MIME enveloped mail",
     "key_usage": "the certificate's key usage does not allow key encipherment",
 }
+mail_cli = AppGroup("mail", help="Mail that comes back: replies, bounces, auto-replies.")
+EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again later
 
 
 def _settings() -> Settings:
@@ -243,6 +245,32 @@ def outbox_retry() -> None:
         click.echo(f"{outbox.retry_failed(session)} messages queued again.")
 
 
+@mail_cli.command("receive")
+@click.option("--recipient", default="", help="The envelope recipient (for VERP bounces).")
+def mail_receive(recipient: str) -> None:
+    """Handle one message from standard input, as an MTA pipe delivers it."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    raw = sys.stdin.buffer.read()
+    try:
+        received = inbound.receive(app, raw, recipient)
+    except Exception:  # the database is down or something unforeseen: let the MTA retry
+        inbound.log.exception("inbound mail not handled; asking the MTA to retry")
+        sys.exit(EX_TEMPFAIL)
+    click.echo(f"{received.mail.kind}{' (duplicate)' if received.duplicate else ''}")
+
+
+@mail_cli.command("fetch")
+def mail_fetch() -> None:
+    """Handle the unseen messages of the IMAP mailbox and move them to the done folder."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not _settings().imap_host:
+        raise click.ClickException("PORTAL_IMAP_HOST is not set.")
+    result = inbound.fetch(app)
+    click.echo(f"handled={result.handled} failed={result.failed}")
+    if result.failed:
+        sys.exit(EX_TEMPFAIL)
+
+
 @retention_cli.command("purge")
 def retention_purge() -> None:
     """Delete or anonymise what is past its retention period."""
@@ -352,5 +380,6 @@ def init_app(app: Flask) -> None:
         catalogue_cli,
         towns_cli,
         digest_cli,
+        mail_cli,
     ):
         app.cli.add_command(group)

@@ -43,6 +43,16 @@ class Settings:
     mail_password: str = ""
     mail_sender: str = "Soziales Duo <portal@example.org>"
     mail_timeout: float = 10.0
+    # Mail that comes back: replies, bounces and auto-replies. Empty turns the feature off.
+    inbound_address: str = ""
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_ssl: bool = True
+    imap_username: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
+    imap_done_folder: str = "Verarbeitet"
+    imap_interval: int = 120
     inbox_verl: str = "soziales-duo-verl@example.org"
     inbox_shs: str = "soziales-duo-shs@example.org"
     feedback_inbox: str = "barrierefreiheit@example.org"
@@ -186,3 +196,16 @@ def validate(settings: Settings) -> None:
         raise ConfigError("PORTAL_DIGEST_HOUR must be an hour from 0 to 23.")
     if not settings.public_url.startswith(("http://", "https://")):
         raise ConfigError("PORTAL_PUBLIC_URL must start with http:// or https://.")
+    _validate_inbound(settings)
+
+
+def _validate_inbound(settings: Settings) -> None:
+    """The inbound address must be a plain address; polling needs an interval."""
+    local, _at, domain = settings.inbound_address.partition("@")
+    if settings.inbound_address and (not local or not domain or "+" in local):
+        raise ConfigError(
+            "PORTAL_INBOUND_ADDRESS must be a plain address such as antwort@portal.example.org "
+            "(without a +tag)."
+        )
+    if settings.imap_interval < 10:
+        raise ConfigError("PORTAL_IMAP_INTERVAL must be at least 10 seconds.")

@@ -19,7 +19,7 @@ from flask_mail import Mail, Message
 from ..config import Settings
 from ..db import get_db
 from ..models import OutboxMessage
-from ..services import outbox
+from ..services import outbox, verp
 
 log = logging.getLogger("portal.delivery")
 mail = Mail()
@@ -64,24 +64,26 @@ class EncryptedMessage(Message):
         return message
 
 
-def _outer(message: OutboxMessage, sender: str) -> dict[str, Any]:
+def _outer(message: OutboxMessage, settings: Settings) -> dict[str, Any]:
     """The outer headers every message carries, as Flask-Mail arguments."""
     return {
         "subject": message.subject,
         "recipients": [message.recipient],
-        "sender": sender,
-        "reply_to": message.reply_to or None,
+        "sender": settings.mail_sender,
+        "reply_to": message.reply_to or settings.inbound_address or None,
         "extra_headers": dict(AUTOMATIC_HEADERS),
     }
 
 
-def _build(message: OutboxMessage, sender: str) -> Message:
+def _build(message: OutboxMessage, settings: Settings) -> Message:
     mail_message: Message
     if message.encrypted_mime is not None:
-        mail_message = EncryptedMessage(message.encrypted_mime, body="", **_outer(message, sender))
+        mail_message = EncryptedMessage(
+            message.encrypted_mime, body="", **_outer(message, settings)
+        )
     else:
         mail_message = Message(
-            body=message.body_text, html=message.body_html, **_outer(message, sender)
+            body=message.body_text, html=message.body_html, **_outer(message, settings)
         )
     mail_message.msgId = message.message_id
     if message.attachment_data is not None and message.encrypted_mime is None:
@@ -91,6 +93,13 @@ def _build(message: OutboxMessage, sender: str) -> Message:
             data=message.attachment_data,
         )
     return mail_message
+
+
+def _envelope_from(message: OutboxMessage, settings: Settings) -> str | None:
+    """The signed VERP return path when mail that comes back is received, else the sender."""
+    if not settings.inbound_address:
+        return None
+    return verp.return_path(settings.inbound_address, settings.secret_key, message.id)
 
 
 def deliver_due(app: Flask, batch: int = 20) -> RunResult:
@@ -117,7 +126,9 @@ def deliver_due(app: Flask, batch: int = 20) -> RunResult:
             try:
                 if connection is None:
                     connection = mail.connect().__enter__()
-                connection.send(_build(message, settings.mail_sender))
+                connection.send(
+                    _build(message, settings), envelope_from=_envelope_from(message, settings)
+                )
             except Exception as error:
                 _close(connection)
                 connection = None
@@ -162,20 +173,21 @@ def work(
     """Deliver until told to stop, waiting ``interval`` seconds when nothing is due.
 
     Every ``reminder_interval`` seconds the loop also queues the day-before reminders, and
-    each pass queues the daily digests once their hour has come, so running the worker is all
-    a deployment needs for them.
+    each pass queues the daily digests once their hour has come, and every ``imap_interval``
+    seconds it polls the IMAP mailbox when one is configured, so running the worker is all a
+    deployment needs for them.
     """
     from .digest import send_due_digests
+    from .inbound import fetch
     from .reminders import send_due_reminders
 
-    last_reminders = float("-inf")
+    settings: Settings = app.extensions["portal.settings"]
+    chores = [_Chore("reminder pass", reminder_interval, lambda: send_due_reminders(app))]
+    if settings.imap_host:
+        chores.append(_Chore("IMAP fetch", settings.imap_interval, lambda: fetch(app)))
     while not should_stop():
-        if time.monotonic() - last_reminders >= reminder_interval:
-            last_reminders = time.monotonic()
-            try:
-                send_due_reminders(app)
-            except Exception:  # a reminder hiccup must not stop delivery
-                log.exception("reminder pass failed")
+        for chore in chores:
+            chore.run_if_due()
         try:
             send_due_digests(app)
         except Exception:  # nor must a digest hiccup
@@ -189,6 +201,26 @@ def work(
             on_pass(result)
         if not (result.sent or result.retried or result.failed):
             time.sleep(interval)
+
+
+@dataclass
+class _Chore:
+    """Work the delivery loop does every ``interval`` seconds; a failure never stops delivery."""
+
+    name: str
+    interval: float
+    action: Callable[[], object]
+    last: float = float("-inf")
+
+    def run_if_due(self) -> None:
+        """Run the action when its interval has passed, logging (not raising) a failure."""
+        if time.monotonic() - self.last < self.interval:
+            return
+        self.last = time.monotonic()
+        try:
+            self.action()
+        except Exception:
+            log.exception("%s failed", self.name)
 
 
 def init_app(app: Flask) -> None:

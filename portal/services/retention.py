@@ -13,10 +13,10 @@ from ..models import (
     Booking,
     HelpRequest,
     InboundMail,
-    Referral,
-    ResidentLink,
     OutboxMessage,
+    Referral,
     RequestEvent,
+    ResidentLink,
     StaffSession,
     utcnow,
 )
