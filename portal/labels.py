@@ -144,6 +144,7 @@ EVENTS = {
     "resident_message": _l("Antwort der Person"),
     "staff_mail": _l("Antwort per E-Mail aus dem Team"),
     "resident_mail": _l("E-Mail der Person"),
+    "filed_mail": _l("E-Mail von der Koordination zugeordnet"),
     "referral": _l("Weitervermittelt"),
     "referral_accepted": _l("Weitervermittlung angenommen"),
 }

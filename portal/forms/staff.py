@@ -217,3 +217,15 @@ class ConfirmCancelForm(BaseForm):
 from .staff_entry import EntryForm  # noqa: E402
 
 __all__ = ["EntryForm"]
+
+
+class FileMailForm(BaseForm):
+    """File a message that matched nothing on a request."""
+
+    reference = StringField(
+        _l("Nummer der Anfrage"),
+        validators=[
+            DataRequired(_l("Bitte geben Sie eine Nummer wie SD-2026-00042 ein.")),
+            Regexp(REFERENCE, message=_l("Bitte geben Sie eine Nummer wie SD-2026-00042 ein.")),
+        ],
+    )

@@ -271,3 +271,8 @@ def bounced_messages(session: Session, since: datetime | None = None) -> list[Ou
     if since is not None:
         query = query.where(OutboxMessage.bounced_at >= since)
     return list(session.scalars(query.order_by(OutboxMessage.bounced_at.desc())))
+
+
+def mail_by_id(session: Session, mail_id: int) -> InboundMail | None:
+    """The received message ``mail_id``, if any."""
+    return session.get(InboundMail, mail_id)

@@ -146,3 +146,20 @@ def retry_failed(session: Session) -> int:
         .values(status="pending", attempts=0, next_attempt_at=utcnow())
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def undelivered(session: Session, since: datetime, limit: int = 100) -> list[OutboxMessage]:
+    """Messages that failed or came back as undeliverable since ``since``, newest first."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                or_(
+                    (OutboxMessage.status == "bounced") & (OutboxMessage.bounced_at >= since),
+                    (OutboxMessage.status == "failed") & (OutboxMessage.created_at >= since),
+                )
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )

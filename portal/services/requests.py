@@ -307,3 +307,10 @@ def enter_for_resident(
     session.add(request)
     session.flush()
     return Submission(request, token, created=True)
+
+
+def reference_of(session: Session, request_id: int | None) -> str:
+    """The reference of request ``request_id``, or an empty string."""
+    if request_id is None:
+        return ""
+    return session.scalar(select(HelpRequest.reference).where(HelpRequest.id == request_id)) or ""

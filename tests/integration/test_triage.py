@@ -353,3 +353,49 @@ def test_the_audit_log_cannot_be_changed_while_its_request_exists(
     coordinator = _staff(app, "coord@example.org", None, "coordinator")
     page = coordinator.get(f"/de/staff/audit?reference={reference}").get_data(as_text=True)
     assert "Anfrage angesehen" in page and "anna@example.org" in page
+
+
+def test_the_coordinator_sees_a_bounced_notification_and_files_stray_mail(
+    app: Flask, client: FlaskClient, mailbox: Mailbox
+) -> None:
+    from portal.models import OutboxMessage
+    from portal.services import inbound
+
+    reference = _reference(client)
+    deliver(app)
+    with get_db(app).session() as session:
+        notice = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == SHS_INBOX)
+        ).one()
+        notice.status, notice.bounced_at = "bounced", utcnow()
+        notice.bounce_reason = "5.1.1 user unknown"
+        stray = (
+            b"From: someone@example.net\r\nTo: antwort@portal.test\r\n"
+            b"Subject: Frage\r\nMessage-ID: <stray-1@example.net>\r\n\r\nSTRAY-TEXT\r\n"
+        )
+        inbound.receive(session, stray, inbound.Identity("antwort@portal.test", "k" * 40), utcnow())
+    coordinator = _staff(app, "coord@example.org", None, "coordinator")
+    inbox = coordinator.get("/de/staff/").get_data(as_text=True)
+    assert "1 E-Mail ist seit gestern nicht angekommen" in inbox
+    assert "1 E-Mail wartet auf Zuordnung" in inbox
+    page = coordinator.get("/de/staff/mailbox").get_data(as_text=True)
+    assert "5.1.1 user unknown" in page and "STRAY-TEXT" in page and reference in page
+    mail_id = re.search(r"/mailbox/(\d+)/file", page).group(1)
+    token = re.search(rf'name="file{mail_id}-csrf_token" type="hidden" value="([^"]+)"', page)
+    response = coordinator.post(
+        f"/de/staff/mailbox/{mail_id}/file",
+        data={
+            f"file{mail_id}-csrf_token": token.group(1),
+            f"file{mail_id}-reference": "SD-1999-00001",
+        },
+    )
+    assert response.status_code == 400
+    assert "Eine Anfrage mit dieser Nummer gibt es nicht." in response.get_data(as_text=True)
+    coordinator.post(
+        f"/de/staff/mailbox/{mail_id}/file",
+        data={f"file{mail_id}-csrf_token": token.group(1), f"file{mail_id}-reference": reference},
+    )
+    assert "STRAY-TEXT" in coordinator.get(f"/de/staff/requests/{reference}").get_data(as_text=True)
+    assert "STRAY-TEXT" not in coordinator.get("/de/staff/mailbox").get_data(as_text=True)
+    caseworker = _staff(app, "anna@example.org", "shs")
+    assert caseworker.get("/de/staff/mailbox").status_code == 403

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -9,8 +11,8 @@ from wtforms import SelectChoice
 
 from ... import db, labels, mail
 from ...forms.staff import EmptyForm, EntryForm, InboxFilterForm
-from ...models import REQUEST_STATUSES
-from ...services import access, audit, referrals, requests, towns
+from ...models import REQUEST_STATUSES, utcnow
+from ...services import access, audit, inbound, outbox, referrals, requests, towns
 from .. import current_settings
 from . import bp, record, requires
 
@@ -61,10 +63,18 @@ def inbox() -> str:
         if not wanted.status:
             found = [item for item in found if item.status in requests.OPEN_STATUSES]
         due = referrals.open_referrals(db.session(), access.readable_town_ids(g.staff))
+    mail_problems = (0, 0)
+    if access.may(g.staff, "mailbox"):
+        since = utcnow() - timedelta(days=1)
+        mail_problems = (
+            len(outbox.undelivered(db.session(), since)),
+            len(inbound.unmatched(db.session())),
+        )
     return render_template(
         "staff/inbox.html",
         requests=found,
         referrals_due=due,
+        mail_problems=mail_problems,
         form=form,
         may=lambda permission: access.may(g.staff, permission),
         signout_form=EmptyForm(),
