@@ -80,6 +80,16 @@ def request_by_link(session: Session, token: str, now: datetime) -> HelpRequest 
     return session.get(HelpRequest, link.request_id)
 
 
+def request_of_expired_link(session: Session, token: str, now: datetime) -> HelpRequest | None:
+    """The request behind a message link that has expired (to say so kindly), if any."""
+    if not token or len(token) > 100:
+        return None
+    link = session.scalar(select(ResidentLink).where(ResidentLink.token_hash == hash_token(token)))
+    if link is None or link.expires_at > now:
+        return None
+    return session.get(HelpRequest, link.request_id)
+
+
 def purge_expired_links(session: Session, now: datetime) -> int:
     """Delete message links that have expired; returns how many."""
     result = session.execute(delete(ResidentLink).where(ResidentLink.expires_at <= now))

@@ -268,6 +268,11 @@ def status_link(token: str) -> Response:
         db.session(), token, utcnow()
     )
     if found is None:
+        expired = messages.request_of_expired_link(db.session(), token, utcnow())
+        if expired is not None and expired.anonymised_at is None:
+            return Response(
+                render_template("request/link_expired.html", help_request=expired), status=410
+            )
         abort(404)
     session[SESSION_STATUS] = found.id
     return redirect(url_for("request.status"))

@@ -184,7 +184,8 @@ def test_a_message_reaches_the_resident_who_answers_on_the_status_page(
         link_row = session.scalars(select(ResidentLink)).one()
         assert len(link_row.token_hash) == 64
         link_row.expires_at = utcnow() - timedelta(minutes=1)
-    assert app.test_client().get(link).status_code == 404
+    expired = app.test_client().get(link)
+    assert expired.status_code == 410 and "gilt nicht mehr" in expired.get_data(as_text=True)
 
 
 def test_the_message_text_travels_in_the_email_only_where_the_town_allows_it(
