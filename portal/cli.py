@@ -136,14 +136,15 @@ def demo_load() -> None:
             session, _settings().towns(), utcnow().astimezone(slots.BERLIN).date()
         )
         click.echo(f"Demo consultation hours: {rules} rules and {closures} closure added.")
-        for town in towns.all_towns(session):
-            email = f"demo-{town.slug}@example.org"
+        accounts = [
+            (f"demo-{town.slug}@example.org", "caseworker", town, f"Demo {town.name}")
+            for town in towns.all_towns(session)
+        ] + [("demo-koordination@example.org", "coordinator", None, "Demo Koordination")]
+        for email, role, town, name in accounts:
             user = session.scalar(select(StaffUser).where(StaffUser.email == email))
             if user is None:
-                user = staff.create_staff(
-                    session, email, password, "caseworker", town, f"Demo {town.name}"
-                )
-            click.echo(f"Demo staff for {town.name}: {email} / {password}")
+                user = staff.create_staff(session, email, password, role, town, name)
+            click.echo(f"Demo {role} {name}: {email} / {password}")
             click.echo(
                 f"    TOTP secret {user.totp_secret} (or: flask --app portal staff totp-code --email {email})"
             )
