@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -76,11 +76,21 @@ def take(session: Session, request: HelpRequest, actor: StaffUser, now: datetime
     _ensure_open(request)
     if request.assignee_id == actor.id:
         return
-    if request.assignee is not None:
+    # One conditional UPDATE: of two colleagues clicking at the same moment, exactly one
+    # finds the request still untaken, on every database and isolation level.
+    claimed = session.execute(
+        update(HelpRequest)
+        .where(HelpRequest.id == request.id, HelpRequest.assignee_id.is_(None))
+        .values(
+            assignee_id=actor.id,
+            status=case(
+                (HelpRequest.status == "received", "in_progress"), else_=HelpRequest.status
+            ),
+        )
+    )
+    session.refresh(request)
+    if not claimed.rowcount:  # type: ignore[attr-defined]
         raise AlreadyTaken(staff_name(request.assignee))
-    request.assignee = actor
-    if request.status == "received":
-        request.status = "in_progress"
     _event(request, "taken", actor, now)
     session.flush()
 

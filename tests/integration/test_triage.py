@@ -400,3 +400,48 @@ def test_the_coordinator_sees_a_bounced_notification_and_files_stray_mail(
     assert "STRAY-TEXT" not in coordinator.get("/de/staff/mailbox").get_data(as_text=True)
     caseworker = _staff(app, "anna@example.org", "shs")
     assert caseworker.get("/de/staff/mailbox").status_code == 403
+
+
+def test_two_colleagues_taking_at_the_same_moment_give_one_taker(
+    app: Flask, client: FlaskClient
+) -> None:
+    import threading
+
+    from portal.models import StaffUser
+    from portal.services import workflow
+    from portal.services.errors import AlreadyTaken
+
+    reference = _reference(client)
+    for email in ("anna@example.org", "bea@example.org", "cem@example.org"):
+        make_staff(app, email, "shs")
+    outcomes: list[str] = []
+    start = threading.Barrier(3)
+
+    def take(email: str) -> None:
+        # All three start together; on SQLite the first write lock queues the others, on
+        # PostgreSQL all three read "untaken" before anyone writes.
+        start.wait()
+        with get_db(app).sessions() as session:
+            actor = session.scalars(select(StaffUser).where(StaffUser.email == email)).one()
+            found = session.scalars(
+                select(HelpRequest).where(HelpRequest.reference == reference)
+            ).one()
+            try:
+                workflow.take(session, found, actor, utcnow())
+                session.commit()
+                outcomes.append("took")
+            except AlreadyTaken:
+                session.rollback()
+                outcomes.append("refused")
+
+    threads = [
+        threading.Thread(target=take, args=(email,))
+        for email in ("anna@example.org", "bea@example.org", "cem@example.org")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["refused", "refused", "took"]
+    stored = _stored(app)
+    assert [e.kind for e in stored.events].count("taken") == 1 and stored.assignee_id
