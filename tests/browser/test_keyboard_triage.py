@@ -69,7 +69,7 @@ def press_enter_on(page: Page, selector: str, navigates: bool = True) -> None:
 
 def open_panel(page: Page, summary: str) -> None:
     """Open a <details> panel as a keyboard user does: focus its summary, press Enter."""
-    selector = f'details.panel > summary:has-text("{summary}")'
+    selector = f'details.step-panel > summary:has-text("{summary}")'
     press_enter_on(page, selector, navigates=False)
     assert page.locator(selector).locator("xpath=..").get_attribute("open") is not None
 
@@ -77,7 +77,7 @@ def open_panel(page: Page, summary: str) -> None:
 def send_in_panel(page: Page, summary: str) -> None:
     """Tab to the submit button of the open panel and press Enter."""
     press_enter_on(
-        page, f'details.panel:has(> summary:has-text("{summary}")) button[type="submit"]'
+        page, f'details.step-panel:has(> summary:has-text("{summary}")) button[type="submit"]'
     )
 
 
