@@ -4,8 +4,10 @@ including forms that show errors; no page may reach another host."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyotp
@@ -14,21 +16,28 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page
+from sqlalchemy import select
 
 from portal.cli import DEMO_CATALOGUE
 from portal.db import get_db
 from portal.i18n import LOCALE_CODES
-from portal.services import staff
+from portal.models import HelpRequest
+from portal.services import staff, towns
 from tests import catalogue_data
 from tests.booking_support import confirm, seed_schedule
 from tests.booking_support import walk_booking as walk_booking_with_client
 from tests.browser.conftest import new_context
+from tests.conftest import answer_all, csrf_token, post_form, submit
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 VNU = ROOT / ".cache/node/node_modules/vnu-jar/build/dist/vnu.jar"
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 PASSWORD = "correct horse battery staple"
+CALL_NOTE = "Niemand da, Mailbox voll"
+STAFF_NOTE = "Tochter kümmert sich um die Pflegekasse"
+STAFF_MESSAGE = "Wann können wir Sie anrufen?"
+OFFICE = "Pflegestützpunkt Kreis Gütersloh"
 
 
 class Auditor:
@@ -41,17 +50,20 @@ class Auditor:
         self.violations: dict[str, list[str]] = {}
         self.count = 0
 
-    def check(self, name: str) -> None:
-        """Audit the page that is open now."""
+    def check(self, name: str, served: str | None = None) -> None:
+        """Audit the page that is open now; ``served`` is its HTML when a GET cannot fetch it
+        again (the answer to a POST)."""
         result = self.axe.run(self.page, options=AXE_OPTIONS)
         found = [
-            f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in result.response["violations"]
+            f"{v['id']}: {v['help']} ({len(v['nodes'])}: {[n['target'] for n in v['nodes']]})"
+            for v in result.response["violations"]
         ]
         if found:
             self.violations[f"{name} {self.page.url}"] = found
-        served = self.page.context.request.get(self.page.url)
+        if served is None:
+            served = self.page.context.request.get(self.page.url).text()
         self.count += 1
-        (self.folder / f"{self.count:03d}-{name}.html").write_text(served.text(), "utf-8")
+        (self.folder / f"{self.count:03d}-{name}.html").write_text(served, "utf-8")
 
     def submit(self) -> None:
         """Send the form in <main> and wait for the next page."""
@@ -221,6 +233,45 @@ def walk_staff(auditor: Auditor, base: str, lang: str, email: str, secret: str) 
     auditor.check(f"{lang}-staff-request")
 
 
+def walk_staff_work(auditor: Auditor, base: str, lang: str, worked: str, fresh: str) -> None:
+    """The triage pages of a signed-in coordinator: filtered inbox, a worked request, its forms
+    with errors, the four email confirmation pages, phone/counter entry and the audit log."""
+    page = auditor.page
+    staff_base = f"{base}/{lang}/staff"
+    page.goto(f"{staff_base}/?status=waiting&urgency=urgent&assignee=&town=shs")
+    assert page.locator(f"table a[href$='/{worked}']").count() == 1
+    auditor.check(f"{lang}-staff-inbox-filtered")
+    page.goto(f"{staff_base}/requests/{worked}")
+    shown = page.inner_text("main")
+    for typed in (CALL_NOTE, STAFF_NOTE, STAFF_MESSAGE, OFFICE):  # call, note, message, referral
+        assert typed in shown, typed
+    assert page.locator("form[action*='/bookings/'][action$='/cancel']").count() == 1
+    auditor.check(f"{lang}-staff-request-worked")
+    for step in ("note", "close"):  # sent empty: the page comes back with its errors
+        page.goto(f"{staff_base}/requests/{worked}")
+        page.locator(f"details:has(form[action$='/{step}']) > summary").click()
+        with page.expect_navigation() as navigation:
+            page.locator(f"form[action$='/{step}'] button[type=submit]").click()
+        answer = navigation.value
+        assert answer is not None and answer.status == 400
+        assert page.locator(".error-summary").count() == 1
+        auditor.check(f"{lang}-staff-request-{step}-errors", answer.text())
+    for action in ("take", "urgent", "forward", "duplicate"):
+        page.goto(f"{staff_base}/requests/{fresh}/confirm/{action}")
+        assert page.locator("main form:not([action$='/signout']) button").count() == 1
+        auditor.check(f"{lang}-staff-confirm-{action}")
+    page.goto(f"{staff_base}/requests/{worked}/confirm/take")  # a colleague has it already
+    auditor.check(f"{lang}-staff-confirm-taken")
+    page.goto(f"{staff_base}/requests/new")
+    auditor.check(f"{lang}-staff-entry")
+    auditor.submit()
+    auditor.check(f"{lang}-staff-entry-errors")
+    page.goto(f"{staff_base}/audit")
+    auditor.check(f"{lang}-staff-audit")
+    page.goto(f"{staff_base}/audit?reference={worked}")
+    auditor.check(f"{lang}-staff-audit-request")
+
+
 def walk_catalogue(auditor: Auditor, base: str, lang: str, offers: list[str]) -> None:
     page = auditor.page
     for query, name in [
@@ -302,4 +353,85 @@ def test_every_page_passes_axe_and_the_html_checker_in_every_language(
     assert pages >= 9 * 50
     assert problems == {}
     assert all_foreign == []
+    assert vnu_errors(tmp_path) == []
+
+
+def _staff_client(app: Flask, email: str) -> tuple[FlaskClient, str]:
+    """A test client signed in as a new caseworker of Schloß Holte-Stukenbrock."""
+    with get_db(app).session() as session:
+        user = staff.create_staff(
+            session,
+            email,
+            PASSWORD,
+            "caseworker",
+            towns.town_by_slug(session, "shs"),
+            "Anna Berger",
+        )
+        secret = user.totp_secret or ""
+    client = app.test_client()
+    assert (
+        post_form(client, "/de/staff/signin", {"email": email, "password": PASSWORD}).status_code
+        == 302
+    )
+    assert (
+        post_form(client, "/de/staff/enrol", {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    )
+    return client, email
+
+
+def worked_and_fresh_request(app: Flask) -> tuple[str, str]:
+    """Two requests: one taken, with a call, a note, a message, a referral and a booking; one
+    untouched and not yet urgent."""
+    for urgency in ("urgent", "soon"):
+        resident = app.test_client()
+        answer_all(resident, overrides={"urgency": {"urgency": urgency}})
+        assert submit(resident).status_code == 302
+    with get_db(app).session() as session:
+        worked, fresh = session.scalars(select(HelpRequest.reference).order_by(HelpRequest.id))
+    client, _email = _staff_client(app, "anna@example.org")
+    page = f"/de/staff/requests/{worked}"
+    token = csrf_token(client, page)
+    slot = re.search(r'name="book-slot" value="([^"]+)"', client.get(page).get_data(as_text=True))
+    assert slot, "no free slot offered"
+    follow_up = (date.today() + timedelta(days=14)).isoformat()
+    for step, data in [
+        ("take", {}),
+        ("call", {"result": "not_reached", "note": CALL_NOTE}),
+        ("note", {"text": STAFF_NOTE}),
+        ("message", {"text": STAFF_MESSAGE, "wait": "y"}),
+        (
+            "referral",
+            {
+                "organization": "",
+                "office_name": OFFICE,
+                "passed_on": "Name und Telefonnummer",
+                "consent": "consent",
+                "follow_up_on": follow_up,
+            },
+        ),
+        ("book", {"slot": slot.group(1)}),
+    ]:
+        form = {f"{step}-{key}": value for key, value in {**data, "csrf_token": token}.items()}
+        response = client.post(f"{page}/{step}", data=form)
+        assert response.status_code == 302, (step, response.get_data(as_text=True)[:2000])
+    return worked, fresh
+
+
+def test_every_staff_triage_page_passes_axe_and_the_html_checker_in_german_and_english(
+    app: Flask, live_server: str, browser: Browser, tmp_path: Path
+) -> None:
+    seed_schedule(app)
+    worked, fresh = worked_and_fresh_request(app)
+    with get_db(app).session() as session:
+        user = staff.create_staff(session, "coord@example.org", PASSWORD, "coordinator", None)
+        secret = user.totp_secret or ""
+    context, foreign = new_context(browser, viewport={"width": 375, "height": 800})
+    auditor = Auditor(context.new_page(), tmp_path)
+    walk_staff(auditor, live_server, "de", "coord@example.org", secret)
+    for lang in ("de", "en"):
+        walk_staff_work(auditor, live_server, lang, worked, fresh)
+    context.close()
+    assert auditor.count == 3 + 2 * 13
+    assert not auditor.violations, "\n".join(f"{k}: {v}" for k, v in auditor.violations.items())
+    assert foreign == []
     assert vnu_errors(tmp_path) == []
