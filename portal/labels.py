@@ -198,6 +198,21 @@ OUTBOX_STATUSES = {
     "bounced": _l("E-Mail kam als unzustellbar zurück"),
 }
 
+
+def audit_detail(action: str, detail: str) -> str:
+    """An audit entry's detail in words where it is a code (an outcome, a call's result)."""
+    table = {
+        "close": OUTCOMES,
+        "wait": WAITING_FOR,
+        "urgency": URGENCY_SHORT,
+        "call": CALL_RESULTS,
+        "enter": CHANNELS,
+    }.get(action)
+    if table is not None and detail in table:
+        return str(table[detail])
+    return "" if action in ("book", "referral") else detail
+
+
 AUDIT_ACTIONS = {
     "view": _l("Anfrage angesehen"),
     "take": _l("Anfrage übernommen"),

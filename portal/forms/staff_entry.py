@@ -37,7 +37,7 @@ class EntryForm(DetailsForm):
         validators=[MaxLength(120), SingleLine()],
     )
     relationship = SelectField(
-        _l("Wie steht die anfragende Person zu ihr?"),
+        _l("Wie steht die anfragende Person zu der Person, die Hilfe braucht?"),
         choices=[
             SelectChoice("", _l("Bitte wählen")),
             *_options(choices.RELATIONSHIPS, labels.RELATIONSHIPS),
@@ -45,7 +45,7 @@ class EntryForm(DetailsForm):
         validators=[Optional()],
     )
     authority = SelectField(
-        _l("Darf sie für die Person fragen?"),
+        _l("Darf die anfragende Person für die Person fragen, die Hilfe braucht?"),
         choices=[
             SelectChoice("", _l("Bitte wählen")),
             *_options(choices.AUTHORITIES, labels.AUTHORITIES),
@@ -91,7 +91,9 @@ class EntryForm(DetailsForm):
         """Asking for someone else needs the relationship and the authority."""
         if self.subject_name.data and not (field.data and self.relationship.data):
             raise ValidationError(
-                _l("Bitte wählen Sie, wie die Person zu ihr steht und ob sie für sie fragen darf.")
+                _l(
+                    "Bitte wählen Sie, wie die anfragende Person zu der Person steht, die Hilfe braucht, und ob sie für diese Person fragen darf."
+                )
             )
 
     def entry(self) -> StaffEntry:

@@ -130,6 +130,7 @@ def render_request(
         staff_name=workflow.staff_name,
         now=now,
         cancel_form=forms.EmptyForm(prefix="cancel"),
+        signout_form=forms.EmptyForm(),
         accept_form=forms.EmptyForm(prefix="accept"),
     )
     return html, status
@@ -228,7 +229,7 @@ def assign(reference: str) -> Response | tuple[str, int]:
             if user.id == form.colleague.data
         )
         workflow.assign(db.session(), found, g.staff, colleague, utcnow())
-        return str(colleague.id)
+        return workflow.staff_name(colleague)
 
     return _act(reference, "assign", run, _("Die Anfrage ist weitergegeben."))
 
@@ -312,7 +313,7 @@ def forward(reference: str) -> Response | tuple[str, int]:
         )
         workflow.forward(db.session(), found, g.staff, town, utcnow())
         mail.queue_new_request(db.session(), found, None)
-        return town.slug
+        return town.name
 
     found = readable_request(reference)
     response = _act(reference, "forward", run, _("Die Anfrage ist weitergeleitet."))
