@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional, Validation
 from .. import labels
 from ..services import choices
 from ..services.requests import StaffEntry
+from . import request as request_forms
 from .base import MaxLength, MultiCheckboxField, NoControlCharacters, SingleLine
 from .request import DetailsForm, _options
 
@@ -65,16 +66,9 @@ class EntryForm(DetailsForm):
             NoControlCharacters(),
         ],
     )
-    urgency = RadioField(
-        _l("Wie dringend ist es?"),
-        choices=_options(choices.URGENCIES, labels.URGENCIES),
-        validators=[InputRequired(_l("Bitte wählen Sie aus, wie dringend es ist."))],
-    )
-    contact_method = RadioField(
-        _l("Wie sollen wir Kontakt aufnehmen?"),
-        choices=_options(choices.CONTACT_METHODS, labels.CONTACT_METHODS),
-        validators=[InputRequired(_l("Bitte wählen Sie aus, wie wir Kontakt aufnehmen sollen."))],
-    )
+    # The same questions, answers and messages as on the resident's pages.
+    urgency = request_forms.UrgencyForm.urgency
+    contact_method = request_forms.ContactForm.contact_method
     language = SelectField(
         _l("Sprache für das Gespräch"),
         choices=_options(choices.LANGUAGES, labels.LANGUAGES),
