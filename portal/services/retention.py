@@ -125,6 +125,13 @@ def purge(
         )
     )
     session.execute(delete(ResidentLink).where(ResidentLink.expires_at <= now))
+    # Mail that belongs to no request (bounces, stray messages) goes with the outbox's period.
+    session.execute(
+        delete(InboundMail).where(
+            InboundMail.request_id.is_(None),
+            InboundMail.received_at <= now - timedelta(days=outbox_days),
+        )
+    )
     sessions = session.execute(
         delete(StaffSession).where(StaffSession.last_seen_at <= now - timedelta(days=2))
     )

@@ -54,6 +54,26 @@ def test_a_closed_request_is_anonymised_with_its_notes_messages_and_referrals(
         assert ages and min(ages) > utcnow() - timedelta(days=365)
 
 
+def test_stray_mail_goes_after_the_outbox_period(app: Flask) -> None:
+    from portal.models import InboundMail
+
+    with get_db(app).session() as session:
+        for days in (10, 40):
+            session.add(
+                InboundMail(
+                    dedupe_key=f"{days:064d}",
+                    kind="unmatched",
+                    raw=b"x",
+                    received_at=utcnow() - timedelta(days=days),
+                )
+            )
+    with get_db(app).session() as session:
+        retention.purge(session, 180, 365, 30)
+    with get_db(app).session() as session:
+        [kept] = session.scalars(select(InboundMail)).all()
+        assert kept.received_at > utcnow() - timedelta(days=30)
+
+
 def test_old_audit_entries_of_an_open_request_are_kept(app: Flask, client: FlaskClient) -> None:
     reference = _reference(client)
     with get_db(app).session() as session:
