@@ -299,6 +299,10 @@ def status() -> str:
 def _render_status(
     found: HelpRequest, add_form: forms.BaseForm, withdraw_form: forms.BaseForm
 ) -> str:
+    # Once we have written to the resident, the same form answers our message.
+    answering = any(event.kind == "staff_message" for event in found.events)
+    if answering:
+        add_form.text.label.text = _("Ihre Antwort")
     return render_template(
         "request/status.html",
         help_request=found,
@@ -307,6 +311,7 @@ def _render_status(
         is_open=found.status in requests.OPEN_STATUSES,
         resident_status=requests.resident_status(found),
         public_events=messages.public_events(found),
+        answering=answering,
     )
 
 
