@@ -185,7 +185,8 @@ def test_a_message_reaches_the_resident_who_answers_on_the_status_page(
         assert len(link_row.token_hash) == 64
         link_row.expires_at = utcnow() - timedelta(minutes=1)
     expired = app.test_client().get(link)
-    assert expired.status_code == 410 and "gilt nicht mehr" in expired.get_data(as_text=True)
+    assert expired.status_code == 410
+    assert "Bu bağlantı artık geçerli değil" in expired.get_data(as_text=True)  # in Turkish
 
 
 def test_the_message_text_travels_in_the_email_only_where_the_town_allows_it(
