@@ -86,4 +86,4 @@ def record(action: str, help_request: HelpRequest | None = None, detail: str = "
     )
 
 
-from . import auth, confirm, mailbox, overview, work  # noqa: E402, F401  (routes register on import)
+from . import auth, confirm, handover, mailbox, overview, work  # noqa: E402, F401  (routes register on import)

@@ -54,7 +54,8 @@ FORM_CLASSES: dict[str, type[BaseForm]] = {
 }
 
 
-def _policy() -> slots.Policy:
+def booking_policy() -> slots.Policy:
+    """The booking horizon and lead time from the settings."""
     settings = current_settings()
     return slots.Policy(settings.booking_horizon_days, settings.booking_lead_minutes)
 
@@ -102,12 +103,12 @@ def render_request(
     now = utcnow()
     locations = slots.bookable_locations(session)
     offers = {
-        location.code: slots.next_free_slots(session, location, now, _policy(), limit=4)
+        location.code: slots.next_free_slots(session, location, now, booking_policy(), limit=4)
         for location in locations
     }
     request_bookings = workflow.bookings_of(session, found)
     moves = {
-        booking.id: slots.next_free_slots(session, booking.location, now, _policy(), limit=6)
+        booking.id: slots.next_free_slots(session, booking.location, now, booking_policy(), limit=6)
         for booking in request_bookings
         if booking.status == "active" and booking.slot_start > now
     }
@@ -146,11 +147,12 @@ def request_detail(reference: str) -> str:
     return render_request(found)[0]
 
 
-def _done(found: HelpRequest) -> Response:
+def back_to_request(found: HelpRequest) -> Response:
+    """Redirect to the request page (after a step, or when it was not possible)."""
     return redirect(url_for("staff.request_detail", reference=found.reference))
 
 
-def _act(
+def act(
     reference: str,
     name: str,
     action: Callable[[HelpRequest, BaseForm], str | None],
@@ -168,11 +170,11 @@ def _act(
     except AlreadyTaken as exc:
         db.session().rollback()
         flash(_("%(name)s hat diese Anfrage schon übernommen.", name=exc.by))
-        return _done(found)
+        return back_to_request(found)
     except RequestClosed:
         db.session().rollback()
         flash(_("Die Anfrage ist abgeschlossen. Öffnen Sie sie zuerst wieder."))
-        return _done(found)
+        return back_to_request(found)
     except NoEmailAddress:
         db.session().rollback()
         flash(
@@ -180,19 +182,19 @@ def _act(
                 "Die Person hat keine E-Mail-Adresse angegeben. Bitte rufen Sie an oder schreiben Sie einen Brief."
             )
         )
-        return _done(found)
+        return back_to_request(found)
     except NotPermitted:
         db.session().rollback()
         flash(_("Dieser Schritt ist so nicht möglich. Bitte prüfen Sie Ihre Angaben."))
-        return _done(found)
+        return back_to_request(found)
     except (SlotUnavailable, BookingClosed):
         db.session().rollback()
         flash(_("Dieser Termin ist nicht mehr frei. Bitte wählen Sie einen anderen."))
-        return _done(found)
+        return back_to_request(found)
     record(name, found, detail)
     db.commit()
     flash(done_message)
-    return _done(found)
+    return back_to_request(found)
 
 
 @bp.post("/requests/<reference>/take")
@@ -203,7 +205,7 @@ def take(reference: str) -> Response | tuple[str, int]:
     def run(found: HelpRequest, _form: BaseForm) -> None:
         workflow.take(db.session(), found, g.staff, utcnow())
 
-    return _act(reference, "take", run, _("Sie bearbeiten jetzt diese Anfrage."))
+    return act(reference, "take", run, _("Sie bearbeiten jetzt diese Anfrage."))
 
 
 @bp.post("/requests/<reference>/release")
@@ -214,7 +216,7 @@ def release(reference: str) -> Response | tuple[str, int]:
     def run(found: HelpRequest, _form: BaseForm) -> None:
         workflow.release(db.session(), found, g.staff, utcnow())
 
-    return _act(reference, "release", run, _("Die Anfrage ist wieder neu im Eingang."))
+    return act(reference, "release", run, _("Die Anfrage ist wieder neu im Eingang."))
 
 
 @bp.post("/requests/<reference>/assign")
@@ -231,7 +233,7 @@ def assign(reference: str) -> Response | tuple[str, int]:
         workflow.assign(db.session(), found, g.staff, colleague, utcnow())
         return workflow.staff_name(colleague)
 
-    return _act(reference, "assign", run, _("Die Anfrage ist weitergegeben."))
+    return act(reference, "assign", run, _("Die Anfrage ist weitergegeben."))
 
 
 @bp.post("/requests/<reference>/wait")
@@ -244,7 +246,7 @@ def wait(reference: str) -> Response | tuple[str, int]:
         workflow.wait(db.session(), found, g.staff, waiting_for, utcnow())
         return str(waiting_for)
 
-    return _act(reference, "wait", run, _("Die Anfrage wartet jetzt."))
+    return act(reference, "wait", run, _("Die Anfrage wartet jetzt."))
 
 
 @bp.post("/requests/<reference>/resume")
@@ -255,7 +257,7 @@ def resume(reference: str) -> Response | tuple[str, int]:
     def run(found: HelpRequest, _form: BaseForm) -> None:
         workflow.resume(db.session(), found, g.staff, utcnow())
 
-    return _act(reference, "resume", run, _("Die Anfrage ist wieder in Bearbeitung."))
+    return act(reference, "resume", run, _("Die Anfrage ist wieder in Bearbeitung."))
 
 
 def _cancel_bookings(found: HelpRequest) -> None:
@@ -275,7 +277,7 @@ def close(reference: str) -> Response | tuple[str, int]:
         _cancel_bookings(found)
         return str(outcome)
 
-    return _act(reference, "close", run, _("Die Anfrage ist abgeschlossen."))
+    return act(reference, "close", run, _("Die Anfrage ist abgeschlossen."))
 
 
 @bp.post("/requests/<reference>/reopen")
@@ -286,7 +288,7 @@ def reopen(reference: str) -> Response | tuple[str, int]:
     def run(found: HelpRequest, _form: BaseForm) -> None:
         workflow.reopen(db.session(), found, g.staff, utcnow())
 
-    return _act(reference, "reopen", run, _("Die Anfrage ist wieder geöffnet."))
+    return act(reference, "reopen", run, _("Die Anfrage ist wieder geöffnet."))
 
 
 @bp.post("/requests/<reference>/urgency")
@@ -299,7 +301,7 @@ def urgency(reference: str) -> Response | tuple[str, int]:
         workflow.set_urgency(db.session(), found, g.staff, value, utcnow())
         return str(value)
 
-    return _act(reference, "urgency", run, _("Die Dringlichkeit ist geändert."))
+    return act(reference, "urgency", run, _("Die Dringlichkeit ist geändert."))
 
 
 @bp.post("/requests/<reference>/forward")
@@ -316,7 +318,7 @@ def forward(reference: str) -> Response | tuple[str, int]:
         return town.name
 
     found = readable_request(reference)
-    response = _act(reference, "forward", run, _("Die Anfrage ist weitergeleitet."))
+    response = act(reference, "forward", run, _("Die Anfrage ist weitergeleitet."))
     if isinstance(response, Response) and not _still_readable(found):
         return redirect(url_for("staff.inbox"))
     return response
@@ -334,7 +336,7 @@ def note(reference: str) -> Response | tuple[str, int]:
     def run(found: HelpRequest, form: BaseForm) -> None:
         workflow.add_note(db.session(), found, g.staff, form.text.data or "", utcnow())
 
-    return _act(reference, "note", run, _("Die Notiz ist gespeichert."))
+    return act(reference, "note", run, _("Die Notiz ist gespeichert."))
 
 
 @bp.post("/requests/<reference>/call")
@@ -354,7 +356,7 @@ def call(reference: str) -> Response | tuple[str, int]:
         )
         return str(result)
 
-    return _act(reference, "call", run, _("Der Anruf ist festgehalten."))
+    return act(reference, "call", run, _("Der Anruf ist festgehalten."))
 
 
 @bp.post("/requests/<reference>/message")
@@ -377,116 +379,4 @@ def message(reference: str) -> Response | tuple[str, int]:
         )
         mail.queue_resident_message(db.session(), found, text, token, now + timedelta(days=days))
 
-    return _act(reference, "message", run, _("Die Nachricht ist gesendet."))
-
-
-@bp.post("/requests/<reference>/referral")
-@requires("requests")
-def referral(reference: str) -> Response | tuple[str, int]:
-    """Record a warm hand-over to another office."""
-
-    def run(found: HelpRequest, form: BaseForm) -> str:
-        org_id = form.organization.data or ""
-        organization = catalogue.organization_by_id(db.session(), org_id) if org_id else None
-        office = form.office_name.data or dict(referrals.organizations(db.session())).get(
-            org_id, ""
-        )
-        referrals.refer(
-            db.session(),
-            found,
-            g.staff,
-            office,
-            form.passed_on.data or "",
-            form.consent.data,
-            form.follow_up_on.data,
-            utcnow(),
-            organization,
-        )
-        return "referral"
-
-    return _act(reference, "referral", run, _("Die Weitervermittlung ist festgehalten."))
-
-
-@bp.post("/requests/<reference>/referrals/<int:referral_id>/accept")
-@requires("requests")
-def accept_referral(reference: str, referral_id: int) -> Response | tuple[str, int]:
-    """The other office took the person on."""
-    found = readable_request(reference)
-    form = forms.EmptyForm(prefix="accept")
-    item = referrals.referral_of(db.session(), found.id, referral_id)
-    if item is None or not form.validate_on_submit():
-        flash(_("Dieser Schritt ist so nicht möglich. Bitte prüfen Sie Ihre Angaben."))
-        return _done(found)
-    referrals.accept(db.session(), item, g.staff, utcnow())
-    record("referral_accepted", found)
-    db.commit()
-    flash(_("Die Weitervermittlung ist als angenommen markiert."))
-    return _done(found)
-
-
-@bp.post("/requests/<reference>/book")
-@requires("requests")
-def book(reference: str) -> Response | tuple[str, int]:
-    """Book a free slot for the request; the resident gets the usual confirmation and .ics."""
-
-    def run(found: HelpRequest, form: BaseForm) -> str:
-        code, _sep, key = (form.slot.data or "").partition("/")
-        location = slots.location_by_code(db.session(), code)
-        if location is None:
-            raise SlotUnavailable("malformed")
-        booked = bookings.confirm_slot_for_request(
-            db.session(), found, location, slots.parse_slot_key(key), utcnow(), _policy()
-        )
-        booking_mail.queue_booking_made(db.session(), booked.booking, booked.token)
-        return code
-
-    return _act(
-        reference, "book", run, _("Der Termin ist gebucht. Die Person bekommt eine Bestätigung.")
-    )
-
-
-@bp.post("/requests/<reference>/bookings/<int:booking_id>/cancel")
-@requires("requests")
-def cancel_booking(reference: str, booking_id: int) -> Response:
-    """Cancel one appointment of the request; the booker is told."""
-    found = readable_request(reference)
-    booking = bookings.booking_of(db.session(), found, booking_id)
-    if booking is None or not forms.EmptyForm(prefix="cancel").validate_on_submit():
-        flash(_("Dieser Schritt ist so nicht möglich. Bitte prüfen Sie Ihre Angaben."))
-        return _done(found)
-    try:
-        bookings.cancel_booking(db.session(), booking, utcnow())
-    except BookingClosed:
-        db.session().rollback()
-        flash(_("Dieser Termin kann nicht mehr abgesagt werden."))
-        return _done(found)
-    booking_mail.queue_booking_cancelled(db.session(), booking)
-    record("booking_cancel", found)
-    db.commit()
-    flash(_("Der Termin ist abgesagt. Die Person bekommt Bescheid."))
-    return _done(found)
-
-
-@bp.post("/requests/<reference>/bookings/<int:booking_id>/move")
-@requires("requests")
-def move_booking(reference: str, booking_id: int) -> Response:
-    """Move one appointment to another free slot; the booker gets the new time and link."""
-    found = readable_request(reference)
-    booking = bookings.booking_of(db.session(), found, booking_id)
-    form = forms.BookForm(prefix=f"move{booking_id}")
-    if booking is None or not form.validate_on_submit():
-        flash(_("Bitte wählen Sie einen neuen Termin."))
-        return _done(found)
-    try:
-        moved = bookings.move_booking(
-            db.session(), booking, slots.parse_slot_key(form.slot.data or ""), utcnow(), _policy()
-        )
-    except (SlotUnavailable, BookingClosed):
-        db.session().rollback()
-        flash(_("Dieser Termin ist nicht mehr frei. Bitte wählen Sie einen anderen."))
-        return _done(found)
-    booking_mail.queue_booking_moved(db.session(), moved, bookings.renew_token(moved))
-    record("booking_move", found)
-    db.commit()
-    flash(_("Der Termin ist verschoben. Die Person bekommt Bescheid."))
-    return _done(found)
+    return act(reference, "message", run, _("Die Nachricht ist gesendet."))
