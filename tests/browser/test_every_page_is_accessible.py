@@ -233,6 +233,24 @@ def walk_staff(auditor: Auditor, base: str, lang: str, email: str, secret: str) 
     auditor.check(f"{lang}-staff-request")
 
 
+def undelivered_and_stray_mail(app: Flask) -> None:
+    """A notification that bounced and a reply that matched nothing, for the mailbox page."""
+    from portal.models import OutboxMessage, utcnow
+    from portal.services import inbound
+
+    with get_db(app).session() as session:
+        notice = session.scalars(select(OutboxMessage)).first()
+        assert notice is not None
+        notice.status, notice.bounced_at = "bounced", utcnow()
+        notice.bounce_reason = "5.1.1 <soziales-duo-shs@example.org>: user unknown"
+        stray = (
+            b"From: Jemand <jemand@example.net>\r\nTo: antwort@portal.test\r\n"
+            b"Subject: Frage zu meinem Termin\r\nMessage-ID: <stray@example.net>\r\n\r\n"
+            b"Guten Tag, ich habe eine Frage.\r\n"
+        )
+        inbound.receive(session, stray, inbound.Identity("antwort@portal.test", "k" * 40), utcnow())
+
+
 def walk_staff_work(auditor: Auditor, base: str, lang: str, worked: str, fresh: str) -> None:
     """The triage pages of a signed-in coordinator: filtered inbox, a worked request, its forms
     with errors, the four email confirmation pages, phone/counter entry and the audit log."""
@@ -266,6 +284,13 @@ def walk_staff_work(auditor: Auditor, base: str, lang: str, worked: str, fresh: 
     auditor.check(f"{lang}-staff-entry")
     auditor.submit()
     auditor.check(f"{lang}-staff-entry-errors")
+    page.goto(f"{staff_base}/mailbox")
+    assert page.locator("main table tbody tr").count() >= 1  # the bounced notification
+    auditor.check(f"{lang}-staff-mailbox")
+    with page.expect_navigation() as navigation:
+        page.locator("form[action$='/file'] button[type=submit]").first.click()
+    assert navigation.value is not None and navigation.value.status == 400
+    auditor.check(f"{lang}-staff-mailbox-errors", navigation.value.text())
     page.goto(f"{staff_base}/audit")
     auditor.check(f"{lang}-staff-audit")
     page.goto(f"{staff_base}/audit?reference={worked}")
@@ -422,6 +447,7 @@ def test_every_staff_triage_page_passes_axe_and_the_html_checker_in_german_and_e
 ) -> None:
     seed_schedule(app)
     worked, fresh = worked_and_fresh_request(app)
+    undelivered_and_stray_mail(app)
     with get_db(app).session() as session:
         user = staff.create_staff(session, "coord@example.org", PASSWORD, "coordinator", None)
         secret = user.totp_secret or ""
@@ -431,7 +457,7 @@ def test_every_staff_triage_page_passes_axe_and_the_html_checker_in_german_and_e
     for lang in ("de", "en"):
         walk_staff_work(auditor, live_server, lang, worked, fresh)
     context.close()
-    assert auditor.count == 3 + 2 * 13
+    assert auditor.count == 3 + 2 * 15
     assert not auditor.violations, "\n".join(f"{k}: {v}" for k, v in auditor.violations.items())
     assert foreign == []
     assert vnu_errors(tmp_path) == []
