@@ -213,20 +213,15 @@ class InboxFilter:
     staff_id: int | None = None
 
 
-def requests_for_inbox(
-    session: Session, town_ids: list[int] | None, status: str | None = None, limit: int = 200
-) -> list[HelpRequest]:
-    """Requests for a staff inbox, newest first; ``town_ids=None`` means every town."""
-    return filtered_inbox(session, InboxFilter(town_ids, status or ""), limit)
-
-
 def filtered_inbox(session: Session, wanted: InboxFilter, limit: int = 200) -> list[HelpRequest]:
-    """Requests matching ``wanted``: open ones by urgency and age, or as filtered."""
+    """Requests matching ``wanted``, newest first; without a status, the open ones."""
     query = select(HelpRequest).order_by(HelpRequest.received_at.desc()).limit(limit)
     if wanted.town_ids is not None:
         query = query.where(HelpRequest.town_id.in_(wanted.town_ids))
     if wanted.status:
         query = query.where(HelpRequest.status == wanted.status)
+    else:
+        query = query.where(HelpRequest.status.in_(OPEN_STATUSES))
     if wanted.urgency:
         query = query.where(HelpRequest.urgency == wanted.urgency)
     if wanted.assignee == "me":

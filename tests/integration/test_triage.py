@@ -446,3 +446,20 @@ def test_two_colleagues_taking_at_the_same_moment_give_one_taker(
     assert sorted(outcomes) == ["refused", "refused", "took"]
     stored = _stored(app)
     assert [e.kind for e in stored.events].count("taken") == 1 and stored.assignee_id
+
+
+def test_the_inbox_shows_open_requests_and_finds_closed_ones_by_filter(
+    app: Flask, client: FlaskClient
+) -> None:
+    closed = _reference(client)
+    open_one = _reference(app.test_client())
+    staff_client = _staff(app, "anna@example.org", "shs")
+    _step(staff_client, closed, "close", {"outcome": "helped"})
+    _step(staff_client, open_one, "take")
+    inbox = staff_client.get("/de/staff/").get_data(as_text=True)
+    assert open_one in inbox and closed not in inbox
+    mine = staff_client.get("/de/staff/?assignee=me").get_data(as_text=True)
+    assert open_one in mine
+    assert open_one not in staff_client.get("/de/staff/?assignee=nobody").get_data(as_text=True)
+    finished = staff_client.get("/de/staff/?status=closed").get_data(as_text=True)
+    assert closed in finished and open_one not in finished

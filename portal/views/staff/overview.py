@@ -58,10 +58,7 @@ def inbox() -> str:
     found = []
     due = []
     if access.may(g.staff, "requests"):
-        wanted = _filter(form)
-        found = requests.filtered_inbox(db.session(), wanted)
-        if not wanted.status:
-            found = [item for item in found if item.status in requests.OPEN_STATUSES]
+        found = requests.filtered_inbox(db.session(), _filter(form))
         due = referrals.open_referrals(db.session(), access.readable_town_ids(g.staff))
     mail_problems = (0, 0)
     if access.may(g.staff, "mailbox"):
