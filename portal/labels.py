@@ -230,6 +230,7 @@ AUDIT_ACTIONS = {
     "referral": _l("Weitervermittlung festgehalten"),
     "referral_accepted": _l("Weitervermittlung als angenommen markiert"),
     "book": _l("Termin gebucht"),
+    "propose": _l("Termine vorgeschlagen"),
     "booking_move": _l("Termin verschoben"),
     "booking_cancel": _l("Termin abgesagt"),
     "enter": _l("Anfrage erfasst"),

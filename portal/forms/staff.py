@@ -16,9 +16,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Optional, Regexp, ValidationError
 
 from .. import labels
-from .base import BaseForm, MaxLength, NoControlCharacters, SingleLine
+from .base import BaseForm, MaxLength, MultiCheckboxField, NoControlCharacters, SingleLine
 
 REFERENCE = r"^SD-\d{4}-\d{5}$"
+MAX_PROPOSED = 3
 
 
 class SignInForm(BaseForm):
@@ -229,3 +230,14 @@ class FileMailForm(BaseForm):
             Regexp(REFERENCE, message=_l("Bitte geben Sie eine Nummer wie SD-2026-00042 ein.")),
         ],
     )
+
+
+class ProposeForm(BaseForm):
+    """Propose one to three free slots to the resident, who books one of them."""
+
+    slots = MultiCheckboxField(_l("Termine vorschlagen"), validate_choice=False)
+
+    def validate_slots(self, field: MultiCheckboxField) -> None:
+        """One to three slots, so the message stays short."""
+        if not 1 <= len(field.data or []) <= MAX_PROPOSED:
+            raise ValidationError(_l("Bitte wählen Sie einen bis drei Termine."))

@@ -265,7 +265,7 @@ def walk_staff_work(auditor: Auditor, base: str, lang: str, worked: str, fresh: 
         assert typed in shown, typed
     assert page.locator("form[action*='/bookings/'][action$='/cancel']").count() == 1
     auditor.check(f"{lang}-staff-request-worked")
-    for step in ("note", "close"):  # sent empty: the page comes back with its errors
+    for step in ("note", "close", "propose"):  # sent empty: the page comes back with errors
         page.goto(f"{staff_base}/requests/{worked}")
         page.locator(f"details:has(form[action$='/{step}']) > summary").click()
         with page.expect_navigation() as navigation:
@@ -457,7 +457,7 @@ def test_every_staff_triage_page_passes_axe_and_the_html_checker_in_german_and_e
     for lang in ("de", "en"):
         walk_staff_work(auditor, live_server, lang, worked, fresh)
     context.close()
-    assert auditor.count == 3 + 2 * 15
+    assert auditor.count == 3 + 2 * 16
     assert not auditor.violations, "\n".join(f"{k}: {v}" for k, v in auditor.violations.items())
     assert foreign == []
     assert vnu_errors(tmp_path) == []

@@ -463,3 +463,25 @@ def test_the_inbox_shows_open_requests_and_finds_closed_ones_by_filter(
     assert open_one not in staff_client.get("/de/staff/?assignee=nobody").get_data(as_text=True)
     finished = staff_client.get("/de/staff/?status=closed").get_data(as_text=True)
     assert closed in finished and open_one not in finished
+
+
+def test_proposed_slots_reach_the_resident_in_their_language(
+    app: Flask, client: FlaskClient, mailbox: Mailbox
+) -> None:
+    seed_schedule(app)
+    reference = _reference(client, lang="de")
+    staff_client = _staff(app, "anna@example.org", "shs")
+    page = staff_client.get(f"/de/staff/requests/{reference}").get_data(as_text=True)
+    offered = re.findall(r'name="propose-slots" value="([^"]+)"', page)
+    assert len(offered) >= 4
+    response = _step(staff_client, reference, "propose", {"slots": offered[:4]})
+    assert response.status_code == 400
+    assert "Bitte wählen Sie einen bis drei Termine." in response.get_data(as_text=True)
+    assert _step(staff_client, reference, "propose", {"slots": offered[:2]}).status_code == 302
+    stored = _stored(app)
+    message = stored.events[-1]
+    assert message.kind == "staff_message" and message.public
+    assert "Wir schlagen Ihnen diese Termine vor:" in message.text
+    assert message.text.count("\n– ") == 2 and stored.waiting_for == "resident"
+    deliver(app)
+    assert any("Neue Nachricht" in str(m["Subject"]) for m in mailbox.to("elif@example.org"))

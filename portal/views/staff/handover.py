@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import flash, g
+from flask_babel import force_locale, format_date, format_time
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ... import db
+from ... import db, labels, mail
 from ...forms import staff as forms
 from ...forms.base import BaseForm
 from ...mail import bookings as booking_mail
-from ...models import HelpRequest, utcnow
-from ...services import bookings, catalogue, referrals, slots
+from ...models import ConsultationLocation, HelpRequest, utcnow
+from ...services import bookings, catalogue, messages, referrals, slots
 from ...services.errors import BookingClosed, SlotUnavailable
+from ...services.slots import Slot
+from .. import current_settings
 from . import bp, readable_request, record, requires
 from .work import act, back_to_request, booking_policy
 
@@ -131,3 +136,53 @@ def move_booking(reference: str, booking_id: int) -> Response:
     db.commit()
     flash(_("Der Termin ist verschoben. Die Person bekommt Bescheid."))
     return back_to_request(found)
+
+
+def _proposal_text(found: HelpRequest, chosen: list[tuple[ConsultationLocation, Slot]]) -> str:
+    """The proposal as the resident reads it, in the language of their request."""
+    with force_locale(found.locale):
+        lines = [_("Wir schlagen Ihnen diese Termine vor:")]
+        lines += [
+            f"– {format_date(slot.start, 'full')}, {format_time(slot.start, 'short')}: "
+            f"{labels.location_name(location)}"
+            for location, slot in chosen
+        ]
+        lines.append(
+            _(
+                "Bitte buchen Sie einen dieser Termine auf dieser Seite unter „Termin buchen“. "
+                "Oder rufen Sie uns an. Die Termine sind nicht für Sie reserviert."
+            )
+        )
+    return "\n".join(lines)
+
+
+def _chosen_slots(keys: list[str]) -> list[tuple[ConsultationLocation, Slot]]:
+    """Each ``code/key`` value as a location and a slot that is still free."""
+    chosen = []
+    for value in keys:
+        code, _sep, key = value.partition("/")
+        location = slots.location_by_code(db.session(), code)
+        if location is None:
+            raise SlotUnavailable("malformed")
+        start = slots.parse_slot_key(key)
+        chosen.append(
+            (location, slots.check_slot(db.session(), location, start, utcnow(), booking_policy()))
+        )
+    return chosen
+
+
+@bp.post("/requests/<reference>/propose")
+@requires("requests")
+def propose(reference: str) -> Response | tuple[str, int]:
+    """Propose free slots: the resident gets a message with the times and books one."""
+
+    def run(found: HelpRequest, form: BaseForm) -> str:
+        chosen = _chosen_slots(list(form.slots.data or []))
+        now = utcnow()
+        days = current_settings().resident_link_days
+        text = _proposal_text(found, chosen)
+        token = messages.send_to_resident(db.session(), found, g.staff, text, now, days, True)
+        mail.queue_resident_message(db.session(), found, text, token, now + timedelta(days=days))
+        return str(len(chosen))
+
+    return act(reference, "propose", run, _("Der Vorschlag ist gesendet."))

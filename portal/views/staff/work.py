@@ -51,6 +51,7 @@ FORM_CLASSES: dict[str, type[BaseForm]] = {
     "message": forms.MessageForm,
     "referral": forms.ReferralForm,
     "book": forms.BookForm,
+    "propose": forms.ProposeForm,
 }
 
 
