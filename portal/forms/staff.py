@@ -215,11 +215,6 @@ class ConfirmCancelForm(BaseForm):
     """Cancel a booking of the request (the booker is told)."""
 
 
-from .staff_entry import EntryForm  # noqa: E402
-
-__all__ = ["EntryForm"]
-
-
 class FileMailForm(BaseForm):
     """File a message that matched nothing on a request."""
 

@@ -10,7 +10,8 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from ... import db, labels, mail
-from ...forms.staff import EmptyForm, EntryForm, InboxFilterForm
+from ...forms.staff import EmptyForm, InboxFilterForm
+from ...forms.staff_entry import EntryForm
 from ...models import REQUEST_STATUSES, utcnow
 from ...services import access, audit, inbound, outbox, referrals, requests, towns
 from .. import current_settings
