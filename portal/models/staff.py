@@ -38,6 +38,11 @@ class StaffUser(Base):
 
     town: Mapped[Town | None] = relationship(lazy="joined")
 
+    @property
+    def shown_name(self) -> str:
+        """How colleagues see this person on pages: the display name, else the email."""
+        return self.display_name or self.email
+
     def may_read_town(self, town_id: int) -> bool:
         """Whether this person may see requests routed to ``town_id``."""
         if self.role == "coordinator":

@@ -78,3 +78,7 @@ class CertificateRefused(DomainError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class AlreadyResolved(DomainError):
+    """A received message was filed or set aside already."""

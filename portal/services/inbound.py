@@ -17,14 +17,10 @@ from sqlalchemy.orm import Session
 
 from ..models import Booking, HelpRequest, InboundMail, OutboxMessage, RequestEvent, StaffUser
 from . import mailparse, verp
-from .errors import DomainError
+from .errors import AlreadyResolved
 
 EVENT_KINDS = {"staff_reply": "staff_mail", "resident_reply": "resident_mail"}
 FILED_EVENT = "filed_mail"
-
-
-class AlreadyResolved(DomainError):
-    """The message was filed or dismissed already."""
 
 
 @dataclass(frozen=True)

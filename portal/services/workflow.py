@@ -60,13 +60,6 @@ def _ensure_open(request: HelpRequest) -> None:
         raise RequestClosed()
 
 
-def staff_name(user: StaffUser | None) -> str:
-    """How a colleague is named on pages: the display name, else the email address."""
-    if user is None:
-        return ""
-    return user.display_name or user.email
-
-
 def take(session: Session, request: HelpRequest, actor: StaffUser, now: datetime) -> None:
     """Take a request: it is in progress and ``actor`` works on it.
 
@@ -90,7 +83,7 @@ def take(session: Session, request: HelpRequest, actor: StaffUser, now: datetime
     )
     session.refresh(request)
     if not claimed.rowcount:  # type: ignore[attr-defined]
-        raise AlreadyTaken(staff_name(request.assignee))
+        raise AlreadyTaken(request.assignee.shown_name if request.assignee else "")
     _event(request, "taken", actor, now)
     session.flush()
 
@@ -107,7 +100,7 @@ def assign(
     request.assignee = colleague
     if request.status == "received":
         request.status = "in_progress"
-    _event(request, "assigned", actor, now, to=colleague.id, name=staff_name(colleague))
+    _event(request, "assigned", actor, now, to=colleague.id, name=colleague.shown_name)
     session.flush()
 
 

@@ -7,13 +7,11 @@ would happen, and the change needs a signed-in colleague who presses the button.
 from __future__ import annotations
 
 from flask import abort, g, render_template
-from wtforms import SelectChoice
 
-from ... import db
 from ...forms.staff import CloseForm, EmptyForm, ForwardForm, UrgencyForm
 from ...mail import EMAIL_ACTIONS
-from ...services import towns, workflow
 from . import bp, readable_request, requires
+from .work import town_choices
 
 
 @bp.get("/requests/<reference>/confirm/<action>")
@@ -24,17 +22,13 @@ def confirm_action(reference: str, action: str) -> str:
         abort(404)
     found = readable_request(reference)
     forward_form = ForwardForm(prefix="forward", formdata=None)
-    forward_form.town.choices = [
-        SelectChoice(str(town.id), town.name)
-        for town in towns.all_towns(db.session())
-        if town.id != found.town_id
-    ]
+    forward_form.town.choices = town_choices(found)
     urgency_form = UrgencyForm(prefix="urgency", formdata=None)
     urgency_form.urgency.data = "urgent"
     close_form = CloseForm(prefix="close", formdata=None)
     close_form.outcome.data = "duplicate"
     taken_by = (
-        workflow.staff_name(found.assignee)
+        found.assignee.shown_name
         if found.assignee is not None and found.assignee_id != g.staff.id
         else ""
     )

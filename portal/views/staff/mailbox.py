@@ -12,7 +12,7 @@ from ... import db
 from ...forms.staff import EmptyForm, FileMailForm
 from ...models import InboundMail, utcnow
 from ...services import inbound, outbox, requests
-from ...services.inbound import AlreadyResolved
+from ...services.errors import AlreadyResolved
 from . import bp, record, requires
 
 UNDELIVERED_DAYS = 14

@@ -61,22 +61,43 @@ def booking_policy() -> slots.Policy:
     return slots.Policy(settings.booking_horizon_days, settings.booking_lead_minutes)
 
 
-def _fill_choices(found: HelpRequest, built: dict[str, BaseForm]) -> None:
-    session = db.session()
-    assign = built["assign"]
-    assign.colleague.choices = [
-        SelectChoice(user.id, workflow.staff_name(user))
-        for user in workflow.colleagues_for(session, found)
+def colleague_choices(found: HelpRequest) -> list[SelectChoice]:
+    """The colleagues a request can be handed to."""
+    return [
+        SelectChoice(user.id, user.shown_name)
+        for user in workflow.colleagues_for(db.session(), found)
     ]
-    built["forward"].town.choices = [
+
+
+def town_choices(found: HelpRequest) -> list[SelectChoice]:
+    """The towns a request can be forwarded to: every one but its own."""
+    return [
         SelectChoice(str(town.id), town.name)
-        for town in towns.all_towns(session)
+        for town in towns.all_towns(db.session())
         if town.id != found.town_id
     ]
-    built["referral"].organization.choices = [
+
+
+def office_choices(found: HelpRequest) -> list[SelectChoice]:
+    """The catalogue's organisations, for a referral."""
+    return [
         SelectChoice("", _("Bitte wählen")),
-        *(SelectChoice(org_id, name) for org_id, name in referrals.organizations(session)),
+        *(SelectChoice(org_id, name) for org_id, name in referrals.organizations(db.session())),
     ]
+
+
+# The forms whose choices depend on the request, and the field that holds them.
+CHOICES: dict[str, tuple[str, Callable[[HelpRequest], list[SelectChoice]]]] = {
+    "assign": ("colleague", colleague_choices),
+    "forward": ("town", town_choices),
+    "referral": ("organization", office_choices),
+}
+
+
+def _fill_choices(found: HelpRequest, name: str, form: BaseForm) -> None:
+    if name in CHOICES:
+        field, choices = CHOICES[name]
+        form[field].choices = choices(found)
 
 
 def build_forms(
@@ -92,7 +113,8 @@ def build_forms(
         built["urgency"].urgency.data = found.urgency
     if "referral" not in given:
         built["referral"].follow_up_on.data = (utcnow() + timedelta(days=14)).date()
-    _fill_choices(found, built)
+    for name, form in built.items():
+        _fill_choices(found, name, form)
     return built
 
 
@@ -129,7 +151,6 @@ def render_request(
         locations=locations,
         offers=offers,
         suggest_no_contact=workflow.suggest_no_contact(found),
-        staff_name=workflow.staff_name,
         now=now,
         cancel_form=forms.EmptyForm(prefix="cancel"),
         signout_form=forms.EmptyForm(),
@@ -162,8 +183,7 @@ def act(
     """Validate the step's form, run it, audit it, commit; or show the page with errors."""
     found = readable_request(reference)
     form = FORM_CLASSES[name](prefix=name)
-    if name in ("assign", "forward", "referral"):
-        _fill_choices(found, {**build_forms(found), name: form})
+    _fill_choices(found, name, form)
     if not form.validate_on_submit():
         return render_request(found, {name: form}, 400)
     try:
@@ -232,7 +252,7 @@ def assign(reference: str) -> Response | tuple[str, int]:
             if user.id == form.colleague.data
         )
         workflow.assign(db.session(), found, g.staff, colleague, utcnow())
-        return workflow.staff_name(colleague)
+        return colleague.shown_name
 
     return act(reference, "assign", run, _("Die Anfrage ist weitergegeben."))
 
