@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 
 from ... import db
 from ...models import HelpRequest, StaffSession
@@ -21,6 +22,29 @@ bp = Blueprint("staff", __name__, url_prefix="/<lang>/staff")
 SESSION_KEY = "staff_token"
 NEXT_KEY = "staff_next"
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The staff area's sections, in the order of the navigation: endpoint, name, permission.
+# A colleague sees the sections their role holds; each area adds its line here.
+SECTIONS: list[tuple[str, Any, str]] = [
+    ("staff.inbox", _l("Eingang"), "requests"),
+    ("staff.mailbox", _l("Postfach"), "mailbox"),
+    ("staff.audit_log", _l("Protokoll"), "audit"),
+]
+
+
+@bp.context_processor
+def _navigation() -> dict[str, Any]:
+    """The sections the signed-in colleague may open, for the navigation of every staff page."""
+    user = g.get("staff")
+    if user is None:
+        return {"staff_sections": []}
+    return {
+        "staff_sections": [
+            (endpoint, name)
+            for endpoint, name, permission in SECTIONS
+            if access.may(user, permission)
+        ]
+    }
 
 
 def live_session() -> StaffSession | None:
