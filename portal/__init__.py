@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import flask_babel
-from flask import Flask
+from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db, i18n, labels, security
@@ -77,7 +77,17 @@ def configure_flask(app: Flask, settings: Settings) -> None:
         format_time=flask_babel.format_time,
         format_datetime=flask_babel.format_datetime,
         get_locale=flask_babel.get_locale,
+        town_list=town_list,
     )
+
+
+def town_list(style: str = "standard") -> str:
+    """The member towns' names as a list for sentences such as "Hilfe in %(towns)s"."""
+    from .services import towns
+
+    if "town_names" not in g:
+        g.town_names = towns.town_names(db.session())
+    return labels.town_list(g.town_names, style)
 
 
 def configure_logging(app: Flask) -> None:

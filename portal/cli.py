@@ -88,7 +88,7 @@ def _read_password() -> str:
 
 @staff_cli.command("create")
 @click.option("--email", required=True)
-@click.option("--town", "town_slug", help="Town slug (verl or shs); needed for caseworkers.")
+@click.option("--town", "town_slug", help="Town slug (e.g. verl); needed for caseworkers.")
 @click.option("--role", type=click.Choice(ROLES), default="caseworker", show_default=True)
 @click.option("--name", default="", help="Display name.")
 def staff_create(email: str, town_slug: str | None, role: str, name: str) -> None:
@@ -332,7 +332,7 @@ def digest_send(day_text: str | None) -> None:
 
 
 @towns_cli.command("certificate")
-@click.option("--town", "town_slug", required=True, help="Town slug (verl or shs).")
+@click.option("--town", "town_slug", required=True, help="Town slug (e.g. verl).")
 @click.option(
     "--remove", is_flag=True, help="Remove the certificate: notifications without content."
 )

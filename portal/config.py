@@ -58,7 +58,7 @@ class Settings:
     feedback_inbox: str = "barrierefreiheit@example.org"
     phone_verl: str = "05246 961-0"
     email_verl: str = "kontakt@verl.de"
-    phone_shs: str = ""
+    phone_shs: str = "05207 8905-0"
     email_shs: str = ""
     website_shs: str = "https://www.schlossholtestukenbrock.de"
     website_verl: str = "https://www.verl.de"
@@ -100,7 +100,7 @@ class Settings:
         return self.public_url.startswith("https://")
 
     def towns(self) -> tuple[TownSettings, ...]:
-        """The two member towns with the contact facts from configuration."""
+        """The member towns with the contact facts from configuration (seeded when missing)."""
         return (
             TownSettings(
                 slug="verl",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -46,8 +48,6 @@ URGENCY_SHORT = {
 
 CONTACT_METHODS = {
     "callback": _l("Rückruf am Telefon"),
-    "office_verl": _l("Termin im Rathaus Verl"),
-    "office_shs": _l("Termin im Rathaus Schloß Holte-Stukenbrock"),
     "home_visit": _l("Besuch zu Hause"),
 }
 
@@ -236,6 +236,10 @@ AUDIT_ACTIONS = {
     "enter": _l("Anfrage erfasst"),
     "mail_file": _l("E-Mail einer Anfrage zugeordnet"),
     "mail_dismiss": _l("E-Mail als erledigt markiert"),
+    "town_add": _l("Stadt angelegt"),
+    "town_edit": _l("Stadt geändert"),
+    "location_add": _l("Beratungsort angelegt"),
+    "location_edit": _l("Beratungsort geändert"),
     "signin": _l("Angemeldet"),
     "signin_failed": _l("Anmeldung fehlgeschlagen"),
     "lockout": _l("Anmeldung gesperrt nach zu vielen Fehlversuchen"),
@@ -307,8 +311,43 @@ BOOKING_STATUSES = {
 }
 
 
+def town_list(names: list[str], style: str = "standard") -> str:
+    """Town names as a list in the current language: "Verl und Schloß Holte-Stukenbrock".
+
+    ``style`` "or" joins with the language's "or" instead.
+    """
+    return format_list(names, style=style, locale=get_locale() or "de")  # type: ignore[arg-type]
+
+
+def _is_town_hall(location: ConsultationLocation) -> bool:
+    """Whether the location is its town's town hall under the name seeding gave it."""
+    return (
+        location.kind == "in_person"
+        and location.town is not None
+        and location.name in ("", f"Rathaus {location.town.name}")
+    )
+
+
 def location_name(location: ConsultationLocation) -> str:
-    """A location's name in the current language, e.g. "Rathaus Verl" or "Besuch zu Hause"."""
-    if location.kind == "in_person" and location.town is not None:
+    """A location's name in the current language, e.g. "Rathaus Verl" or "Besuch zu Hause".
+
+    A place an administrator named otherwise keeps that name.
+    """
+    if _is_town_hall(location):
+        assert location.town is not None
         return _("Rathaus %(town)s", town=location.town.name)
+    if location.kind == "in_person":
+        return location.name
     return str(LOCATION_KINDS.get(location.kind, location.name))
+
+
+def contact_method(code: str, office: ConsultationLocation | None = None) -> str:
+    """A contact method's label; ``office`` is the location an "office_…" method names."""
+    if code in CONTACT_METHODS:
+        return str(CONTACT_METHODS[code])
+    if office is not None and _is_town_hall(office):
+        assert office.town is not None
+        return _("Termin im Rathaus %(town)s", town=office.town.name)
+    if office is not None:
+        return _("Termin vor Ort: %(place)s", place=office.name)
+    return _("Termin vor Ort")

@@ -21,7 +21,7 @@ from portal import create_app, migrate
 from portal.db import get_db, make_engine
 from portal.mail import delivery
 from portal.models import Base
-from portal.services import towns
+from portal.services import schedule, towns
 from portal.tools import mailcatcher
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -90,10 +90,12 @@ def _clean(app: Flask) -> None:
         # Requests first: their audit entries may only go once the request is gone.
         connection.execute(Base.metadata.tables["help_request"].delete())
         for table in reversed(Base.metadata.sorted_tables):
-            if table.name != "town":
-                connection.execute(table.delete())
+            connection.execute(table.delete())
+    # Towns as configuration seeds them: what a test added or edited is gone.
     with database.session() as session:
-        towns.seed_towns(session, app.extensions["portal.settings"].towns(), overwrite_inbox=True)
+        facts = app.extensions["portal.settings"].towns()
+        towns.seed_towns(session, facts)
+        schedule.seed_locations(session, facts)
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ class SearchForm(BaseForm):
             *(SelectChoice(code, labels.CATALOGUE_TOPICS[code]) for code in catalogue.TOPICS),
         ]
         self.town.choices = [
-            SelectChoice("", _l("Verl und Schloß Holte-Stukenbrock")),
+            SelectChoice("", labels.town_list([name for _slug, name in towns])),
             *(SelectChoice(slug, name) for slug, name in towns),
         ]
         self.language.choices = [

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from .. import labels
+from ..models import ConsultationLocation
 from ..services import choices
 from .base import (
     BaseForm,
@@ -33,6 +34,17 @@ from .base import (
 
 def _options(codes: tuple[str, ...], names: dict[str, Any]) -> list[SelectChoice]:
     return [SelectChoice(code, names[code]) for code in codes]
+
+
+def contact_choices(offices: list[ConsultationLocation]) -> list[SelectChoice]:
+    """How we may get in touch: call back, an appointment at each office, a home visit."""
+    by_code = {office.code: office for office in offices}
+    return [
+        SelectChoice(
+            method, labels.contact_method(method, by_code.get(choices.office_code(method)))
+        )
+        for method in choices.contact_methods(list(by_code))
+    ]
 
 
 class WhoForm(BaseForm):

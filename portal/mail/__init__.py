@@ -12,13 +12,13 @@ from email.utils import parseaddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from .. import labels
 from ..config import Settings
 from ..links import external_url
-from ..models import HelpRequest, utcnow
-from ..services import choices, outbox, smime
+from ..models import ConsultationLocation, HelpRequest, utcnow
+from ..services import choices, outbox, smime, towns
 from ..services.errors import CertificateRefused
 
 STAFF_LOCALE = "de"
@@ -66,6 +66,12 @@ def _compose(
     )
 
 
+def _office(help_request: HelpRequest) -> ConsultationLocation | None:
+    """The office the request's contact method names, if any."""
+    session = object_session(help_request)
+    return towns.office_for(session, help_request.contact_method) if session else None
+
+
 def _staff_facts(help_request: HelpRequest) -> dict[str, object]:
     """What the staff email may carry: no social or health data."""
     with force_locale(STAFF_LOCALE):
@@ -75,7 +81,10 @@ def _staff_facts(help_request: HelpRequest) -> dict[str, object]:
             ],
             "urgency": str(labels.URGENCY_SHORT[help_request.urgency]),
             "language": str(labels.LANGUAGES.get(help_request.language, help_request.language)),
-            "contact_method": str(labels.CONTACT_METHODS[help_request.contact_method]),
+            "contact_method": labels.contact_method(
+                help_request.contact_method,
+                _office(help_request),
+            ),
         }
 
 

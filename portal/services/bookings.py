@@ -98,7 +98,7 @@ def _new_request(
         topics=[answers["topic"]],
         need_text=answers.get("note", ""),
         urgency="normal",
-        contact_method=method if method in choices.CONTACT_METHODS else "callback",
+        contact_method=method,
         language=locale if locale in choices.LANGUAGES else "de",
         requester_name=answers.get("name", ""),
         phone=answers.get("phone", ""),

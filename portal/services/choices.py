@@ -25,7 +25,9 @@ TOPIC_GROUPS = {
 }
 
 URGENCIES = ("normal", "soon", "urgent")
-CONTACT_METHODS = ("callback", "office_verl", "office_shs", "home_visit")
+# Besides these, "office_<location code>": an appointment at one of the towns' offices.
+CONTACT_METHODS = ("callback", "home_visit")
+OFFICE_PREFIX = "office_"
 DAYS = ("mon", "tue", "wed", "thu", "fri")
 TIMES = ("morning", "afternoon")
 RELATIONSHIPS = (
@@ -41,6 +43,16 @@ RELATIONSHIPS = (
 AUTHORITIES = ("consent", "legal")
 LANGUAGES = ("de", "en", "tr", "ar", "ru", "uk", "pl", "ro", "bg", "ku", "fa", "other")
 ACCESSIBILITY = ("wheelchair", "hearing", "sight", "easy_language", "other")
+
+
+def contact_methods(office_codes: list[str]) -> list[str]:
+    """Every contact method: call back, each office (by location code), home visit."""
+    return ["callback", *(OFFICE_PREFIX + code for code in office_codes), "home_visit"]
+
+
+def office_code(method: str) -> str:
+    """The location code of an office contact method; empty for the others."""
+    return method.removeprefix(OFFICE_PREFIX) if method.startswith(OFFICE_PREFIX) else ""
 
 
 def topic_groups(topics: list[str]) -> list[str]:

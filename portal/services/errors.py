@@ -82,3 +82,11 @@ class CertificateRefused(DomainError):
 
 class AlreadyResolved(DomainError):
     """A received message was filed or set aside already."""
+
+
+class StaleEdit(DomainError):
+    """Someone else changed the record since the form was opened; nothing was saved."""
+
+
+class TownTaken(DomainError):
+    """Another town already has this short name or this name."""

@@ -95,8 +95,7 @@ def taxonomy_record() -> dict[str, Any]:
     return {
         "id": TAXONOMY_ID,
         "name": "Soziales Duo topics",
-        "description": "Topics of the help catalogue of the Soziales Duo Verl and Schloß "
-        "Holte-Stukenbrock.",
+        "description": "Topics of the help catalogue of the Soziales Duo.",
         "version": "1",
     }
 

@@ -9,7 +9,7 @@ import icalendar
 
 from .slots import BERLIN
 
-PRODID = "-//Soziales Duo Verl und Schloß Holte-Stukenbrock//Portal//DE"
+PRODID = "-//Soziales Duo//Portal//DE"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 

@@ -40,7 +40,10 @@ DEMO_CLOSURE_REASON = "Urlaub der Koordinatorin (Demo)"
 
 
 def seed_locations(session: Session, facts: Iterable[TownSettings]) -> list[ConsultationLocation]:
-    """Create or update the town halls, the phone consultation and home visits."""
+    """Create the missing town halls, phone consultation and home visits.
+
+    A location that exists stays as an administrator edited it.
+    """
     wanted: list[dict[str, object]] = []
     for position, fact in enumerate(facts):
         wanted.append(
@@ -67,8 +70,8 @@ def seed_locations(session: Session, facts: Iterable[TownSettings]) -> list[Cons
         if location is None:
             location = ConsultationLocation(code=values["code"])
             session.add(location)
-        for name, value in values.items():
-            setattr(location, name, value)
+            for name, value in values.items():
+                setattr(location, name, value)
         locations.append(location)
     session.flush()
     return locations

@@ -39,12 +39,7 @@ SESSION_DRAFT = "booking_draft"
 SESSION_BOOKED = "booking_done"
 ADDRESS_FIELDS = ("street", "postcode", "city")
 RELATION_FIELDS = ("subject_name", "relationship", "authority")
-CONTACT_TO_LOCATION = {
-    "office_verl": "verl",
-    "office_shs": "shs",
-    "callback": "phone",
-    "home_visit": "home",
-}
+CONTACT_TO_LOCATION = {"callback": "phone", "home_visit": "home"}
 
 
 def _fresh(answers: dict[str, Any]) -> bool:
@@ -205,7 +200,8 @@ def _answers_from_request(found: Any) -> dict[str, Any]:
     if found.topics and found.topics[0] in choices.TOPICS:
         answers["topic"] = found.topics[0]
     location = slots.location_by_code(
-        db.session(), CONTACT_TO_LOCATION.get(found.contact_method, "")
+        db.session(),
+        CONTACT_TO_LOCATION.get(found.contact_method, choices.office_code(found.contact_method)),
     )
     if location is not None:
         answers.update(location=location.code, location_kind=location.kind)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from .. import db, mail
+from .. import db, labels, mail
 from ..forms import request as forms
 from ..i18n import current_locale
 from ..links import external_url
@@ -90,6 +90,8 @@ def _form_for(step: Step, answers: dict[str, Any], formdata: Any = None) -> form
             for town in towns.all_towns(db.session())
         ]
         form.town.choices = [*choices, SelectChoice("elsewhere", _("Woanders"))]
+    if step.form is forms.ContactForm:
+        form.contact_method.choices = forms.contact_choices(towns.offices(db.session()))
     return form
 
 
@@ -213,6 +215,10 @@ def check() -> Response | str:
         form=form,
         answers=draft.answers,
         town=town,
+        contact_label=labels.contact_method(
+            draft.answers["contact_method"],
+            towns.office_for(db.session(), draft.answers["contact_method"]),
+        ),
         offer=catalogue.in_language(offer.texts, current_locale().code) if offer else None,
         back_url=url_for("request.step", name=previous_step("check", draft.answers)),
     )

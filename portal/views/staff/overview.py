@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from ... import db, labels, mail
+from ...forms.request import contact_choices
 from ...forms.staff import EmptyForm, InboxFilterForm
 from ...forms.staff_entry import EntryForm
 from ...models import REQUEST_STATUSES, utcnow
@@ -94,6 +95,7 @@ def audit_log() -> str:
 
 def _entry_form() -> EntryForm:
     form = EntryForm()
+    form.contact_method.choices = contact_choices(towns.offices(db.session()))
     form.town.choices = [
         SelectChoice(town.slug, town.name)
         for town in towns.all_towns(db.session())

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from ... import db, mail
+from ... import db, labels, mail
 from ...forms import staff as forms
 from ...forms.base import BaseForm
 from ...mail import bookings as booking_mail
@@ -151,6 +151,9 @@ def render_request(
         locations=locations,
         offers=offers,
         suggest_no_contact=workflow.suggest_no_contact(found),
+        contact_label=labels.contact_method(
+            found.contact_method, towns.office_for(session, found.contact_method)
+        ),
         now=now,
         cancel_form=forms.EmptyForm(prefix="cancel"),
         signout_form=forms.EmptyForm(),
