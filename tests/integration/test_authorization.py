@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.db import get_db
 from portal.models import HelpRequest
-from portal.services import access
+from portal.services import access, towns
 from tests.integration.test_staff import _submitted_reference, make_staff, sign_in
 
 # The only staff routes open before sign-in: the sign-in steps themselves.
@@ -124,3 +124,36 @@ def test_a_caseworker_of_the_other_town_never_sees_the_request_in_lists(
     for url in ("/de/staff/", "/de/staff/?status=received", "/de/staff/?town=shs"):
         assert reference not in staff_client.get(url).get_data(as_text=True)
     assert staff_client.get(f"/de/staff/requests/{reference}/confirm/take").status_code == 404
+
+
+@pytest.mark.parametrize("name", sorted(ROLES))
+def test_only_an_administrator_opens_or_changes_a_real_town(app: Flask, name: str) -> None:
+    role, town = ROLES[name]
+    secret = make_staff(app, f"{name}@example.org", town, role=role)
+    client = app.test_client()
+    with get_db(app).session() as session:
+        verl = towns.town_by_slug(session, "verl")
+        assert verl is not None
+        town_id, inbox = verl.id, verl.inbox_email
+        location_id = towns.town_locations(session, verl)[0].id
+    urls = [
+        "/de/staff/towns",
+        "/de/staff/towns/new",
+        f"/de/staff/towns/{town_id}",
+        f"/de/staff/towns/{town_id}/locations/new",
+        f"/de/staff/towns/{town_id}/locations/{location_id}",
+    ]
+    for url in urls:  # signed out: to the sign-in page
+        assert client.get(url).headers["Location"].endswith("/de/staff/signin")
+    sign_in(client, f"{name}@example.org", secret)
+    token = _token(client)
+    allowed = role in access.PERMISSIONS["towns"]
+    for url in urls:
+        assert client.get(url).status_code == (200 if allowed else 403), url
+    response = client.post(
+        f"/de/staff/towns/{town_id}", data={"csrf_token": token, "inbox_email": "x@example.org"}
+    )
+    assert response.status_code == (400 if allowed else 403)
+    with get_db(app).session() as session:
+        verl = towns.town_by_slug(session, "verl")
+        assert verl is not None and verl.inbox_email == inbox
