@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -67,7 +67,7 @@ def town_new() -> Response | tuple[str, int]:
 def town_edit(town_id: int) -> Response | tuple[str, int]:
     """Change a town's facts; an edit over someone else's newer one is refused."""
     town = _town(town_id)
-    form = TownForm(obj=None if TownForm().is_submitted() else town)
+    form = TownForm(obj=town if request.method == "GET" else None)
     if not form.is_submitted():
         form.postcodes.data = ", ".join(town.postcode_list)
         form.seen.data = towns.fingerprint(town)
@@ -127,7 +127,7 @@ def location_edit(town_id: int, location_id: int) -> Response | tuple[str, int]:
     """Change a consultation location's name or address, or close it for bookings."""
     town = _town(town_id)
     location = _location(town, location_id)
-    form = LocationForm(obj=None if LocationForm().is_submitted() else location)
+    form = LocationForm(obj=location if request.method == "GET" else None)
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200
         return _page("staff/location_form.html", form, status, town=town, location=location)
