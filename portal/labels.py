@@ -324,7 +324,7 @@ def _is_town_hall(location: ConsultationLocation) -> bool:
     return (
         location.kind == "in_person"
         and location.town is not None
-        and location.name in ("", f"Rathaus {location.town.name}")
+        and location.name in ("", "Rathaus", f"Rathaus {location.town.name}")
     )
 
 
