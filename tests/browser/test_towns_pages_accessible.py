@@ -59,7 +59,7 @@ def test_every_town_page_passes_axe_and_the_html_checker_in_german_and_arabic(
         page.goto(f"{base}/{town_id}/locations/{location_id}")
         auditor.check(f"{lang}-location-edit")
     context.close()
-    assert auditor.count == 2 * 7
+    assert auditor.count == 2 * 8
     assert not auditor.violations, "\n".join(f"{k}: {v}" for k, v in auditor.violations.items())
     assert foreign == []
     assert vnu_errors(tmp_path) == []
