@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectField, StringField, TimeField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from ..services.hours import RuleFacts, latest_sensible, slots_fit
@@ -79,6 +79,7 @@ class RuleForm(BaseForm):
     )
     valid_from = DayField(_l("Gilt ab (leer: sofort)"), validators=[Optional()])
     valid_to = DayField(_l("Gilt bis einschließlich (leer: ohne Ende)"), validators=[Optional()])
+    version = HiddenField()
 
     def validate_slot_minutes(self, field: MinutesField) -> None:
         """The hours divide into whole slots."""

@@ -115,6 +115,21 @@ def save_rule(
     return rule
 
 
+def version_of(rule: ConsultationRule) -> str:
+    """A fingerprint of the rule as stored, so that an edit sees whether someone changed it."""
+    facts = facts_of(rule)
+    return "|".join(
+        (
+            str(facts.weekday),
+            facts.start_time.strftime("%H:%M"),
+            facts.end_time.strftime("%H:%M"),
+            str(facts.slot_minutes),
+            facts.valid_from.isoformat() if facts.valid_from else "",
+            facts.valid_to.isoformat() if facts.valid_to else "",
+        )
+    )
+
+
 def facts_of(rule: ConsultationRule) -> RuleFacts:
     """The facts of a stored rule."""
     return RuleFacts(
@@ -160,7 +175,22 @@ def add_closure(
     last_day: date,
     reason: str,
 ) -> ConsultationClosure:
-    """Close one location (or all) from ``first_day`` to ``last_day``; the caller commits."""
+    """Close one location (or all) from ``first_day`` to ``last_day``; the caller commits.
+
+    The same closure entered twice (a double submit, two colleagues) is stored once.
+    """
+    same = session.scalar(
+        select(ConsultationClosure).where(
+            ConsultationClosure.location_id.is_(None)
+            if location is None
+            else ConsultationClosure.location_id == location.id,
+            ConsultationClosure.first_day == first_day,
+            ConsultationClosure.last_day == last_day,
+            ConsultationClosure.reason == reason,
+        )
+    )
+    if same is not None:
+        return same
     closure = ConsultationClosure(
         location_id=location.id if location else None,
         first_day=first_day,

@@ -22,6 +22,7 @@ from portal.models import (
     utcnow,
 )
 from portal.services import slots
+from portal.services.workdays import is_public_holiday
 from tests.booking_support import confirm, seed_schedule, slot_keys, walk_booking
 from tests.conftest import Mailbox, csrf_token, deliver
 from tests.integration.test_staff import make_staff, sign_in
@@ -87,6 +88,12 @@ def _rule(weekday: int, start: str, end: str, minutes: int, **more: str) -> dict
     }
 
 
+def _version(client: FlaskClient, url: str) -> str:
+    """The version of a rule as its edit page shows it."""
+    html = client.get(url).get_data(as_text=True)
+    return re.search(r'name="rule-version" type="hidden" value="([^"]*)"', html).group(1)
+
+
 def _book(app: Flask, client: FlaskClient, slot_index: int = 0) -> Booking:
     walk_booking(client, slot_index=slot_index)
     assert confirm(client).status_code == 302
@@ -150,9 +157,10 @@ def test_a_coordinator_enters_changes_ends_and_deletes_weekly_hours_with_clear_e
     edit = f"{page}/rules/{monday_id}"
     form = staff.get(edit).get_data(as_text=True)
     assert 'value="09:00"' in form and 'value="2027-01-04"' in form
-    wrong = _post(staff, edit, edit, _rule(0, "09:00", "11:00", 45), "rule")
+    seen = _version(staff, edit)
+    wrong = _post(staff, edit, edit, _rule(0, "09:00", "11:00", 45, version=seen), "rule")
     assert wrong.status_code == 400 and "<title>Fehler:" in wrong.get_data(as_text=True)
-    changed = _post(staff, edit, edit, _rule(0, "08:00", "11:00", 60), "rule")
+    changed = _post(staff, edit, edit, _rule(0, "08:00", "11:00", 60, version=seen), "rule")
     assert changed.status_code == 302
     assert _rules(app, home)[2] == (0, "08:00", "11:00", 60, None, None)
 
@@ -287,9 +295,14 @@ def test_a_longer_or_shorter_slot_never_overlaps_a_booked_appointment(
         ).one()
         rule_id, start, end = rule.id, rule.start_time, rule.end_time
     page = f"/de/staff/hours/{verl}/rules/{rule_id}"
-    data = _rule(local.weekday(), start.strftime("%H:%M"), end.strftime("%H:%M"), 20)
-    if (end.hour * 60 + end.minute - start.hour * 60 - start.minute) % 20:
-        data = _rule(local.weekday(), start.strftime("%H:%M"), end.strftime("%H:%M"), 15)
+    minutes = 15 if (end.hour * 60 + end.minute - start.hour * 60 - start.minute) % 20 else 20
+    data = _rule(
+        local.weekday(),
+        start.strftime("%H:%M"),
+        end.strftime("%H:%M"),
+        minutes,
+        version=_version(staff, page),
+    )
     assert _post(staff, page, page, data, "rule").status_code == 302
     week = local.date() - timedelta(days=local.weekday())
     preview = [slots.parse_slot_key(key) for key in _preview(staff, verl, week)]
@@ -388,3 +401,63 @@ def test_who_does_not_run_the_hours_neither_sees_nor_opens_them(
     )
     assert response.status_code == 403
     assert len(_rules(app, verl)) == 2
+
+
+def test_two_colleagues_changing_one_rule_do_not_overwrite_each_other(
+    app: Flask, client: FlaskClient
+) -> None:
+    seed_schedule(app)
+    first, second = _staff(app), _staff(app, "admin")
+    home = _location_id(app, "home")
+    with get_db(app).session() as session:
+        rule_id = session.scalars(
+            select(ConsultationRule.id).where(ConsultationRule.location_id == home)
+        ).one()
+    edit = f"/de/staff/hours/{home}/rules/{rule_id}"
+    seen_first, seen_second = _version(first, edit), _version(second, edit)
+    done = _post(first, edit, edit, _rule(4, "09:00", "11:00", 60, version=seen_first), "rule")
+    assert done.status_code == 302
+    late = _post(second, edit, edit, _rule(4, "10:00", "12:00", 30, version=seen_second), "rule")
+    assert late.status_code == 302 and late.headers["Location"].endswith(edit)
+    page = second.get(edit).get_data(as_text=True)
+    assert "Jemand hat diese Sprechzeit inzwischen geändert." in page
+    assert 'value="11:00"' in page, "the page shows the colleague's change"
+    assert _rules(app, home) == [(4, "09:00", "11:00", 60, None, None)]
+
+
+def test_a_closure_sent_twice_is_stored_once(app: Flask, client: FlaskClient) -> None:
+    seed_schedule(app)
+    staff = _staff(app)
+    day = (utcnow().astimezone(slots.BERLIN).date() + timedelta(days=10)).isoformat()
+    data = {"closure-location": "", "closure-first_day": day, "closure-last_day": day}
+    for _attempt in range(2):
+        response = _post(staff, "/de/staff/hours", "/de/staff/hours/closures", data, "closure")
+        assert response.status_code == 302
+    with get_db(app).session() as session:
+        [closure] = session.scalars(select(ConsultationClosure)).all()
+        assert closure.location_id is None and closure.first_day.isoformat() == day
+
+
+def test_the_preview_shows_public_holidays_without_slots(app: Flask, client: FlaskClient) -> None:
+    seed_schedule(app)
+    today = utcnow().astimezone(slots.BERLIN).date()
+    holidays = [
+        today + timedelta(days=offset)
+        for offset in range(7, 50)
+        if (today + timedelta(days=offset)).weekday() < 5
+        and is_public_holiday(today + timedelta(days=offset))
+    ]
+    if not holidays:
+        pytest.skip("no public holiday on a weekday in the next weeks")
+    holiday = holidays[0]
+    staff = _staff(app)
+    phone = _location_id(app, "phone")  # phone hours every weekday
+    monday = holiday - timedelta(days=holiday.weekday())
+    page = staff.get(f"/de/staff/hours/{phone}?week={monday}").get_data(as_text=True)
+    assert "Feiertag: keine Termine" in page
+    shown_days = {
+        slots.parse_slot_key(key).astimezone(slots.BERLIN).date()
+        for key in _preview(staff, phone, monday)
+    }
+    assert holiday not in shown_days
+    assert shown_days, "the other weekdays have slots"

@@ -266,6 +266,15 @@ def edit_rule(location_id: int, rule_id: int) -> Response | tuple[str, int] | st
     if request.method == "GET":
         form = _rule_form(blank=True)
         form.process(obj=rule)
+        form.version.data = hours.version_of(rule)
+    elif form.is_submitted() and form.version.data != hours.version_of(rule):
+        flash(
+            _(
+                "Jemand hat diese Sprechzeit inzwischen geändert. "
+                "Hier sehen Sie den neuen Stand. Bitte prüfen Sie Ihre Änderung noch einmal."
+            )
+        )
+        return redirect(url_for("staff.edit_rule", location_id=location.id, rule_id=rule.id))
     elif form.validate_on_submit() and not _overlap_error(form, location, rule.id):
         hours.save_rule(db.session(), location, form.facts(), rule)
         record("hours_rule_change", detail=location.code)
