@@ -139,8 +139,10 @@ def add_closure() -> Response | tuple[str, int]:
 def delete_closure(closure_id: int) -> Response:
     """Remove a closure: its days have consultation hours again."""
     closure = db.session().get(ConsultationClosure, closure_id)
-    if closure is None or not EmptyForm(prefix="delete").validate_on_submit():
+    if closure is None:
         abort(404)
+    if not EmptyForm(prefix="delete").validate_on_submit():
+        abort(400)
     db.session().delete(closure)
     record("hours_closure_delete")
     _after_change(_("Die Schließzeit ist gelöscht."))
