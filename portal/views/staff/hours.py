@@ -92,13 +92,22 @@ def render_overview(closure_form: ClosureForm | None = None, status: int = 200) 
     """The locations, the closures, and the bookings outside the hours."""
     session = db.session()
     form = closure_form or _closure_form(blank=True)
+    places = hours.locations(session)
+    today = _today()
     html = render_template(
         "staff/hours.html",
-        locations=hours.locations(session),
-        closures=hours.closures_for(session, None, _today()),
-        location_names={
-            place.id: labels.location_name(place) for place in hours.locations(session)
+        locations=places,
+        current_rules={
+            place.id: [
+                rule
+                for rule in hours.rules_of(session, place)
+                if rule.valid_to is None or rule.valid_to >= today
+            ]
+            for place in places
         },
+        closures=hours.closures_for(session, None, today),
+        location_names={place.id: labels.location_name(place) for place in places},
+        today=today,
         outside=hours.outside_hours(session, utcnow()),
         closure_form=form,
         has_errors=bool(form.errors),
