@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
-from ..services.hours import RuleFacts, latest_sensible, slots_fit
+from ..services.hours import ClosureFacts, RuleFacts, latest_sensible, slots_fit
 from ..services.slots import BERLIN
 from .base import BaseForm, MaxLength, SingleLine
 
@@ -136,7 +136,9 @@ class ClosureForm(BaseForm):
 
     location = SelectField(_l("Wo"), validate_choice=True)
     first_day = DayField(_l("Erster Tag"), validators=[InputRequired(DATE_HINT)])
+    start_time = ClockField(_l("Ab Uhrzeit (leer: ganzer Tag)"), validators=[Optional()])
     last_day = DayField(_l("Letzter Tag"), validators=[InputRequired(DATE_HINT)])
+    end_time = ClockField(_l("Bis Uhrzeit (leer: ganzer Tag)"), validators=[Optional()])
     reason = StringField(
         _l("Grund (zum Beispiel Urlaub oder Fortbildung)"),
         validators=[MaxLength(200), SingleLine()],
@@ -153,3 +155,19 @@ class ClosureForm(BaseForm):
             raise ValidationError(_l("Der letzte Tag darf nicht in der Vergangenheit liegen."))
         if field.data and self.first_day.data and field.data < self.first_day.data:
             raise ValidationError(_l("Der letzte Tag darf nicht vor dem ersten Tag liegen."))
+
+    def validate_end_time(self, field: ClockField) -> None:
+        """On one day, the closure ends after it starts."""
+        same_day = self.first_day.data and self.first_day.data == self.last_day.data
+        if same_day and field.data and self.start_time.data and field.data <= self.start_time.data:
+            raise ValidationError(_l("Die Uhrzeit „Bis“ muss nach der Uhrzeit „Ab“ liegen."))
+
+    def facts(self) -> ClosureFacts:
+        """The closure as entered."""
+        return ClosureFacts(
+            self.first_day.data,
+            self.last_day.data,
+            self.start_time.data,
+            self.end_time.data,
+            self.reason.data or "",
+        )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Booking, ConsultationClosure, ConsultationLocation, ConsultationRule
-from .slots import BERLIN
+from .slots import BERLIN, closure_bounds
 from .workdays import is_public_holiday
 
 # Dates further out than this are a typing error, not a plan.
@@ -168,12 +169,19 @@ def closures_for(
     return list(session.scalars(query.order_by(ConsultationClosure.first_day)))
 
 
+@dataclass(frozen=True)
+class ClosureFacts:
+    """What a closure says, as entered: days, optional times of day, and why."""
+
+    first_day: date
+    last_day: date
+    start_time: time | None = None
+    end_time: time | None = None
+    reason: str = ""
+
+
 def add_closure(
-    session: Session,
-    location: ConsultationLocation | None,
-    first_day: date,
-    last_day: date,
-    reason: str,
+    session: Session, location: ConsultationLocation | None, facts: ClosureFacts
 ) -> ConsultationClosure:
     """Close one location (or all) from ``first_day`` to ``last_day``; the caller commits.
 
@@ -184,22 +192,43 @@ def add_closure(
             ConsultationClosure.location_id.is_(None)
             if location is None
             else ConsultationClosure.location_id == location.id,
-            ConsultationClosure.first_day == first_day,
-            ConsultationClosure.last_day == last_day,
-            ConsultationClosure.reason == reason,
+            ConsultationClosure.first_day == facts.first_day,
+            ConsultationClosure.last_day == facts.last_day,
+            _same_time(ConsultationClosure.start_time, facts.start_time),
+            _same_time(ConsultationClosure.end_time, facts.end_time),
+            ConsultationClosure.reason == facts.reason,
         )
     )
     if same is not None:
         return same
     closure = ConsultationClosure(
         location_id=location.id if location else None,
-        first_day=first_day,
-        last_day=last_day,
-        reason=reason,
+        first_day=facts.first_day,
+        last_day=facts.last_day,
+        start_time=facts.start_time,
+        end_time=facts.end_time,
+        reason=facts.reason,
     )
     session.add(closure)
     session.flush()
     return closure
+
+
+def _same_time(column: Any, value: time | None) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+def closed_between(closure: ConsultationClosure) -> tuple[datetime, datetime]:
+    """When a closure starts and ends, in UTC."""
+    return closure_bounds(closure.first_day, closure.last_day, closure.start_time, closure.end_time)
+
+
+def closed_part(closure: ConsultationClosure, day: date) -> tuple[datetime, datetime] | None:
+    """The part of ``day`` that ``closure`` closes (UTC), or ``None`` if it leaves it open."""
+    begin, end = closed_between(closure)
+    day_begin, day_end = closure_bounds(day, day, None, None)
+    part = (max(begin, day_begin), min(end, day_end))
+    return part if part[0] < part[1] else None
 
 
 def _fits(
@@ -210,8 +239,10 @@ def _fits(
     day = start.date()
     if is_public_holiday(day) or end.date() != day:
         return False
-    if any(c.first_day <= day <= c.last_day for c in closed):
-        return False
+    for closure in closed:
+        begin, until = closed_between(closure)
+        if begin < booking.slot_end and booking.slot_start < until:
+            return False
     return any(
         rule.weekday == day.weekday()
         and (rule.valid_from is None or rule.valid_from <= day)

@@ -171,24 +171,55 @@ def _rules(session: Session, location: ConsultationLocation) -> dict[int, list[R
     return by_weekday
 
 
-def _closed_days(
-    session: Session, location: ConsultationLocation, first: date, last: date
-) -> set[date]:
+@dataclass(frozen=True)
+class Closed:
+    """The closures that touch some days: days closed whole, and shorter closed times (UTC)."""
+
+    days: set[date]
+    times: list[tuple[datetime, datetime]]
+
+    def hides(self, slot: Slot) -> bool:
+        """Whether a closure covers any part of ``slot``."""
+        return any(begin < slot.end and slot.start < end for begin, end in self.times)
+
+
+def closure_bounds(
+    first_day: date, last_day: date, start_time: time | None, end_time: time | None
+) -> tuple[datetime, datetime]:
+    """The UTC start and end of a closure given in Berlin days and (optional) times of day."""
+    begin = datetime.combine(first_day, start_time or time(0), tzinfo=BERLIN)
+    if end_time is None:
+        until = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=BERLIN)
+    else:
+        until = datetime.combine(last_day, end_time, tzinfo=BERLIN)
+    return begin.astimezone(UTC), until.astimezone(UTC)
+
+
+def _closed(session: Session, location: ConsultationLocation, first: date, last: date) -> Closed:
     closures = session.execute(
-        select(ConsultationClosure.first_day, ConsultationClosure.last_day).where(
+        select(
+            ConsultationClosure.first_day,
+            ConsultationClosure.last_day,
+            ConsultationClosure.start_time,
+            ConsultationClosure.end_time,
+        ).where(
             (ConsultationClosure.location_id == location.id)
             | ConsultationClosure.location_id.is_(None),
             ConsultationClosure.first_day <= last,
             ConsultationClosure.last_day >= first,
         )
     )
-    days: set[date] = set()
-    for first_day, last_day in closures:
-        day = max(first_day, first)
-        while day <= min(last_day, last):
-            days.add(day)
+    closed = Closed(set(), [])
+    for first_day, last_day, start_time, end_time in closures:
+        whole_from = first_day if start_time in (None, time(0)) else first_day + timedelta(days=1)
+        whole_to = last_day if end_time is None else last_day - timedelta(days=1)
+        if whole_from > first_day or whole_to < last_day:
+            closed.times.append(closure_bounds(first_day, last_day, start_time, end_time))
+        day = max(whole_from, first)
+        while day <= min(whole_to, last):
+            closed.days.add(day)
             day += timedelta(days=1)
-    return days
+    return closed
 
 
 class Taken:
@@ -230,14 +261,16 @@ def _open_slots(
 ) -> list[Slot]:
     """Rule slots from ``first`` to ``last`` (local days), without holidays and closures."""
     rules = _rules(session, location)
-    closed = _closed_days(session, location, first, last)
+    closed = _closed(session, location, first, last)
     slots: list[Slot] = []
     day = first
     while day <= last:
         todays = rules.get(day.weekday())
-        if todays and day not in closed and not is_public_holiday(day):
+        if todays and day not in closed.days and not is_public_holiday(day):
             slots.extend(rule_slots(location.id, todays, day))
         day += timedelta(days=1)
+    if closed.times:
+        return [slot for slot in slots if not closed.hides(slot)]
     return slots
 
 

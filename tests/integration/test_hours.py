@@ -464,3 +464,67 @@ def test_the_preview_shows_public_holidays_without_slots(app: Flask, client: Fla
     }
     assert holiday not in shown_days
     assert shown_days, "the other weekdays have slots"
+
+
+def test_a_closure_for_part_of_a_day_hides_only_the_slots_it_touches(
+    app: Flask, client: FlaskClient
+) -> None:
+    seed_schedule(app)  # Verl: Thursday 14:00-17:30 in 30 minutes
+    staff = _staff(app)
+    verl = _location_id(app, "verl")
+    today = utcnow().astimezone(slots.BERLIN).date()
+    thursday = today + timedelta(days=(3 - today.weekday()) % 7 + 7)
+    monday = thursday - timedelta(days=3)
+    data = {
+        "closure-location": str(verl),
+        "closure-first_day": thursday.isoformat(),
+        "closure-last_day": thursday.isoformat(),
+        "closure-start_time": "15:00",
+        "closure-end_time": "14:30",
+        "closure-reason": "Teamsitzung",
+    }
+    refused = _post(staff, "/de/staff/hours", "/de/staff/hours/closures", data, "closure")
+    assert refused.status_code == 400
+    assert "„Bis“ muss nach der Uhrzeit „Ab“ liegen." in refused.get_data(as_text=True)
+
+    def times() -> list[str]:
+        return [
+            slots.parse_slot_key(key).astimezone(slots.BERLIN).strftime("%H:%M")
+            for key in _preview(staff, verl, monday)
+            if slots.parse_slot_key(key).astimezone(slots.BERLIN).date() == thursday
+        ]
+
+    assert times()[:4] == ["14:00", "14:30", "15:00", "15:30"]
+    data.update({"closure-start_time": "14:15", "closure-end_time": "15:00"})
+    added = _post(staff, "/de/staff/hours", "/de/staff/hours/closures", data, "closure")
+    assert added.status_code == 302
+    assert times()[:2] == ["15:00", "15:30"], "14:00-14:30 and 14:30-15:00 touch the closure"
+    page = staff.get(f"/de/staff/hours/{verl}?week={monday}").get_data(as_text=True)
+    assert "Geschlossen von 14:15 bis 15:00" in page and "Teamsitzung" in page
+    overview = staff.get("/de/staff/hours").get_data(as_text=True)
+    assert "14:15" in overview and "15:00" in overview
+
+
+def test_a_booking_in_a_closure_for_part_of_its_day_is_listed(
+    app: Flask, client: FlaskClient
+) -> None:
+    seed_schedule(app)
+    booked = _book(app, client)
+    staff = _staff(app)
+    start = booked.slot_start.astimezone(slots.BERLIN)
+    end = booked.slot_end.astimezone(slots.BERLIN)
+    link = f"#booking-{booked.id}"
+    for first, last, listed in [
+        (end.strftime("%H:%M"), "23:00", False),  # right after it: still fine
+        (start.strftime("%H:%M"), end.strftime("%H:%M"), True),
+    ]:
+        data = {
+            "closure-location": "",
+            "closure-first_day": start.date().isoformat(),
+            "closure-last_day": start.date().isoformat(),
+            "closure-start_time": first,
+            "closure-end_time": last,
+        }
+        added = _post(staff, "/de/staff/hours", "/de/staff/hours/closures", data, "closure")
+        assert added.status_code == 302
+        assert (link in staff.get("/de/staff/hours").get_data(as_text=True)) is listed

@@ -131,13 +131,7 @@ def add_closure() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return render_overview(form, 400)
     location = _location(int(form.location.data)) if form.location.data else None
-    hours.add_closure(
-        db.session(),
-        location,
-        form.first_day.data,
-        form.last_day.data,
-        form.reason.data or "",
-    )
+    hours.add_closure(db.session(), location, form.facts())
     record("hours_closure_add", detail=location.code if location else "")
     _after_change(_("Die Schließzeit ist eingetragen."))
     return redirect(url_for("staff.hours"))
@@ -178,13 +172,19 @@ def _week(location: ConsultationLocation) -> dict[str, object]:
     days = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
-        closure = next((c for c in closed if c.first_day <= day <= c.last_day), None)
+        parts = [
+            (closure, part)
+            for closure in closed
+            if (part := hours.closed_part(closure, day)) is not None
+        ]
+        whole = slots.closure_bounds(day, day, None, None)
         days.append(
             {
                 "day": day,
                 "slots": free.get(day, []),
                 "holiday": day in hours.holidays_in(day, day),
-                "closure": closure,
+                "closure": next((c for c, part in parts if part == whole), None),
+                "partly": [(c, part) for c, part in parts if part != whole],
             }
         )
     return {
