@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from babel.dates import get_day_names
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -23,8 +24,6 @@ from .work import booking_policy
 
 def _weekdays() -> list[str]:
     """The names of the weekdays in the reader's language, Monday first."""
-    from babel.dates import get_day_names
-
     names = get_day_names("wide", locale=get_locale())
     return [names[number] for number in range(7)]
 
