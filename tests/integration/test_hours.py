@@ -113,8 +113,8 @@ def test_a_coordinator_enters_changes_ends_and_deletes_weekly_hours_with_clear_e
     assert before == [(4, "09:00", "12:00", 60, None, None)]
     assert "Sprechzeiten" in staff.get("/de/staff/").get_data(as_text=True)
     overview = staff.get("/de/staff/hours").get_data(as_text=True)
-    assert "Freitag, 09:00–12:00 (Termine zu 60 Minuten)" in overview
-    assert "Dienstag, 09:00–12:00 (Termine zu 30 Minuten)" in overview  # Verl
+    assert 'Freitag, <bdi dir="ltr">09:00–12:00</bdi> (Termine zu 60 Minuten)' in overview
+    assert 'Dienstag, <bdi dir="ltr">09:00–12:00</bdi> (Termine zu 30 Minuten)' in overview
 
     cases = [
         (_rule(0, "12:00", "09:00", 30), "„Bis“ muss nach „Von“ liegen."),
