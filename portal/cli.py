@@ -316,7 +316,11 @@ def schedule_show() -> None:
                     f" every {rule.slot_minutes} min"
                 )
         for closure in schedule.closures(session):
-            click.echo(f"closed {closure.first_day} to {closure.last_day}: {closure.reason}")
+            since = f" {closure.start_time:%H:%M}" if closure.start_time else ""
+            until = f" {closure.end_time:%H:%M}" if closure.end_time else ""
+            click.echo(
+                f"closed {closure.first_day}{since} to {closure.last_day}{until}: {closure.reason}"
+            )
 
 
 @digest_cli.command("send")

@@ -245,6 +245,12 @@ AUDIT_ACTIONS = {
     "lockout": _l("Anmeldung gesperrt nach zu vielen Fehlversuchen"),
     "signout": _l("Abgemeldet"),
     "audit_view": _l("Protokoll angesehen"),
+    "hours_rule_add": _l("Sprechzeit eingetragen"),
+    "hours_rule_change": _l("Sprechzeit geändert"),
+    "hours_rule_end": _l("Sprechzeit beendet"),
+    "hours_rule_delete": _l("Sprechzeit gelöscht"),
+    "hours_closure_add": _l("Schließzeit eingetragen"),
+    "hours_closure_delete": _l("Schließzeit gelöscht"),
 }
 
 # The help catalogue's topics (see portal.services.catalogue.TOPICS).

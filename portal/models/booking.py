@@ -79,7 +79,12 @@ class ConsultationRule(Base):
 
 
 class ConsultationClosure(Base):
-    """Days without consultation hours (leave, training); no location means every location."""
+    """Time without consultation hours (leave, training); no location means every location.
+
+    Closed from ``first_day`` at ``start_time`` to ``last_day`` at ``end_time``, wall-clock
+    times in Europe/Berlin; an empty start means from the start of the first day, an empty
+    end until the end of the last day.
+    """
 
     __tablename__ = "consultation_closure"
     __table_args__ = (CheckConstraint("first_day <= last_day", name="day_order"),)
@@ -90,6 +95,8 @@ class ConsultationClosure(Base):
     )
     first_day: Mapped[date]
     last_day: Mapped[date]
+    start_time: Mapped[time | None]
+    end_time: Mapped[time | None]
     reason: Mapped[str] = mapped_column(String(200), default="")
 
 

@@ -12,6 +12,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "mailbox": frozenset({"coordinator"}),
     "audit": frozenset({"coordinator", "admin"}),
     "towns": frozenset({"admin"}),
+    "hours": frozenset({"coordinator", "admin"}),
 }
 
 

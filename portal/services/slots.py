@@ -6,12 +6,13 @@ winter and 07:00 UTC in summer. A wall time that does not exist (the hour skippe
 last Sunday of March) yields no slot; a wall time that exists twice (the last Sunday of
 October) yields one slot, at its first occurrence. NRW public holidays and closures have
 no slots; neither has anything that starts before ``now`` plus the lead time or after the
-horizon; slots held by an active booking are not free.
+horizon; slots overlapping an active booking are not free.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -170,41 +171,89 @@ def _rules(session: Session, location: ConsultationLocation) -> dict[int, list[R
     return by_weekday
 
 
-def _closed_days(
-    session: Session, location: ConsultationLocation, first: date, last: date
-) -> set[date]:
+@dataclass(frozen=True)
+class Closed:
+    """The closures that touch some days: days closed whole, and shorter closed times (UTC)."""
+
+    days: set[date]
+    times: list[tuple[datetime, datetime]]
+
+    def hides(self, slot: Slot) -> bool:
+        """Whether a closure covers any part of ``slot``."""
+        return any(begin < slot.end and slot.start < end for begin, end in self.times)
+
+
+def closure_bounds(
+    first_day: date, last_day: date, start_time: time | None, end_time: time | None
+) -> tuple[datetime, datetime]:
+    """The UTC start and end of a closure given in Berlin days and (optional) times of day."""
+    begin = datetime.combine(first_day, start_time or time(0), tzinfo=BERLIN)
+    if end_time is None:
+        until = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=BERLIN)
+    else:
+        until = datetime.combine(last_day, end_time, tzinfo=BERLIN)
+    return begin.astimezone(UTC), until.astimezone(UTC)
+
+
+def _closed(session: Session, location: ConsultationLocation, first: date, last: date) -> Closed:
     closures = session.execute(
-        select(ConsultationClosure.first_day, ConsultationClosure.last_day).where(
+        select(
+            ConsultationClosure.first_day,
+            ConsultationClosure.last_day,
+            ConsultationClosure.start_time,
+            ConsultationClosure.end_time,
+        ).where(
             (ConsultationClosure.location_id == location.id)
             | ConsultationClosure.location_id.is_(None),
             ConsultationClosure.first_day <= last,
             ConsultationClosure.last_day >= first,
         )
     )
-    days: set[date] = set()
-    for first_day, last_day in closures:
-        day = max(first_day, first)
-        while day <= min(last_day, last):
-            days.add(day)
+    closed = Closed(set(), [])
+    for first_day, last_day, start_time, end_time in closures:
+        whole_from = first_day if start_time in (None, time(0)) else first_day + timedelta(days=1)
+        whole_to = last_day if end_time is None else last_day - timedelta(days=1)
+        if whole_from > first_day or whole_to < last_day:
+            closed.times.append(closure_bounds(first_day, last_day, start_time, end_time))
+        day = max(whole_from, first)
+        while day <= min(whole_to, last):
+            closed.days.add(day)
             day += timedelta(days=1)
-    return days
+    return closed
 
 
-def _taken(
-    session: Session, location: ConsultationLocation, first: date, last: date
-) -> set[datetime]:
+class Taken:
+    """The times held by active bookings, to ask quickly whether a slot overlaps one.
+
+    A slot overlaps a booking when it starts before the booking ends and ends after it
+    starts, so a booking of 9:00–9:30 also blocks a 9:20 slot after the slot length changed.
+    """
+
+    def __init__(self, held: Iterable[tuple[datetime, datetime]]) -> None:
+        ordered = sorted(held)
+        self.starts = [start for start, _end in ordered]
+        self.latest_end: list[datetime] = []
+        for _start, end in ordered:
+            self.latest_end.append(max(end, self.latest_end[-1]) if self.latest_end else end)
+
+    def overlaps(self, slot: Slot) -> bool:
+        """Whether an active booking holds any part of ``slot``."""
+        before_end = bisect_left(self.starts, slot.end)  # bookings starting before it ends
+        return before_end > 0 and self.latest_end[before_end - 1] > slot.start
+
+
+def _taken(session: Session, location: ConsultationLocation, first: date, last: date) -> Taken:
     lower = datetime.combine(first, time(0), tzinfo=BERLIN).astimezone(UTC)
     upper = datetime.combine(last + timedelta(days=1), time(0), tzinfo=BERLIN).astimezone(UTC)
-    return set(
-        session.scalars(
-            select(Booking.slot_start).where(
-                Booking.location_id == location.id,
-                Booking.status == "active",
-                Booking.slot_start >= lower,
-                Booking.slot_start < upper,
-            )
+    rows = session.execute(
+        select(Booking.slot_start, Booking.slot_end).where(
+            Booking.location_id == location.id,
+            Booking.status == "active",
+            Booking.slot_end > lower,
+            Booking.slot_start < upper,
         )
     )
+    return Taken((start, end) for start, end in rows)
 
 
 def _open_slots(
@@ -212,14 +261,16 @@ def _open_slots(
 ) -> list[Slot]:
     """Rule slots from ``first`` to ``last`` (local days), without holidays and closures."""
     rules = _rules(session, location)
-    closed = _closed_days(session, location, first, last)
+    closed = _closed(session, location, first, last)
     slots: list[Slot] = []
     day = first
     while day <= last:
         todays = rules.get(day.weekday())
-        if todays and day not in closed and not is_public_holiday(day):
+        if todays and day not in closed.days and not is_public_holiday(day):
             slots.extend(rule_slots(location.id, todays, day))
         day += timedelta(days=1)
+    if closed.times:
+        return [slot for slot in slots if not closed.hides(slot)]
     return slots
 
 
@@ -242,7 +293,7 @@ def free_slots(
     return [
         slot
         for slot in _open_slots(session, location, first, last)
-        if slot.start >= earliest and slot.start not in taken
+        if slot.start >= earliest and not taken.overlaps(slot)
     ]
 
 
@@ -262,7 +313,7 @@ def check_slot(
     found = [slot for slot in _open_slots(session, location, day, day) if slot.start == start]
     if not found:
         raise SlotUnavailable("outside")
-    if start in _taken(session, location, day, day):
+    if _taken(session, location, day, day).overlaps(found[0]):
         raise SlotUnavailable("taken")
     return found[0]
 

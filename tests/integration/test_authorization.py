@@ -14,6 +14,7 @@ from sqlalchemy import select
 from portal.db import get_db
 from portal.models import HelpRequest
 from portal.services import access, towns
+from tests.conftest import csrf_token
 from tests.integration.test_staff import _submitted_reference, make_staff, sign_in
 
 # The only staff routes open before sign-in: the sign-in steps themselves.
@@ -157,3 +158,20 @@ def test_only_an_administrator_opens_or_changes_a_real_town(app: Flask, name: st
     with get_db(app).session() as session:
         verl = towns.town_by_slug(session, "verl")
         assert verl is not None and verl.inbox_email == inbox
+
+
+def test_the_consultation_hours_are_for_coordinators_and_administrators_only(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The walks above cover each hours route for each role; signed out, each asks to sign in."""
+    hours_rules = [rule for rule in staff_rules(app) if "/hours" in rule.rule]
+    assert len(hours_rules) == 8
+    assert {app.view_functions[rule.endpoint].permission for rule in hours_rules} == {"hours"}
+    assert access.PERMISSIONS["hours"] == frozenset({"coordinator", "admin"})
+    token = csrf_token(client, "/de/staff/signin")
+    for rule in hours_rules:
+        url = _url(rule, "SD-2026-00001")
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            response = client.open(url, method=method, data={"csrf_token": token})
+            assert response.status_code == 302, (method, url)
+            assert response.headers["Location"].endswith("/de/staff/signin")

@@ -30,6 +30,7 @@ SECTIONS: list[tuple[str, Any, str]] = [
     ("staff.mailbox", _l("Postfach"), "mailbox"),
     ("staff.audit_log", _l("Protokoll"), "audit"),
     ("staff.towns", _l("Städte"), "towns"),
+    ("staff.hours", _l("Sprechzeiten"), "hours"),
 ]
 
 
@@ -111,4 +112,4 @@ def record(action: str, help_request: HelpRequest | None = None, detail: str = "
     )
 
 
-from . import auth, confirm, handover, mailbox, overview, towns, work  # noqa: E402, F401  (routes register on import)
+from . import auth, confirm, handover, hours, mailbox, overview, towns, work  # noqa: E402, F401  (routes register on import)
