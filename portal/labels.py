@@ -241,6 +241,7 @@ AUDIT_ACTIONS = {
     "lockout": _l("Anmeldung gesperrt nach zu vielen Fehlversuchen"),
     "signout": _l("Abgemeldet"),
     "audit_view": _l("Protokoll angesehen"),
+    "figures_export": _l("Zahlen als CSV-Datei heruntergeladen"),
 }
 
 # The help catalogue's topics (see portal.services.catalogue.TOPICS).

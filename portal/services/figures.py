@@ -1,0 +1,270 @@
+"""Figures for the towns and the funder: counts, never people.
+
+Every request counts in cells of month × town × topic group × outcome × channel; its first
+response counts in a cell of working days and whether the promised day was kept; each of
+its referrals counts under the catalogue organisation it went to. A request that still
+exists is counted from the request itself. When the retention purge anonymises it, its
+cells are added to :class:`FigureCount` in the same transaction, and from then on the
+figures read the kept counts instead: nothing is counted twice and nothing is lost when
+the requests themselves are gone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import Booking, FigureCount, HelpRequest, Referral
+from .choices import TOPIC_GROUPS
+from .requests import BERLIN
+from .workdays import is_working_day
+
+CHANNEL_GROUPS = ("online", "booking", "staff")
+PROMISES = ("kept", "late", "pending", "none")
+# What counts as the first response: a colleague wrote or called (reached or not), handed
+# the request on, or entered it while talking to the person. Closing alone is no answer.
+RESPONSE_KINDS = frozenset({"entered", "staff_message", "call", "referral"})
+# Response times of this many working days or more share one bucket.
+LAST_BUCKET = 10
+# The referral destination of an office typed in by hand: its name is never shown.
+OTHER_DESTINATION = ""
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One combination of codes that requests are counted under."""
+
+    month: str
+    town_id: int
+    measure: str
+    topic_group: str = ""
+    outcome: str = ""
+    channel: str = ""
+    detail: str = ""
+    promise: str = ""
+
+
+@dataclass(frozen=True)
+class Period:
+    """The months ``first`` to ``last`` ("YYYY-MM", both included) and optionally one town."""
+
+    first: str
+    last: str
+    town_id: int | None = None
+
+    def holds(self, cell: Cell) -> bool:
+        """Whether ``cell`` lies in the period and town."""
+        return self.first <= cell.month <= self.last and (
+            self.town_id is None or cell.town_id == self.town_id
+        )
+
+
+def month_of(moment: datetime) -> str:
+    """The calendar month of ``moment`` in Europe/Berlin, as "YYYY-MM"."""
+    return moment.astimezone(BERLIN).strftime("%Y-%m")
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after ``start`` up to and including ``end``; 0 on the same day."""
+    days = 0
+    current = start
+    while current < end:
+        current = date.fromordinal(current.toordinal() + 1)
+        if is_working_day(current):
+            days += 1
+    return days
+
+
+def channel_group(request: HelpRequest, booked: bool) -> str:
+    """How the request came: online form, a booked appointment, or entered by staff."""
+    if request.channel != "online":
+        return "staff"
+    if booked and not any(event.kind == "submitted" for event in request.events):
+        return "booking"
+    return "online"
+
+
+def topic_group(request: HelpRequest) -> str:
+    """The group of the request's first topic; a request counts once, under its first topic."""
+    return TOPIC_GROUPS.get(request.topics[0], "other") if request.topics else "other"
+
+
+def response_cell(request: HelpRequest, base: Cell, today: date) -> Cell:
+    """Working days from receipt to the first response, and whether the promise was kept."""
+    received = request.received_at.astimezone(BERLIN).date()
+    for event in request.events:
+        if event.kind in RESPONSE_KINDS and event.staff_id is not None:
+            answered = event.at.astimezone(BERLIN).date()
+            days = min(working_days_between(received, answered), LAST_BUCKET)
+            promise = "kept" if answered <= request.respond_by else "late"
+            return replace(base, measure="response", detail=str(days), promise=promise)
+    if request.status != "closed" and today <= request.respond_by:
+        return replace(base, measure="response", detail="", promise="pending")
+    promise = "late" if request.status != "closed" else "none"
+    return replace(base, measure="response", detail="", promise=promise)
+
+
+def cells_of(
+    request: HelpRequest, referrals: Iterable[Referral], booked: bool, today: date
+) -> list[Cell]:
+    """Every cell one request counts in: itself, its first response, each referral."""
+    base = Cell(
+        month=month_of(request.received_at),
+        town_id=request.town_id,
+        measure="request",
+        topic_group=topic_group(request),
+        outcome=request.outcome if request.status == "closed" else "open",
+        channel=channel_group(request, booked),
+    )
+    found = [base, response_cell(request, base, today)]
+    for referral in referrals:
+        found.append(
+            Cell(
+                month=month_of(referral.created_at),
+                town_id=request.town_id,
+                measure="referral",
+                topic_group=base.topic_group,
+                channel=base.channel,
+                detail=referral.organization_id or OTHER_DESTINATION,
+            )
+        )
+    return found
+
+
+def _live_cells(session: Session, requests: list[HelpRequest], today: date) -> Counter[Cell]:
+    ids = [request.id for request in requests]
+    referrals: dict[int, list[Referral]] = {}
+    booked: set[int] = set()
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        for referral in session.scalars(
+            select(Referral).where(Referral.request_id.in_(part)).order_by(Referral.id)
+        ):
+            referrals.setdefault(referral.request_id, []).append(referral)
+        booked.update(
+            session.scalars(select(Booking.request_id).where(Booking.request_id.in_(part)))
+        )
+    counts: Counter[Cell] = Counter()
+    for request in requests:
+        counts.update(cells_of(request, referrals.get(request.id, []), request.id in booked, today))
+    return counts
+
+
+def live_counts(session: Session, today: date) -> Counter[Cell]:
+    """The cells of every request not yet anonymised, counted from the requests."""
+    requests = list(
+        session.scalars(
+            select(HelpRequest)
+            .where(HelpRequest.anonymised_at.is_(None))
+            .options(selectinload(HelpRequest.events))
+        ).unique()
+    )
+    return _live_cells(session, requests, today)
+
+
+def kept_counts(session: Session) -> Counter[Cell]:
+    """The cells of anonymised requests, as kept in :class:`FigureCount`."""
+    counts: Counter[Cell] = Counter()
+    for row in session.scalars(select(FigureCount).where(FigureCount.count > 0)):
+        cell = Cell(
+            row.month,
+            row.town_id,
+            row.measure,
+            row.topic_group,
+            row.outcome,
+            row.channel,
+            row.detail,
+            row.promise,
+        )
+        counts[cell] += row.count
+    return counts
+
+
+def counts(session: Session, period: Period, today: date) -> Counter[Cell]:
+    """Every cell in ``period``: the requests that exist plus the kept counts, each once."""
+    total = live_counts(session, today) + kept_counts(session)
+    return Counter({cell: n for cell, n in total.items() if period.holds(cell)})
+
+
+def months_with_figures(session: Session, today: date) -> list[str]:
+    """Every month from the first with figures to the current one, oldest first."""
+    first_kept = session.scalar(select(FigureCount.month).order_by(FigureCount.month).limit(1))
+    first_received = session.scalar(
+        select(HelpRequest.received_at).order_by(HelpRequest.received_at).limit(1)
+    )
+    current = today.strftime("%Y-%m")
+    candidates = [current]
+    if first_kept:
+        candidates.append(first_kept)
+    if first_received is not None:
+        candidates.append(month_of(first_received))
+    year, month = (int(part) for part in min(candidates).split("-"))
+    found = []
+    while f"{year:04d}-{month:02d}" <= current:
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
+def _add(session: Session, cell: Cell, amount: int) -> None:
+    """Add ``amount`` to a kept cell, creating it when new."""
+    key = (
+        (FigureCount.month, cell.month),
+        (FigureCount.town_id, cell.town_id),
+        (FigureCount.measure, cell.measure),
+        (FigureCount.topic_group, cell.topic_group),
+        (FigureCount.outcome, cell.outcome),
+        (FigureCount.channel, cell.channel),
+        (FigureCount.detail, cell.detail),
+        (FigureCount.promise, cell.promise),
+    )
+    changed = session.execute(
+        update(FigureCount)
+        .where(*(column == value for column, value in key))
+        .values(count=FigureCount.count + amount)
+    )
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        session.add(
+            FigureCount(
+                month=cell.month,
+                town_id=cell.town_id,
+                measure=cell.measure,
+                topic_group=cell.topic_group,
+                outcome=cell.outcome,
+                channel=cell.channel,
+                detail=cell.detail,
+                promise=cell.promise,
+                count=amount,
+            )
+        )
+        session.flush()
+
+
+def keep(session: Session, requests: list[HelpRequest], today: date) -> None:
+    """Add the cells of ``requests`` to the kept counts; call it as they are anonymised."""
+    for cell, amount in sorted(_live_cells(session, requests, today).items()):
+        _add(session, cell, amount)
+
+
+def rebuild(session: Session, today: date) -> int:
+    """Count the anonymised requests in the database afresh into the kept counts.
+
+    For repairs: the kept counts are replaced by what the anonymised requests still in the
+    database give. The retention purge keeps anonymised requests, so nothing is lost.
+    Returns how many requests were counted.
+    """
+    session.execute(delete(FigureCount))
+    anonymised = list(
+        session.scalars(
+            select(HelpRequest)
+            .where(HelpRequest.anonymised_at.is_not(None))
+            .options(selectinload(HelpRequest.events))
+        ).unique()
+    )
+    keep(session, anonymised, today)
+    return len(anonymised)
