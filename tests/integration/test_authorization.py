@@ -124,3 +124,26 @@ def test_a_caseworker_of_the_other_town_never_sees_the_request_in_lists(
     for url in ("/de/staff/", "/de/staff/?status=received", "/de/staff/?town=shs"):
         assert reference not in staff_client.get(url).get_data(as_text=True)
     assert staff_client.get(f"/de/staff/requests/{reference}/confirm/take").status_code == 404
+
+
+FIGURES_URLS = ("/de/staff/figures", "/de/staff/figures.csv")
+
+
+@pytest.mark.parametrize("name", sorted(ROLES))
+def test_only_coordinators_and_administrators_see_the_figures(app: Flask, name: str) -> None:
+    role, town = ROLES[name]
+    secret = make_staff(app, f"{name}@example.org", town, role=role)
+    client = app.test_client()
+    sign_in(client, f"{name}@example.org", secret)
+    expected = 200 if role in ("coordinator", "admin") else 403
+    assert [client.get(url).status_code for url in FIGURES_URLS] == [expected, expected]
+    navigation = client.get("/de/staff/").get_data(as_text=True)
+    assert ('href="/de/staff/figures"' in navigation) == (expected == 200)
+
+
+def test_the_figures_send_the_signed_out_to_the_sign_in(client: FlaskClient) -> None:
+    for url in FIGURES_URLS:
+        response = client.get(url)
+        assert response.status_code == 302 and response.headers["Location"].endswith(
+            "/de/staff/signin"
+        )

@@ -1,0 +1,110 @@
+"""The SVG bar chart and the counting rules of the figures, without a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from xml.etree import ElementTree
+
+from portal import charts
+from portal.models import HelpRequest, RequestEvent
+from portal.services import figures
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _chart(*bars: tuple[str, int]) -> charts.Chart:
+    return charts.Chart(
+        key="topics",
+        title="Anfragen nach Themenbereich",
+        summary="Insgesamt 7. Am häufigsten: Geld & Leistungen mit 5.",
+        label_heading="Themenbereich",
+        value_heading="Anzahl",
+        bars=tuple(charts.Bar(label, value, str(value)) for label, value in bars),
+    )
+
+
+def _parse(markup: str) -> ElementTree.Element:
+    return ElementTree.fromstring(markup.replace("<svg ", f'<svg xmlns="{SVG[1:-1]}" ', 1))
+
+
+def test_the_chart_is_one_image_named_by_its_title_and_described_by_its_summary() -> None:
+    svg = _parse(str(charts.render(_chart(("Geld & Leistungen", 5), ("<Wohnen>", 2)))))
+    assert svg.get("role") == "img"
+    assert svg.get("aria-labelledby") == "topics-title topics-desc"
+    assert svg.find(f"{SVG}title").text == "Anfragen nach Themenbereich"
+    assert svg.find(f"{SVG}desc").text.startswith("Insgesamt 7.")
+    # Every bar carries its label and its number, escaped: readable without colour.
+    texts = [text.text for text in svg.iter(f"{SVG}text")]
+    assert texts == ["Geld & Leistungen", "5", "<Wohnen>", "2"]
+
+
+def test_bars_scale_to_the_largest_and_differ_in_pattern_too() -> None:
+    svg = _parse(str(charts.render(_chart(("a", 10), ("b", 5), ("c", 0)))))
+    bars = list(svg.iter(f"{SVG}rect"))
+    drawn = [bar for bar in bars if "chart-bar" in (bar.get("class") or "")]
+    assert [int(bar.get("width")) for bar in drawn] == [576, 288]  # no bar for zero
+    assert drawn[0].get("fill") is None and drawn[1].get("fill") == "url(#topics-hatch)"
+    assert {pattern.get("id") for pattern in svg.iter(f"{SVG}pattern")} == {
+        "topics-hatch",
+        "topics-dots",
+        "topics-cross",
+    }
+
+
+def test_right_to_left_mirrors_the_bars() -> None:
+    markup = str(charts.render(_chart(("a", 10), ("b", 5)), rtl=True))
+    assert 'direction="rtl"' in markup and 'direction="ltr"' not in markup
+    assert '<rect x="64" y="24" width="576"' in markup
+    assert '<rect x="352" y="70" width="288"' in markup
+    # Labels start at the right edge, numbers just left of their bar.
+    assert '<text x="640" y="18" direction="rtl"' in markup
+    assert '<text x="346" y="83" direction="rtl"' in markup
+
+
+def test_an_empty_chart_is_still_a_named_image() -> None:
+    markup = str(charts.render(_chart()))
+    assert 'role="img"' in markup and "<rect x=" not in markup
+
+
+def _request(**values: object) -> HelpRequest:
+    fields: dict[str, object] = {
+        "town_id": 1,
+        "received_at": datetime(2026, 12, 4, 16, 0, tzinfo=UTC),  # a Friday, 17:00 in Berlin
+        "respond_by": date(2026, 12, 9),
+        "topics": ["debt", "housing"],
+        "status": "closed",
+        "outcome": "helped",
+        "channel": "online",
+    }
+    return HelpRequest(**(fields | values))
+
+
+def test_working_days_skip_weekends_and_public_holidays() -> None:
+    assert figures.working_days_between(date(2026, 12, 4), date(2026, 12, 4)) == 0
+    assert figures.working_days_between(date(2026, 12, 4), date(2026, 12, 7)) == 1
+    # Christmas: 24th is a Thursday (a working day), 25th and 26th are holidays.
+    assert figures.working_days_between(date(2026, 12, 23), date(2026, 12, 28)) == 2
+
+
+def test_a_request_counts_once_under_its_first_topic_with_its_response_and_referrals() -> None:
+    request = _request()
+    request.events = [
+        RequestEvent(kind="submitted", at=request.received_at),
+        RequestEvent(kind="note", at=datetime(2026, 12, 7, 9, tzinfo=UTC), staff_id=1),
+        RequestEvent(kind="call", at=datetime(2026, 12, 10, 9, tzinfo=UTC), staff_id=1),
+    ]
+    cells = figures.cells_of(request, [], booked=False, today=date(2026, 12, 20))
+    assert cells == [
+        figures.Cell("2026-12", 1, "request", "money", "helped", "online"),
+        figures.Cell("2026-12", 1, "response", "money", "helped", "online", "4", "late"),
+    ]
+
+
+def test_a_booked_request_without_a_form_counts_as_a_booking() -> None:
+    request = _request(outcome="", status="received")
+    request.events = [RequestEvent(kind="booked", at=request.received_at)]
+    [counted, response] = figures.cells_of(request, [], booked=True, today=date(2026, 12, 7))
+    assert (counted.channel, counted.outcome) == ("booking", "open")
+    assert (response.detail, response.promise) == ("", "pending")
+    later = figures.cells_of(request, [], booked=True, today=date(2026, 12, 10))[1]
+    assert later.promise == "late"
