@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 640
+WIDTH = 400
 ROW = 46
 LABEL_GAP = 18  # from a row's top to the baseline of its label
 BAR_TOP = 24  # from a row's top to its bar
 BAR_HEIGHT = 16
 VALUE_ROOM = 64  # room after the longest bar for its number
+LABEL_CHARACTERS = 48  # longer labels are cut short in the chart; the table has them whole
 # Patterns told apart without colour, repeated in this order.
 PATTERNS = ("solid", "hatch", "dots", "cross")
 
@@ -28,6 +29,8 @@ class Bar:
     label: str
     value: int
     shown: str
+    # Further numbers of the bar for its row in the table (a breakdown of the value).
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Chart:
     label_heading: str
     value_heading: str
     bars: tuple[Bar, ...]
+    # Headings of the further columns of the table, one for each of a bar's parts.
+    part_headings: tuple[str, ...] = ()
 
 
 def _patterns(key: str) -> str:
@@ -59,6 +64,16 @@ def _patterns(key: str) -> str:
         '<rect width="2" height="8" class="chart-fill"/></pattern>'
         "</defs>"
     )
+
+
+def short(label: str) -> str:
+    """``label``, cut to fit beside the chart's bars."""
+    if len(label) <= LABEL_CHARACTERS:
+        return label
+    cut = label[: LABEL_CHARACTERS - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]  # at a word's end
+    return cut.rstrip(" ,;:-–") + "…"
 
 
 def bar_width(value: int, largest: int) -> int:
@@ -90,7 +105,7 @@ def render(chart: Chart, rtl: bool = False) -> Markup:
         fill = "" if pattern == "solid" else f' fill="url(#{chart.key}-{pattern})"'
         parts.append(
             f'<text x="{start}" y="{top + LABEL_GAP}" direction="{direction}" '
-            f'class="chart-text">{escape(bar.label)}</text>'
+            f'class="chart-text">{escape(short(bar.label))}</text>'
         )
         if width:
             parts.append(

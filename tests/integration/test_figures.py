@@ -223,6 +223,16 @@ def test_the_page_counts_by_month_channel_topic_outcome_response_and_destination
     months = tables["Anfragen je Monat als Tabelle"]
     assert re.search(r"Januar 2025</th><td class=\"numeric\">2<", months)
     assert re.search(r"Februar 2025</th><td class=\"numeric\">1<", months)
+    # Each month also by how the requests came: online, booked, entered by staff.
+    assert re.search(
+        r"Januar 2025</th>" + r"<td class=\"numeric\">(\d)</td>" * 4, months
+    ).groups() == (
+        "2",
+        "1",
+        "0",
+        "1",
+    )
+    assert '<th scope="col" class="numeric">Terminbuchung</th>' in months
     channels = tables["Anfragen nach Weg als Tabelle"]
     for label, count in (
         ("Online-Anfrage", 2),

@@ -42,7 +42,7 @@ def test_bars_scale_to_the_largest_and_differ_in_pattern_too() -> None:
     svg = _parse(str(charts.render(_chart(("a", 10), ("b", 5), ("c", 0)))))
     bars = list(svg.iter(f"{SVG}rect"))
     drawn = [bar for bar in bars if "chart-bar" in (bar.get("class") or "")]
-    assert [int(bar.get("width")) for bar in drawn] == [576, 288]  # no bar for zero
+    assert [int(bar.get("width")) for bar in drawn] == [336, 168]  # no bar for zero
     assert drawn[0].get("fill") is None and drawn[1].get("fill") == "url(#topics-hatch)"
     assert {pattern.get("id") for pattern in svg.iter(f"{SVG}pattern")} == {
         "topics-hatch",
@@ -54,11 +54,17 @@ def test_bars_scale_to_the_largest_and_differ_in_pattern_too() -> None:
 def test_right_to_left_mirrors_the_bars() -> None:
     markup = str(charts.render(_chart(("a", 10), ("b", 5)), rtl=True))
     assert 'direction="rtl"' in markup and 'direction="ltr"' not in markup
-    assert '<rect x="64" y="24" width="576"' in markup
-    assert '<rect x="352" y="70" width="288"' in markup
+    assert '<rect x="64" y="24" width="336"' in markup
+    assert '<rect x="232" y="70" width="168"' in markup
     # Labels start at the right edge, numbers just left of their bar.
-    assert '<text x="640" y="18" direction="rtl"' in markup
-    assert '<text x="346" y="83" direction="rtl"' in markup
+    assert '<text x="400" y="18" direction="rtl"' in markup
+    assert '<text x="226" y="83" direction="rtl"' in markup
+
+
+def test_a_long_label_is_cut_short_in_the_chart_only() -> None:
+    name = "Beratungsstelle für Menschen mit Behinderung und ihre Angehörigen im Kreis Gütersloh"
+    markup = str(charts.render(_chart((name, 3))))
+    assert name not in markup and "Beratungsstelle für Menschen mit Behinderung…" in markup
 
 
 def test_an_empty_chart_is_still_a_named_image() -> None:

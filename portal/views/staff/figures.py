@@ -20,7 +20,7 @@ from ... import charts, db, labels
 from ...forms.figures import FiguresFilterForm
 from ...forms.staff import EmptyForm
 from ...i18n import current_locale
-from ...models import OUTCOMES, utcnow
+from ...models import FIGURE_MEASURES, OUTCOMES, utcnow
 from ...services import figures, referrals, towns
 from ...services.requests import BERLIN
 from .. import current_settings
@@ -172,8 +172,28 @@ def _month_chart(found: Counter[figures.Cell], period: figures.Period) -> charts
             month=month_label(top),
             count=_number(totals[top]),
         )
-    bars = tuple(charts.Bar(month_label(m), totals[m], _number(totals[m])) for m in months)
-    return charts.Chart("months", _("Anfragen je Monat"), summary, _("Monat"), _("Anzahl"), bars)
+    by_channel: Counter[tuple[str, str]] = Counter()
+    for cell, count in found.items():
+        if cell.measure == "request":
+            by_channel[cell.month, cell.channel] += count
+    bars = tuple(
+        charts.Bar(
+            month_label(month),
+            totals[month],
+            _number(totals[month]),
+            tuple(_number(by_channel[month, channel]) for channel in figures.CHANNEL_GROUPS),
+        )
+        for month in months
+    )
+    return charts.Chart(
+        "months",
+        _("Anfragen je Monat"),
+        summary,
+        _("Monat"),
+        _("Anzahl"),
+        bars,
+        tuple(_channel_label(channel) for channel in figures.CHANNEL_GROUPS),
+    )
 
 
 def _response_summary(found: Counter[figures.Cell]) -> str:
@@ -305,7 +325,11 @@ def csv_text(found: Counter[figures.Cell]) -> str:
         "response": _("Erste Antworten"),
         "referral": _("Weitervermittlungen"),
     }
-    for cell, count in sorted(found.items()):
+    order = {measure: index for index, measure in enumerate(FIGURE_MEASURES)}
+    for cell, count in sorted(
+        found.items(),
+        key=lambda item: (item[0].month, item[0].town_id, order[item[0].measure], item[0]),
+    ):
         writer.writerow(
             _safe(value)
             for value in (
