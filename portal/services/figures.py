@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Booking, FigureCount, HelpRequest, Referral
@@ -155,15 +155,35 @@ def _live_cells(session: Session, requests: list[HelpRequest], today: date) -> C
     return counts
 
 
-def live_counts(session: Session, today: date) -> Counter[Cell]:
-    """The cells of every request not yet anonymised, counted from the requests."""
-    requests = list(
-        session.scalars(
-            select(HelpRequest)
-            .where(HelpRequest.anonymised_at.is_(None))
-            .options(selectinload(HelpRequest.events))
-        ).unique()
+def month_start(month: str) -> datetime:
+    """The first moment of ``month`` ("YYYY-MM") in Europe/Berlin."""
+    year, number = (int(part) for part in month.split("-"))
+    return datetime(year, number, 1, tzinfo=BERLIN)
+
+
+def live_counts(session: Session, today: date, period: Period | None = None) -> Counter[Cell]:
+    """The cells of the requests not yet anonymised, counted from the requests.
+
+    With ``period``, only requests that can count in it are read: those of its town,
+    received before it ends, and received in it or referred on in it.
+    """
+    query = (
+        select(HelpRequest)
+        .where(HelpRequest.anonymised_at.is_(None))
+        .options(selectinload(HelpRequest.events))
     )
+    if period is not None:
+        start = month_start(period.first)
+        year, number = (int(part) for part in period.last.split("-"))
+        end = month_start(f"{year + number // 12:04d}-{number % 12 + 1:02d}")
+        referred = select(Referral.request_id).where(Referral.created_at >= start)
+        query = query.where(
+            HelpRequest.received_at < end,
+            or_(HelpRequest.received_at >= start, HelpRequest.id.in_(referred)),
+        )
+        if period.town_id is not None:
+            query = query.where(HelpRequest.town_id == period.town_id)
+    requests = list(session.scalars(query).unique())
     return _live_cells(session, requests, today)
 
 
@@ -187,7 +207,7 @@ def kept_counts(session: Session) -> Counter[Cell]:
 
 def counts(session: Session, period: Period, today: date) -> Counter[Cell]:
     """Every cell in ``period``: the requests that exist plus the kept counts, each once."""
-    total = live_counts(session, today) + kept_counts(session)
+    total = live_counts(session, today, period) + kept_counts(session)
     return Counter({cell: n for cell, n in total.items() if period.holds(cell)})
 
 

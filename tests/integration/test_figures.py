@@ -122,7 +122,7 @@ def _old_request(
                     passed_on="Name und Telefon",
                     consent="consent",
                     follow_up_on=(received + timedelta(days=14)).date(),
-                    created_at=received + timedelta(days=1),
+                    created_at=received + timedelta(days=25),
                 )
             )
 
@@ -184,6 +184,10 @@ def test_the_figures_are_the_same_before_and_after_the_purge_and_without_the_req
     client = _coordinator(app)
     before_page = client.get(f"/de/staff/figures?{PERIOD}").get_data(as_text=True)
     before_csv = _csv(client)
+    # A January request referred on in February counts its referral in February only.
+    later = _csv(client, "first=2025-02&last=2025-03")
+    assert [row[2] for row in later].count("Weitervermittlungen") == 2
+    assert not any(row[0] == "2025-01" for row in later[1:])
     with get_db(app).session() as session:
         assert retention.purge(session, 180, 365, 30).requests == 4
     with get_db(app).session() as session:
@@ -197,6 +201,7 @@ def test_the_figures_are_the_same_before_and_after_the_purge_and_without_the_req
         before_page
     )
     assert _csv(client) == before_csv
+    assert _csv(client, "first=2025-02&last=2025-03") == later
     # The requests themselves may go: the figures stay.
     with get_db(app).session() as session:
         session.execute(delete(Booking))
@@ -286,7 +291,7 @@ def test_the_csv_holds_every_cell_and_the_download_is_audited(app: Flask) -> Non
         "1",
     ] in rows
     assert [
-        "2025-01",
+        "2025-02",
         "Schloß Holte-Stukenbrock",
         "Weitervermittlungen",
         "Pflege und Haushalt",

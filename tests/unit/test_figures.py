@@ -114,3 +114,8 @@ def test_a_booked_request_without_a_form_counts_as_a_booking() -> None:
     assert (response.detail, response.promise) == ("", "pending")
     later = figures.cells_of(request, [], booked=True, today=date(2026, 12, 10))[1]
     assert later.promise == "late"
+
+
+def test_a_month_starts_at_midnight_in_berlin() -> None:
+    assert figures.month_start("2026-12").isoformat() == "2026-12-01T00:00:00+01:00"
+    assert figures.month_of(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)) == "2026-12"
