@@ -290,7 +290,7 @@ def figures_page() -> tuple[str, int] | str:
         render_chart=charts.render,
         response_days=settings.response_days,
         urgent_response_days=settings.urgent_response_days,
-        csv_args=request.args.to_dict(),
+        csv_args={"first": form.first.data, "last": form.last.data, "town": form.town.data},
         signout_form=EmptyForm(),
     )
     return (page, 400) if period is None else page
