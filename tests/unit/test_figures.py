@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from xml.etree import ElementTree
 
 from portal import charts
-from portal.models import HelpRequest, RequestEvent
+from portal.models import HelpRequest
 from portal.services import figures
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -94,25 +94,28 @@ def test_working_days_skip_weekends_and_public_holidays() -> None:
 
 def test_a_request_counts_once_under_its_first_topic_with_its_response_and_referrals() -> None:
     request = _request()
-    request.events = [
-        RequestEvent(kind="submitted", at=request.received_at),
-        RequestEvent(kind="note", at=datetime(2026, 12, 7, 9, tzinfo=UTC), staff_id=1),
-        RequestEvent(kind="call", at=datetime(2026, 12, 10, 9, tzinfo=UTC), staff_id=1),
+    steps = [
+        figures.Step("call", datetime(2026, 12, 10, 9, tzinfo=UTC), 1),
+        figures.Step("submitted", request.received_at, None),
+        figures.Step("note", datetime(2026, 12, 7, 9, tzinfo=UTC), 1),
+        figures.Step("call", datetime(2026, 12, 11, 9, tzinfo=UTC), 1),
     ]
-    cells = figures.cells_of(request, [], booked=False, today=date(2026, 12, 20))
+    referred = [figures.Handover(None, datetime(2027, 1, 4, 9, tzinfo=UTC))]
+    cells = figures.cells_of(request, steps, referred, booked=False, today=date(2026, 12, 20))
     assert cells == [
         figures.Cell("2026-12", 1, "request", "money", "helped", "online"),
         figures.Cell("2026-12", 1, "response", "money", "helped", "online", "4", "late"),
+        # A referral counts in its own month, under no organisation when typed in by hand.
+        figures.Cell("2027-01", 1, "referral", "money", "", "online", ""),
     ]
 
 
 def test_a_booked_request_without_a_form_counts_as_a_booking() -> None:
     request = _request(outcome="", status="received")
-    request.events = [RequestEvent(kind="booked", at=request.received_at)]
-    [counted, response] = figures.cells_of(request, [], booked=True, today=date(2026, 12, 7))
+    [counted, response] = figures.cells_of(request, [], [], booked=True, today=date(2026, 12, 7))
     assert (counted.channel, counted.outcome) == ("booking", "open")
     assert (response.detail, response.promise) == ("", "pending")
-    later = figures.cells_of(request, [], booked=True, today=date(2026, 12, 10))[1]
+    later = figures.cells_of(request, [], [], booked=True, today=date(2026, 12, 10))[1]
     assert later.promise == "late"
 
 
