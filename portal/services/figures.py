@@ -241,10 +241,15 @@ def live_counts(session: Session, today: date, period: Period | None = None) -> 
     return _live_cells(session, requests, today)
 
 
-def kept_counts(session: Session) -> Counter[Cell]:
-    """The cells of anonymised requests, as kept in :class:`FigureCount`."""
+def kept_counts(session: Session, period: Period | None = None) -> Counter[Cell]:
+    """The cells of anonymised requests, as kept in :class:`FigureCount`, optionally of a period."""
     counts: Counter[Cell] = Counter()
-    for row in session.scalars(select(FigureCount).where(FigureCount.count > 0)):
+    query = select(FigureCount).where(FigureCount.count > 0)
+    if period is not None:
+        query = query.where(FigureCount.month.between(period.first, period.last))
+        if period.town_id is not None:
+            query = query.where(FigureCount.town_id == period.town_id)
+    for row in session.scalars(query):
         cell = Cell(
             row.month,
             row.town_id,
@@ -261,7 +266,7 @@ def kept_counts(session: Session) -> Counter[Cell]:
 
 def counts(session: Session, period: Period, today: date) -> Counter[Cell]:
     """Every cell in ``period``: the requests that exist plus the kept counts, each once."""
-    total = live_counts(session, today, period) + kept_counts(session)
+    total = live_counts(session, today, period) + kept_counts(session, period)
     return Counter({cell: n for cell, n in total.items() if period.holds(cell)})
 
 
