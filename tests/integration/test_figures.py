@@ -379,3 +379,15 @@ def test_rebuilding_gives_the_kept_counts_again(app: Flask) -> None:
     assert result.exit_code == 0 and "4" in result.output
     with get_db(app).session() as session:
         assert figures.kept_counts(session) == before
+
+
+def test_a_catalogue_name_that_looks_like_a_formula_is_not_run_by_a_spreadsheet(
+    app: Flask,
+) -> None:
+    _seed(app)
+    with get_db(app).session() as session:
+        text = session.get(OrganizationText, (ORG_ID, "de"))
+        text.name = '=HYPERLINK("http://example.org","Beratung")'
+    rows = _csv(_coordinator(app))
+    [referred] = [row for row in rows if row[1] == "Verl" and row[2] == "Weitervermittlungen"]
+    assert referred[8] == '\'=HYPERLINK("http://example.org","Beratung")'
