@@ -292,10 +292,20 @@ def retention_purge() -> None:
 
 
 @figures_cli.command("rebuild")
-def figures_rebuild() -> None:
+@click.option("--force", is_flag=True, help="Rebuild even where fewer requests than kept are left.")
+def figures_rebuild(force: bool) -> None:
     """Count the anonymised requests afresh into the kept figures (after a repair)."""
-    with get_db(current_app).session() as session:
-        counted = figures.rebuild(session, utcnow().astimezone(slots.BERLIN).date())
+    try:
+        with get_db(current_app).session() as session:
+            counted = figures.rebuild(
+                session, utcnow().astimezone(slots.BERLIN).date(), force=force
+            )
+    except figures.FiguresWouldShrink as shrinking:
+        months = ", ".join(f"{month} (town {town_id})" for month, town_id in shrinking.months)
+        raise click.ClickException(
+            f"the anonymised requests left give fewer requests than kept in {months}; "
+            "nothing changed (use --force to rebuild anyway)"
+        ) from None
     click.echo(f"figures rebuilt from {counted} anonymised requests")
 
 

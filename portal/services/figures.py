@@ -36,6 +36,14 @@ LAST_BUCKET = 10
 OTHER_DESTINATION = ""
 
 
+class FiguresWouldShrink(Exception):
+    """A rebuild would count fewer requests than are kept: their requests are gone."""
+
+    def __init__(self, months: list[tuple[str, int]]) -> None:
+        super().__init__(months)
+        self.months = months
+
+
 @dataclass(frozen=True, order=True)
 class Cell:
     """One combination of codes that requests are counted under."""
@@ -330,18 +338,34 @@ def keep(session: Session, requests: list[HelpRequest], today: date) -> None:
         _add(session, cell, amount)
 
 
-def rebuild(session: Session, today: date) -> int:
+def _requests_by_month_and_town(counts: Counter[Cell]) -> Counter[tuple[str, int]]:
+    totals: Counter[tuple[str, int]] = Counter()
+    for cell, count in counts.items():
+        if cell.measure == "request":
+            totals[cell.month, cell.town_id] += count
+    return totals
+
+
+def rebuild(session: Session, today: date, force: bool = False) -> int:
     """Count the anonymised requests in the database afresh into the kept counts.
 
     For repairs: the kept counts are replaced by what the anonymised requests still in the
-    database give. The retention purge keeps anonymised requests, so nothing is lost.
-    Returns how many requests were counted.
+    database give. Where that would count fewer requests in a month and town than are kept
+    (their requests were deleted since), nothing changes and :class:`FiguresWouldShrink`
+    names the months, unless ``force``. Returns how many requests were counted.
     """
-    session.execute(delete(FigureCount))
     anonymised = list(
         session.scalars(
             select(HelpRequest).where(HelpRequest.anonymised_at.is_not(None)).options(*_FACTS)
         )
     )
-    keep(session, anonymised, today)
+    fresh = _live_cells(session, anonymised, today)
+    before = _requests_by_month_and_town(kept_counts(session))
+    after = _requests_by_month_and_town(fresh)
+    shrinking = sorted(key for key, count in before.items() if after[key] < count)
+    if shrinking and not force:
+        raise FiguresWouldShrink(shrinking)
+    session.execute(delete(FigureCount))
+    for cell, amount in sorted(fresh.items()):
+        _add(session, cell, amount)
     return len(anonymised)

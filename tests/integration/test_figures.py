@@ -379,6 +379,16 @@ def test_rebuilding_gives_the_kept_counts_again(app: Flask) -> None:
     assert result.exit_code == 0 and "4" in result.output
     with get_db(app).session() as session:
         assert figures.kept_counts(session) == before
+        # Once requests are gone, a rebuild would lose their figures: it refuses.
+        session.execute(delete(RequestEvent))
+        session.execute(delete(Referral))
+        session.execute(delete(Booking))
+        session.execute(delete(AuditEntry).where(AuditEntry.request_id.is_not(None)))
+        session.execute(delete(HelpRequest).where(HelpRequest.reference == "SD-2025-00004"))
+    refused = runner.invoke(args=["figures", "rebuild"])
+    assert refused.exit_code == 1 and "2025-03" in refused.output
+    with get_db(app).session() as session:
+        assert figures.kept_counts(session) == before
 
 
 def test_a_catalogue_name_that_looks_like_a_formula_is_not_run_by_a_spreadsheet(
