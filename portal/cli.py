@@ -24,7 +24,7 @@ from .i18n import LOCALE_CODES
 from .mail import delivery, inbound, reminders
 from .mail import digest as digest_mail
 from .models import ROLES, StaffUser, utcnow
-from .services import hsds, outbox, retention, schedule, slots, smime, staff, towns
+from .services import figures, hsds, outbox, retention, schedule, slots, smime, staff, towns
 from .services.errors import CertificateRefused, WeakPassword
 
 db_cli = AppGroup("db", help="Create and upgrade the database schema.")
@@ -46,6 +46,7 @@ CERTIFICATE_PROBLEMS = {
     "key_usage": "the certificate's key usage does not allow key encipherment",
 }
 mail_cli = AppGroup("mail", help="Mail that comes back: replies, bounces, auto-replies.")
+figures_cli = AppGroup("figures", help="Figures for the towns and the funder, kept as counts.")
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again later
 
 
@@ -290,6 +291,24 @@ def retention_purge() -> None:
     )
 
 
+@figures_cli.command("rebuild")
+@click.option("--force", is_flag=True, help="Rebuild even where fewer requests than kept are left.")
+def figures_rebuild(force: bool) -> None:
+    """Count the anonymised requests afresh into the kept figures (after a repair)."""
+    try:
+        with get_db(current_app).session() as session:
+            counted = figures.rebuild(
+                session, utcnow().astimezone(slots.BERLIN).date(), force=force
+            )
+    except figures.FiguresWouldShrink as shrinking:
+        months = ", ".join(f"{month} (town {town_id})" for month, town_id in shrinking.months)
+        raise click.ClickException(
+            f"the anonymised requests left give fewer requests than kept in {months}; "
+            "nothing changed (use --force to rebuild anyway)"
+        ) from None
+    click.echo(f"figures rebuilt from {counted} anonymised requests")
+
+
 @reminders_cli.command("send")
 @click.option("--now", "now_text", help="Pretend it is this ISO time (with zone); for testing.")
 def reminders_send(now_text: str | None) -> None:
@@ -386,5 +405,6 @@ def init_app(app: Flask) -> None:
         towns_cli,
         digest_cli,
         mail_cli,
+        figures_cli,
     ):
         app.cli.add_command(group)

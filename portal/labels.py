@@ -251,6 +251,7 @@ AUDIT_ACTIONS = {
     "hours_rule_delete": _l("Sprechzeit gelöscht"),
     "hours_closure_add": _l("Schließzeit eingetragen"),
     "hours_closure_delete": _l("Schließzeit gelöscht"),
+    "figures_export": _l("Zahlen als CSV-Datei heruntergeladen"),
 }
 
 # The help catalogue's topics (see portal.services.catalogue.TOPICS).

@@ -24,6 +24,7 @@ from .catalogue import (
     ServiceText,
     ServiceTopic,
 )
+from .figures import FIGURE_MEASURES, FigureCount
 from .mailbox import INBOUND_KINDS, DigestRun, InboundMail
 from .outbox import OutboxMessage
 from .request import (
@@ -44,6 +45,7 @@ from .town import Town
 __all__ = [
     "BOOKING_STATUSES",
     "CHANNELS",
+    "FIGURE_MEASURES",
     "INBOUND_KINDS",
     "LOCATION_KINDS",
     "OUTCOMES",
@@ -57,6 +59,7 @@ __all__ = [
     "ConsultationLocation",
     "ConsultationRule",
     "DigestRun",
+    "FigureCount",
     "HelpRequest",
     "InboundMail",
     "Location",

@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit": frozenset({"coordinator", "admin"}),
     "towns": frozenset({"admin"}),
     "hours": frozenset({"coordinator", "admin"}),
+    "figures": frozenset({"coordinator", "admin"}),
 }
 
 

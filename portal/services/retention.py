@@ -20,7 +20,9 @@ from ..models import (
     StaffSession,
     utcnow,
 )
+from . import figures
 from .drafts import purge_expired_drafts
+from .requests import BERLIN
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ def purge(
             )
         )
     )
+    # The figures keep counting these requests after their details are gone: their counts
+    # move into the kept figures in this same transaction (see services/figures.py).
+    figures.keep(session, stale, now.astimezone(BERLIN).date())
     for request in stale:
         anonymise(request, now)
         session.execute(

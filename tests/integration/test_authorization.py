@@ -175,3 +175,26 @@ def test_the_consultation_hours_are_for_coordinators_and_administrators_only(
             response = client.open(url, method=method, data={"csrf_token": token})
             assert response.status_code == 302, (method, url)
             assert response.headers["Location"].endswith("/de/staff/signin")
+
+
+FIGURES_URLS = ("/de/staff/figures", "/de/staff/figures.csv")
+
+
+@pytest.mark.parametrize("name", sorted(ROLES))
+def test_only_coordinators_and_administrators_see_the_figures(app: Flask, name: str) -> None:
+    role, town = ROLES[name]
+    secret = make_staff(app, f"{name}@example.org", town, role=role)
+    client = app.test_client()
+    sign_in(client, f"{name}@example.org", secret)
+    expected = 200 if role in ("coordinator", "admin") else 403
+    assert [client.get(url).status_code for url in FIGURES_URLS] == [expected, expected]
+    navigation = client.get("/de/staff/").get_data(as_text=True)
+    assert ('href="/de/staff/figures"' in navigation) == (expected == 200)
+
+
+def test_the_figures_send_the_signed_out_to_the_sign_in(client: FlaskClient) -> None:
+    for url in FIGURES_URLS:
+        response = client.get(url)
+        assert response.status_code == 302 and response.headers["Location"].endswith(
+            "/de/staff/signin"
+        )

@@ -31,6 +31,7 @@ SECTIONS: list[tuple[str, Any, str]] = [
     ("staff.audit_log", _l("Protokoll"), "audit"),
     ("staff.towns", _l("Städte"), "towns"),
     ("staff.hours", _l("Sprechzeiten"), "hours"),
+    ("staff.figures", _l("Zahlen"), "figures"),
 ]
 
 
@@ -112,4 +113,4 @@ def record(action: str, help_request: HelpRequest | None = None, detail: str = "
     )
 
 
-from . import auth, confirm, handover, hours, mailbox, overview, towns, work  # noqa: E402, F401  (routes register on import)
+from . import auth, confirm, figures, handover, hours, mailbox, overview, towns, work  # noqa: E402, F401  (routes register on import)
