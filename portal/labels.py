@@ -241,6 +241,9 @@ AUDIT_ACTIONS = {
     "lockout": _l("Anmeldung gesperrt nach zu vielen Fehlversuchen"),
     "signout": _l("Abgemeldet"),
     "audit_view": _l("Protokoll angesehen"),
+    "catalogue_draft": _l("Entwurf im Angebotsverzeichnis gespeichert"),
+    "catalogue_publish": _l("Eintrag im Angebotsverzeichnis veröffentlicht"),
+    "catalogue_discard": _l("Entwurf im Angebotsverzeichnis verworfen"),
 }
 
 # The help catalogue's topics (see portal.services.catalogue.TOPICS).

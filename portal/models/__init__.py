@@ -10,6 +10,8 @@ from .booking import (
     ConsultationRule,
 )
 from .catalogue import (
+    CatalogueChange,
+    CatalogueDraft,
     Location,
     LocationText,
     Organization,
@@ -52,6 +54,8 @@ __all__ = [
     "WAITING_FOR",
     "AuditEntry",
     "Base",
+    "CatalogueChange",
+    "CatalogueDraft",
     "Booking",
     "ConsultationClosure",
     "ConsultationLocation",

@@ -29,6 +29,7 @@ SECTIONS: list[tuple[str, Any, str]] = [
     ("staff.inbox", _l("Eingang"), "requests"),
     ("staff.mailbox", _l("Postfach"), "mailbox"),
     ("staff.audit_log", _l("Protokoll"), "audit"),
+    ("staff.catalogue", _l("Angebote"), "catalogue"),
 ]
 
 
@@ -110,4 +111,4 @@ def record(action: str, help_request: HelpRequest | None = None, detail: str = "
     )
 
 
-from . import auth, confirm, handover, mailbox, overview, work  # noqa: E402, F401  (routes register on import)
+from . import auth, catalogue, confirm, handover, mailbox, overview, work  # noqa: E402, F401  (routes register on import)
