@@ -99,7 +99,8 @@ def editor(app: Flask, email: str = "editor@example.org") -> FlaskClient:
 
 
 @pytest.fixture
-def loaded(app: Flask) -> Flask:
+def loaded(app: Flask, client: FlaskClient) -> Flask:
+    """The small catalogue; every client checks the pages it gets (see ``client``)."""
     catalogue_data.load(app)
     return app
 
@@ -165,8 +166,9 @@ def test_an_edit_stays_private_until_published_then_every_channel_shows_it(
 
     # The preview shows the draft on the public page's template, in German and in Turkish.
     german = client.get(f"/de/staff/catalogue/service/{CARE}/preview").get_data(as_text=True)
-    assert NEW_WORDS in german and "Noch nicht öffentlich" not in german
+    assert NEW_WORDS in german and "Vorschau: so sieht das Angebot" in german
     assert 'class="facts"' in german  # the public page's own layout
+    assert f'href="/tr/staff/catalogue/service/{CARE}/preview"' in german
     turkish = client.get(f"/tr/staff/catalogue/service/{CARE}/preview").get_data(as_text=True)
     assert "Sihirlikelime" in turkish and "Evde bakım hizmeti Sonnenschein" in turkish
 

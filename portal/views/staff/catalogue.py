@@ -47,6 +47,20 @@ def _kind_names() -> dict[str, str]:
     }
 
 
+def _title(kind: str, new: bool) -> str:
+    if new:
+        return {
+            "service": _("Neues Angebot"),
+            "organization": _("Neuer Anbieter"),
+            "location": _("Neuer Standort"),
+        }[kind]
+    return {
+        "service": _("Angebot bearbeiten"),
+        "organization": _("Anbieter bearbeiten"),
+        "location": _("Standort bearbeiten"),
+    }[kind]
+
+
 def _stale_message() -> str:
     return _(
         "Jemand anderes hat diesen Eintrag inzwischen geändert. Ihre Änderung wurde nicht "
@@ -124,7 +138,7 @@ def _edit_page(kind: str, form: RecordForm, record_id: str | None, live: Any, dr
     return render_template(
         "staff/catalogue/edit.html",
         kind=kind,
-        kind_name=_kind_names()[kind],
+        title=_title(kind, record_id is None),
         form=form,
         record_id=record_id,
         live=live,
