@@ -62,7 +62,7 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 
 
 def parse_hours(raw: str) -> list[list[str]] | None:
-    """"08:00-12:00, 14:00-16:00" as ``[["08:00", "12:00"], ...]``; ``None`` when unreadable."""
+    """ "08:00-12:00, 14:00-16:00" as ``[["08:00", "12:00"], ...]``; ``None`` when unreadable."""
     ranges: list[list[str]] = []
     for part in (p.strip() for p in raw.split(",")):
         if not part:
@@ -165,17 +165,25 @@ class ServiceForm(RecordForm):
 
     kind = "service"
     organization_id = SelectField(_l("Anbieter"), validate_choice=True)
-    status = SelectField(_l("Status"), choices=[SelectChoice(k, v) for k, v in SERVICE_STATUSES.items()])
+    status = SelectField(
+        _l("Status"), choices=[SelectChoice(k, v) for k, v in SERVICE_STATUSES.items()]
+    )
     cost = SelectField(_l("Kosten"), choices=[SelectChoice(c, labels.COSTS[c]) for c in COSTS])
     email = StringField(_l("E-Mail-Adresse"), validators=[MaxLength(254), EmailAddress()])
     url = StringField(_l("Internetseite"), validators=[MaxLength(300), WebAddress()])
     minimum_age = IntegerField(
         _l("Mindestalter"),
-        validators=[Optional(), NumberRange(0, 120, _l("Bitte geben Sie ein Alter von 0 bis 120 ein."))],
+        validators=[
+            Optional(),
+            NumberRange(0, 120, _l("Bitte geben Sie ein Alter von 0 bis 120 ein.")),
+        ],
     )
     maximum_age = IntegerField(
         _l("Höchstalter"),
-        validators=[Optional(), NumberRange(0, 120, _l("Bitte geben Sie ein Alter von 0 bis 120 ein."))],
+        validators=[
+            Optional(),
+            NumberRange(0, 120, _l("Bitte geben Sie ein Alter von 0 bis 120 ein.")),
+        ],
     )
     topics = MultiCheckboxField(
         _l("Themen"), choices=[SelectChoice(code, labels.CATALOGUE_TOPICS[code]) for code in TOPICS]
@@ -212,13 +220,16 @@ class LocationForm(RecordForm):
     """A place where services are delivered."""
 
     kind = "location"
-    location_type = SelectField(_l("Art des Standorts"), choices=[SelectChoice(k, v) for k, v in LOCATION_TYPES.items()])
+    location_type = SelectField(
+        _l("Art des Standorts"), choices=[SelectChoice(k, v) for k, v in LOCATION_TYPES.items()]
+    )
     address_1 = StringField(_l("Straße und Hausnummer"), validators=[MaxLength(200), SingleLine()])
     postal_code = StringField(_l("Postleitzahl"), validators=[MaxLength(10), SingleLine()])
     city = StringField(_l("Ort"), validators=[MaxLength(100), SingleLine()])
 
 
 _add_text_fields(LocationForm, "location")
+
 
 class PublishForm(BaseForm):
     """Publish the draft revision the editor has seen in the preview."""

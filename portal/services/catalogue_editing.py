@@ -456,7 +456,9 @@ def listing(session: Session, kind: str) -> list[Listed]:
     }
     found: list[Listed] = []
     for record in session.scalars(select(MODELS[kind])):
-        name = catalogue.in_language(record.texts, SOURCE_LANGUAGE).text.name if record.texts else ""
+        name = (
+            catalogue.in_language(record.texts, SOURCE_LANGUAGE).text.name if record.texts else ""
+        )
         found.append(Listed(kind, record.id, name, True, record.id in drafts))
     published = {item.record_id for item in found}
     for record_id, draft in drafts.items():
@@ -477,9 +479,7 @@ def missing_translations(session: Session, languages: Sequence[str]) -> dict[str
                 own = texts.get(lang, {})
                 lacking = [name for name in filled if not own.get(name)]
                 if lacking:
-                    missing[lang].append(
-                        Missing(kind, record.id, german.get("name", ""), lacking)
-                    )
+                    missing[lang].append(Missing(kind, record.id, german.get("name", ""), lacking))
     for items in missing.values():
         items.sort(key=lambda item: (item.kind, item.name.casefold()))
     return missing

@@ -134,14 +134,18 @@ def _api(app: Flask, service_id: str = CARE, lang: str = "de") -> str:
 
 
 def _search(app: Flask, query: str, lang: str = "de") -> str:
-    return app.test_client().get(f"/{lang}/catalogue/", query_string={"q": query}).get_data(
-        as_text=True
+    return (
+        app.test_client()
+        .get(f"/{lang}/catalogue/", query_string={"q": query})
+        .get_data(as_text=True)
     )
 
 
 def _export(app: Flask) -> str:
     with app.app_context(), get_db(app).session() as session:
-        return json.dumps(hsds.export_dataset(session, lambda code: (code, code)), ensure_ascii=False)
+        return json.dumps(
+            hsds.export_dataset(session, lambda code: (code, code)), ensure_ascii=False
+        )
 
 
 def test_an_edit_stays_private_until_published_then_every_channel_shows_it(
@@ -266,7 +270,9 @@ def test_an_organisation_and_a_location_go_through_draft_and_publish(loaded: Fla
         },
     )
     assert response.status_code == 302
-    location_id = re.search(r"/location/([0-9a-f-]{36})/edit", response.headers["Location"]).group(1)
+    location_id = re.search(r"/location/([0-9a-f-]{36})/edit", response.headers["Location"]).group(
+        1
+    )
     _publish(client, location_id, "location")
     form = editor_form(client, f"/de/staff/catalogue/service/{CARE}/edit")
     assert "Bürgerhaus Mitte (Hauptstraße 1, Verl)" in client.get(

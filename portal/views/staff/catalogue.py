@@ -33,6 +33,7 @@ from ...services.catalogue_editing import KINDS, TEXT_FIELDS, StaleEdit
 from ..catalogue import opening_hours
 from . import bp, record, requires
 
+
 def _kind(kind: str) -> str:
     if kind not in KINDS:
         abort(404)
@@ -78,7 +79,9 @@ def _choose(form: RecordForm) -> None:
         for item in catalogue_editing.listing(session, "organization")
         if item.published
     ]
-    form["areas"].choices = [SelectChoice(town.slug, town.name) for town in towns.all_towns(session)]
+    form["areas"].choices = [
+        SelectChoice(town.slug, town.name) for town in towns.all_towns(session)
+    ]
     form["locations"].choices = [
         SelectChoice(item.record_id, _location_label(item.record_id, item.name))
         for item in catalogue_editing.listing(session, "location")
