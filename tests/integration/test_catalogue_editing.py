@@ -110,16 +110,23 @@ def _edit(client: FlaskClient, kind: str, record_id: str, **changes: Any) -> Any
     return client.post(url, data={**editor_form(client, url), **changes})
 
 
-def _publish(client: FlaskClient, record_id: str, kind: str = "service") -> Any:
-    preview = client.get(f"/de/staff/catalogue/{kind}/{record_id}/preview")
-    html = preview.get_data(as_text=True)
+def _seen_revision(client: FlaskClient, record_id: str, kind: str = "service") -> str:
+    """The draft's revision on the page with the publish button (the preview of a service)."""
+    page = "preview" if kind == "service" else "edit"
+    html = client.get(f"/de/staff/catalogue/{kind}/{record_id}/{page}").get_data(as_text=True)
     revision = re.search(r'id="publish-revision" name="revision" type="hidden" value="(\d+)"', html)
-    if revision is None:
-        revision = re.search(r'name="revision" type="hidden" value="(\d+)"', html)
+    assert revision, "no publish button"
+    return revision.group(1)
+
+
+def _publish(
+    client: FlaskClient, record_id: str, kind: str = "service", revision: str | None = None
+) -> Any:
+    seen = revision or _seen_revision(client, record_id, kind)
     token = csrf_token(client, f"/de/staff/catalogue/{kind}/{record_id}/edit")
     return client.post(
         f"/de/staff/catalogue/{kind}/{record_id}/publish",
-        data={"csrf_token": token, "revision": revision.group(1) if revision else ""},
+        data={"csrf_token": token, "revision": seen},
     )
 
 
@@ -305,6 +312,16 @@ def test_a_stale_edit_is_refused_and_overwrites_nothing(loaded: Flask) -> None:
         assert session.scalars(select(CatalogueChange.action)).all().count("draft") == 1
 
 
+def test_a_draft_made_before_a_new_import_is_stale(loaded: Flask) -> None:
+    client = editor(loaded)
+    _edit(client, "service", CARE, description__de="Vor dem Import geschrieben.")
+    catalogue_data.load(loaded, replace=False)  # the same records, imported again
+    page = client.get(f"/de/staff/catalogue/service/{CARE}/edit").get_data(as_text=True)
+    assert "Dieser Entwurf beruht auf einer älteren Fassung" in page
+    assert _publish(client, CARE).status_code == 302
+    assert "Vor dem Import geschrieben." not in _public(loaded)
+
+
 def test_two_drafts_at_once_the_later_save_is_refused(loaded: Flask) -> None:
     first = editor(loaded, "erste@example.org")
     second = editor(loaded, "zweite@example.org")
@@ -315,6 +332,23 @@ def test_two_drafts_at_once_the_later_save_is_refused(loaded: Flask) -> None:
     response = second.post(url, data={**second_form, "name__de": "Zweiter Entwurf"})
     assert "Jemand anderes hat diesen Eintrag" in response.get_data(as_text=True)
     assert "Erster Entwurf" in first.get(url).get_data(as_text=True)
+
+
+def test_publishing_what_was_not_previewed_is_refused(loaded: Flask) -> None:
+    first = editor(loaded, "erste@example.org")
+    second = editor(loaded, "zweite@example.org")
+    _edit(first, "service", CARE, description__de="Was die Erste gesehen hat.")
+    seen = _seen_revision(first, CARE)
+    _edit(second, "service", CARE, description__de="Was die Zweite daraus gemacht hat.")
+    response = _publish(first, CARE, revision=seen)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/de/staff/catalogue/service/{CARE}/edit")
+    page = first.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Jemand anderes hat diesen Eintrag inzwischen geändert" in page
+    assert "Was die" not in _public(loaded)
+    # The second editor's draft is still there, unpublished, and can be published after a look.
+    assert _publish(second, CARE).status_code == 302
+    assert "Was die Zweite daraus gemacht hat." in _public(loaded)
 
 
 def test_bad_input_is_explained_and_nothing_is_saved(loaded: Flask) -> None:

@@ -254,19 +254,15 @@ def catalogue_publish(kind: str, record_id: str) -> Response:
     """Make the draft public: the pages, the search, the API and the export show it."""
     kind = _kind(kind)
     form = PublishForm()
-    session = db.session()
-    draft = catalogue_editing.draft_of(session, kind, record_id)
-    if draft is None:
-        abort(404)
     if not form.validate_on_submit():
         abort(400)
-    revision = _number(form.revision.data)
+    session = db.session()
     try:
         catalogue_editing.publish(
             session,
             kind,
             record_id,
-            revision if revision is not None else draft.revision,
+            _number(form.revision.data) or 0,
             g.staff.id,
             LOCALE_CODES,
             utcnow(),
