@@ -82,3 +82,7 @@ class CertificateRefused(DomainError):
 
 class AlreadyResolved(DomainError):
     """A received message was filed or set aside already."""
+
+
+class StaleEdit(DomainError):
+    """Someone else published or changed this catalogue record since the edit began."""

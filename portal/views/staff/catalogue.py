@@ -26,7 +26,7 @@ from ...forms.catalogue_editing import (
 )
 from ...forms.staff import EmptyForm
 from ...i18n import LOCALE_CODES, LOCALES, current_locale
-from ...models import Location, Organization, utcnow
+from ...models import utcnow
 from ...services import catalogue, catalogue_editing, towns
 from ...services.catalogue import SOURCE_LANGUAGE, WEEKDAYS
 from ...services.catalogue_editing import KINDS, TEXT_FIELDS, StaleEdit
@@ -83,19 +83,12 @@ def _choose(form: RecordForm) -> None:
         SelectChoice(town.slug, town.name) for town in towns.all_towns(session)
     ]
     form["locations"].choices = [
-        SelectChoice(item.record_id, _location_label(item.record_id, item.name))
-        for item in catalogue_editing.listing(session, "location")
-        if item.published
+        SelectChoice(location_id, label)
+        for location_id, label in catalogue_editing.location_choices(session)
     ]
     days = get_day_names("wide", locale=get_locale())
     for index, day in enumerate(WEEKDAYS):
         form[f"hours__{day}"].label.text = str(days[index])
-
-
-def _location_label(location_id: str, name: str) -> str:
-    location = db.session().get(Location, location_id)
-    address = ", ".join(p for p in (location.address_1, location.city) if p) if location else ""
-    return f"{name} ({address})" if name and address else name or address or location_id
 
 
 def _editor(kind: str, record_id: str | None) -> tuple[RecordForm, Any, Any]:
@@ -218,12 +211,9 @@ def catalogue_preview(kind: str, record_id: str) -> str:
     kind = _kind(kind)
     session = db.session()
     draft = catalogue_editing.draft_of(session, kind, record_id)
-    if kind != "service" or draft is None:
+    service = catalogue_editing.preview(session, kind, record_id)
+    if draft is None or service is None:
         abort(404)
-    data = catalogue_editing.draft_data(draft)
-    if session.get(Organization, data["organization_id"]) is None:
-        abort(404)
-    service = catalogue_editing.preview(session, kind, record_id, data)
     lang = current_locale().code
     primary_topic = service.topics[0].topic if service.topics else "everyday"
     page = render_template(

@@ -1,0 +1,210 @@
+"""Drafts of catalogue records: save, preview, publish or discard, with a version check."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ...models import CatalogueChange, CatalogueDraft, Organization, Service
+from .. import catalogue
+from ..errors import StaleEdit
+from .records import (
+    MODELS,
+    RecordData,
+    apply,
+    apply_service,
+    changed_fields,
+    live_record,
+    new_record,
+    record_name,
+    snapshot,
+)
+
+
+def draft_of(session: Session, kind: str, record_id: str) -> CatalogueDraft | None:
+    """The unpublished draft of a record, if there is one."""
+    return session.scalar(
+        select(CatalogueDraft).where(
+            CatalogueDraft.kind == kind, CatalogueDraft.record_id == record_id
+        )
+    )
+
+
+def draft_data(draft: CatalogueDraft) -> RecordData:
+    """The draft's record as a dictionary (see :func:`snapshot`)."""
+    data: RecordData = json.loads(draft.data)
+    return data
+
+
+def _change(
+    session: Session,
+    kind: str,
+    record_id: str,
+    action: str,
+    name: str,
+    fields: Sequence[str],
+    staff_id: int | None,
+    now: datetime,
+) -> None:
+    session.add(
+        CatalogueChange(
+            kind=kind,
+            record_id=record_id,
+            name=name[:200],
+            action=action,
+            fields=",".join(fields),
+            staff_id=staff_id,
+            at=now,
+        )
+    )
+
+
+def save_draft(
+    session: Session,
+    kind: str,
+    record_id: str,
+    data: RecordData,
+    base_version: int | None,
+    revision: int,
+    staff_id: int | None,
+    now: datetime,
+) -> CatalogueDraft:
+    """Save an edit as the record's draft, refusing it when it is stale.
+
+    ``base_version`` is the published version the edit started from (``None`` for a new
+    record), ``revision`` the draft's revision it started from (0: there was no draft).
+    """
+    live = live_record(session, kind, record_id)
+    if (live.version if live else None) != base_version:
+        raise StaleEdit
+    draft = draft_of(session, kind, record_id)
+    encoded = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    if draft is None:
+        if revision != 0:
+            raise StaleEdit
+        draft = CatalogueDraft(
+            kind=kind,
+            record_id=record_id,
+            base_version=base_version,
+            revision=1,
+            data=encoded,
+            updated_by_id=staff_id,
+            updated_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(draft)
+        except IntegrityError:
+            raise StaleEdit from None
+    else:
+        saved = session.execute(
+            update(CatalogueDraft)
+            .where(CatalogueDraft.id == draft.id, CatalogueDraft.revision == revision)
+            .values(
+                revision=CatalogueDraft.revision + 1,
+                data=encoded,
+                base_version=base_version,
+                updated_by_id=staff_id,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if saved.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleEdit
+        session.refresh(draft)
+    fields = changed_fields(snapshot(kind, live) if live else None, data)
+    _change(session, kind, record_id, "draft", record_name(kind, data), fields, staff_id, now)
+    return draft
+
+
+def preview(session: Session, kind: str, record_id: str) -> Service | None:
+    """The draft of a service, built for the public page's template and never saved;
+    ``None`` without a draft (or when its provider is gone)."""
+    draft = draft_of(session, kind, record_id)
+    if kind != "service" or draft is None:
+        return None
+    data = draft_data(draft)
+    organization = session.get(Organization, data["organization_id"])
+    if organization is None:
+        return None
+    live = live_record(session, kind, record_id)
+    service = Service(
+        id=record_id,
+        demo=bool(live and isinstance(live, Service) and live.demo),
+        organization=organization,
+        last_modified=live.last_modified if isinstance(live, Service) else None,
+    )
+    with session.no_autoflush:
+        apply_service(session, service, data)
+    if service in session:
+        session.expunge(service)
+    return service
+
+
+def publish(
+    session: Session,
+    kind: str,
+    record_id: str,
+    revision: int,
+    staff_id: int | None,
+    languages: Sequence[str],
+    now: datetime,
+) -> list[str]:
+    """Make the draft public; the fields that changed. :class:`StaleEdit` when outdated."""
+    draft = draft_of(session, kind, record_id)
+    if draft is None or draft.revision != revision:
+        raise StaleEdit
+    data = draft_data(draft)
+    live = live_record(session, kind, record_id)
+    model = MODELS[kind]
+    if live is None:
+        if draft.base_version is not None:
+            raise StaleEdit  # the record was deleted meanwhile
+        record = new_record(kind, record_id, now)
+        before = None
+        session.add(record)
+    else:
+        before = snapshot(kind, live)
+        raised = session.execute(
+            update(model)
+            .where(model.id == record_id, model.version == draft.base_version)
+            .values(version=model.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if raised.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleEdit
+        session.refresh(live)
+        record = live
+    if isinstance(record, Service | Organization):
+        record.last_modified = now
+    apply(session, kind, record, data)
+    session.delete(draft)
+    session.flush()
+    if isinstance(record, Service):
+        session.refresh(record)
+        catalogue.reindex(session, record, languages, fresh=before is None)
+    elif isinstance(record, Organization):
+        for service in catalogue.services_of(session, record.id):
+            catalogue.reindex(session, service, languages, record)
+    fields = changed_fields(before, data)
+    action = "created" if before is None else "published"
+    _change(session, kind, record_id, action, record_name(kind, data), fields, staff_id, now)
+    return fields
+
+
+def discard(
+    session: Session, kind: str, record_id: str, staff_id: int | None, now: datetime
+) -> bool:
+    """Throw the draft away; whether there was one."""
+    draft = draft_of(session, kind, record_id)
+    if draft is None:
+        return False
+    name = record_name(kind, draft_data(draft))
+    session.execute(delete(CatalogueDraft).where(CatalogueDraft.id == draft.id))
+    _change(session, kind, record_id, "discarded", name, [], staff_id, now)
+    return True
