@@ -46,7 +46,7 @@ def test_an_offer_edited_in_german_and_turkish_is_previewed_then_published(
     with page.expect_navigation():
         page.locator("nav.staff-nav a[href$='/de/staff/catalogue/']").click()
     with page.expect_navigation():
-        page.get_by_role("link", name="Ambulanter Pflegedienst Sonnenschein").click()
+        page.get_by_role("link", name="Ambulanter Pflegedienst Sonnenschein", exact=True).click()
     page.fill("[name=description__de]", GERMAN)
     page.fill("[name=description__tr]", TURKISH)
     with page.expect_navigation():

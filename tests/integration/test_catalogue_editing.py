@@ -347,8 +347,15 @@ def test_publishing_what_was_not_previewed_is_refused(loaded: Flask) -> None:
     assert "Jemand anderes hat diesen Eintrag inzwischen geändert" in page
     assert "Was die" not in _public(loaded)
     # The second editor's draft is still there, unpublished, and can be published after a look.
-    assert _publish(second, CARE).status_code == 302
+    seen = _seen_revision(second, CARE)
+    assert _publish(second, CARE, revision=seen).status_code == 302
     assert "Was die Zweite daraus gemacht hat." in _public(loaded)
+    # The same publication sent twice (a double click, a second tab) is published once.
+    again = _publish(second, CARE, revision=seen)
+    assert again.headers["Location"].endswith(f"/de/staff/catalogue/service/{CARE}/edit")
+    with get_db(loaded).session() as session:
+        actions = session.scalars(select(CatalogueChange.action)).all()
+        assert actions.count("published") == 1
 
 
 def test_bad_input_is_explained_and_nothing_is_saved(loaded: Flask) -> None:

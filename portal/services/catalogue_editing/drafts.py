@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from .. import catalogue
 from ..errors import StaleEdit
 from .records import (
     MODELS,
+    Record,
     RecordData,
     apply,
     apply_service,
@@ -64,6 +66,32 @@ def _change(
     )
 
 
+def _new_draft(session: Session, draft: CatalogueDraft) -> CatalogueDraft:
+    """Add a record's first draft; a colleague's first draft at the same time wins."""
+    try:
+        with session.begin_nested():
+            session.add(draft)
+    except IntegrityError:
+        raise StaleEdit from None
+    return draft
+
+
+def _next_revision(
+    session: Session, draft: CatalogueDraft, revision: int, values: dict[str, Any]
+) -> CatalogueDraft:
+    """Overwrite the draft only if it is still at ``revision`` (nobody saved meanwhile)."""
+    saved = session.execute(
+        update(CatalogueDraft)
+        .where(CatalogueDraft.id == draft.id, CatalogueDraft.revision == revision)
+        .values(revision=CatalogueDraft.revision + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if saved.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleEdit
+    session.refresh(draft)
+    return draft
+
+
 def save_draft(
     session: Session,
     kind: str,
@@ -82,41 +110,21 @@ def save_draft(
     live = live_record(session, kind, record_id)
     if (live.version if live else None) != base_version:
         raise StaleEdit
+    values: dict[str, Any] = {
+        "data": json.dumps(data, ensure_ascii=False, sort_keys=True),
+        "base_version": base_version,
+        "updated_by_id": staff_id,
+        "updated_at": now,
+    }
     draft = draft_of(session, kind, record_id)
-    encoded = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    if draft is None:
-        if revision != 0:
-            raise StaleEdit
-        draft = CatalogueDraft(
-            kind=kind,
-            record_id=record_id,
-            base_version=base_version,
-            revision=1,
-            data=encoded,
-            updated_by_id=staff_id,
-            updated_at=now,
+    if draft is not None:
+        draft = _next_revision(session, draft, revision, values)
+    elif revision == 0:
+        draft = _new_draft(
+            session, CatalogueDraft(kind=kind, record_id=record_id, revision=1, **values)
         )
-        try:
-            with session.begin_nested():
-                session.add(draft)
-        except IntegrityError:
-            raise StaleEdit from None
     else:
-        saved = session.execute(
-            update(CatalogueDraft)
-            .where(CatalogueDraft.id == draft.id, CatalogueDraft.revision == revision)
-            .values(
-                revision=CatalogueDraft.revision + 1,
-                data=encoded,
-                base_version=base_version,
-                updated_by_id=staff_id,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if saved.rowcount != 1:  # type: ignore[attr-defined]
-            raise StaleEdit
-        session.refresh(draft)
+        raise StaleEdit  # published or discarded since the edit began
     fields = changed_fields(snapshot(kind, live) if live else None, data)
     _change(session, kind, record_id, "draft", record_name(kind, data), fields, staff_id, now)
     return draft
@@ -146,6 +154,56 @@ def preview(session: Session, kind: str, record_id: str) -> Service | None:
     return service
 
 
+def _claim(session: Session, draft: CatalogueDraft | None, revision: int) -> CatalogueDraft:
+    """Take the draft of ``revision`` out of the table, or refuse: one publication wins."""
+    if draft is None:
+        raise StaleEdit
+    claimed = session.execute(
+        delete(CatalogueDraft)
+        .where(CatalogueDraft.id == draft.id, CatalogueDraft.revision == revision)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleEdit
+    session.expunge(draft)
+    return draft
+
+
+def _target(
+    session: Session, kind: str, record_id: str, base_version: int | None, now: datetime
+) -> tuple[Record, RecordData | None]:
+    """The record to publish into, with its published state; its version raised."""
+    live = live_record(session, kind, record_id)
+    if live is None:
+        if base_version is not None:
+            raise StaleEdit  # the record was deleted meanwhile
+        record = new_record(kind, record_id, now)
+        session.add(record)
+        return record, None
+    before = snapshot(kind, live)
+    model = MODELS[kind]
+    raised = session.execute(
+        update(model)
+        .where(model.id == record_id, model.version == base_version)
+        .values(version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if raised.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleEdit
+    session.refresh(live)
+    return live, before
+
+
+def _reindex(session: Session, record: Record, languages: Sequence[str], fresh: bool) -> None:
+    """Let the search find the published text (a provider's name is in its services')."""
+    if isinstance(record, Service):
+        session.refresh(record)
+        catalogue.reindex(session, record, languages, fresh=fresh)
+    elif isinstance(record, Organization):
+        for service in catalogue.services_of(session, record.id):
+            catalogue.reindex(session, service, languages, record)
+
+
 def publish(
     session: Session,
     kind: str,
@@ -155,42 +213,19 @@ def publish(
     languages: Sequence[str],
     now: datetime,
 ) -> list[str]:
-    """Make the draft public; the fields that changed. :class:`StaleEdit` when outdated."""
-    draft = draft_of(session, kind, record_id)
-    if draft is None or draft.revision != revision:
-        raise StaleEdit
+    """Make the draft of ``revision`` public; the fields that changed.
+
+    :class:`StaleEdit` when the draft changed since the editor saw it, or the record since
+    the draft was made; the caller then rolls back.
+    """
+    draft = _claim(session, draft_of(session, kind, record_id), revision)
     data = draft_data(draft)
-    live = live_record(session, kind, record_id)
-    model = MODELS[kind]
-    if live is None:
-        if draft.base_version is not None:
-            raise StaleEdit  # the record was deleted meanwhile
-        record = new_record(kind, record_id, now)
-        before = None
-        session.add(record)
-    else:
-        before = snapshot(kind, live)
-        raised = session.execute(
-            update(model)
-            .where(model.id == record_id, model.version == draft.base_version)
-            .values(version=model.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if raised.rowcount != 1:  # type: ignore[attr-defined]
-            raise StaleEdit
-        session.refresh(live)
-        record = live
+    record, before = _target(session, kind, record_id, draft.base_version, now)
     if isinstance(record, Service | Organization):
         record.last_modified = now
     apply(session, kind, record, data)
-    session.delete(draft)
     session.flush()
-    if isinstance(record, Service):
-        session.refresh(record)
-        catalogue.reindex(session, record, languages, fresh=before is None)
-    elif isinstance(record, Organization):
-        for service in catalogue.services_of(session, record.id):
-            catalogue.reindex(session, service, languages, record)
+    _reindex(session, record, languages, fresh=before is None)
     fields = changed_fields(before, data)
     action = "created" if before is None else "published"
     _change(session, kind, record_id, action, record_name(kind, data), fields, staff_id, now)

@@ -29,7 +29,7 @@ from ...i18n import LOCALE_CODES, LOCALES, current_locale
 from ...models import utcnow
 from ...services import catalogue, catalogue_editing, towns
 from ...services.catalogue import SOURCE_LANGUAGE, WEEKDAYS
-from ...services.catalogue_editing import KINDS, TEXT_FIELDS, StaleEdit
+from ...services.catalogue_editing import KINDS, NAME_REQUIRED, TEXT_FIELDS, StaleEdit
 from ..catalogue import opening_hours
 from . import bp, record, requires
 
@@ -142,7 +142,7 @@ def _edit_page(kind: str, form: RecordForm, record_id: str | None, live: Any, dr
         text_fields=TEXT_FIELDS[kind],
         text_labels=TEXT_LABELS,
         languages=LOCALE_CODES,
-        source=SOURCE_LANGUAGE,
+        required_field=f"name__{SOURCE_LANGUAGE}" if kind in NAME_REQUIRED else "",
         language_name=lambda code: catalogue.language_name(code, current_locale().code),
         weekdays=WEEKDAYS,
         directions={locale.code: locale.direction for locale in LOCALES},
