@@ -49,6 +49,14 @@ def walk_catalogue_editor(auditor: Auditor, base: str, lang: str) -> None:
     auditor.check(f"{lang}-catalogue-new-service")
     page.goto(f"{editor}/organization/{ORGANIZATION}/edit")
     auditor.check(f"{lang}-catalogue-edit-organization")
+    page.fill("[name=description__de]", "Ein erfundener Verband für Tests, neu beschrieben.")
+    with page.expect_navigation():
+        page.locator("form.catalogue-editor button[type=submit]").click()
+    page.goto(f"{editor}/organization/{ORGANIZATION}/preview")
+    auditor.check(f"{lang}-catalogue-preview-organization")
+    page.goto(f"{editor}/organization/{ORGANIZATION}/edit")
+    with page.expect_navigation():
+        page.locator(".catalogue-draft form[action$='/discard'] button").click()
     page.goto(f"{editor}/location/new")
     auditor.check(f"{lang}-catalogue-new-location")
     page.goto(f"{editor}/service/{CARE}/history")
@@ -72,7 +80,7 @@ def test_every_catalogue_editor_page_passes_axe_and_the_html_checker_in_german_a
     for lang in ("de", "ar"):
         walk_catalogue_editor(auditor, live_server, lang)
     context.close()
-    assert auditor.count == 2 * 11
+    assert auditor.count == 2 * 12
     assert not auditor.violations, "\n".join(f"{k}: {v}" for k, v in auditor.violations.items())
     assert foreign == []
     assert vnu_errors(tmp_path) == []

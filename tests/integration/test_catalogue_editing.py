@@ -263,6 +263,10 @@ def test_an_organisation_and_a_location_go_through_draft_and_publish(loaded: Fla
     client = editor(loaded)
     _edit(client, "organization", ORGANIZATION, name__de="Wohlfahrtsverband Neu (Demo)")
     assert "Wohlfahrtsverband Neu" not in _public(loaded)
+    # The provider's preview: a service of theirs on the public page, with the new name.
+    preview = client.get(f"/de/staff/catalogue/organization/{ORGANIZATION}/preview")
+    assert "Wohlfahrtsverband Neu (Demo)" in preview.get_data(as_text=True)
+    assert "Wohlfahrtsverband Neu" not in _public(loaded)
     _publish(client, ORGANIZATION, "organization")
     assert "Wohlfahrtsverband Neu" in _public(loaded)
 
@@ -290,6 +294,13 @@ def test_an_organisation_and_a_location_go_through_draft_and_publish(loaded: Fla
     _edit(client, "service", CARE, locations=[*locations, location_id])
     _publish(client, CARE)
     assert "Hauptstraße 1" in _public(loaded)
+    # A location's draft is previewed on a service held there.
+    _edit(client, "location", location_id, address_1="Kirchplatz 7")
+    preview = client.get(f"/de/staff/catalogue/location/{location_id}/preview")
+    assert "Kirchplatz 7" in preview.get_data(as_text=True)
+    assert "Kirchplatz 7" not in _public(loaded)
+    _publish(client, location_id, "location")
+    assert "Kirchplatz 7" in _public(loaded) and "Hauptstraße 1" not in _public(loaded)
 
 
 def test_a_stale_edit_is_refused_and_overwrites_nothing(loaded: Flask) -> None:

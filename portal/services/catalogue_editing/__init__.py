@@ -8,7 +8,7 @@ never silently overwrite each other.
 """
 
 from ..errors import StaleEdit
-from .drafts import discard, draft_data, draft_of, preview, publish, save_draft
+from .drafts import discard, draft_data, draft_of, host_service, preview, publish, save_draft
 from .overview import Listed, Missing, history, listing, location_choices, missing_translations
 from .records import (
     KINDS,
@@ -39,6 +39,7 @@ __all__ = [
     "draft_data",
     "draft_of",
     "history",
+    "host_service",
     "listing",
     "live_record",
     "location_choices",

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...models import CatalogueChange, CatalogueDraft, Organization, Service
+from ...models import CatalogueChange, CatalogueDraft, Organization, Service, ServiceAtLocation
 from .. import catalogue
 from ..errors import StaleEdit
 from .records import (
@@ -130,25 +130,56 @@ def save_draft(
     return draft
 
 
-def preview(session: Session, kind: str, record_id: str) -> Service | None:
-    """The draft of a service, built for the public page's template and never saved;
-    ``None`` without a draft (or when its provider is gone)."""
+def host_service(session: Session, kind: str, record_id: str) -> Service | None:
+    """A published service that shows this provider or location, to preview a change on."""
+    if kind == "organization":
+        query = select(Service).where(Service.organization_id == record_id)
+    elif kind == "location":
+        query = (
+            select(Service)
+            .join(ServiceAtLocation, ServiceAtLocation.service_id == Service.id)
+            .where(ServiceAtLocation.location_id == record_id)
+        )
+    else:
+        return live_record(session, kind, record_id)  # type: ignore[return-value]
+    return session.scalar(query.order_by(Service.id).limit(1))
+
+
+def _built(session: Session, kind: str, record_id: str, data: RecordData, now: datetime) -> Any:
+    record = new_record(kind, record_id, now)
+    apply(session, kind, record, data)
+    return record
+
+
+def preview(session: Session, kind: str, record_id: str, now: datetime) -> Service | None:
+    """The public page's service with the draft in it, built for the template, never saved.
+
+    A provider's or a location's draft is shown on a service that uses it. ``None`` without
+    a draft, or without a service to show it on.
+    """
     draft = draft_of(session, kind, record_id)
-    if kind != "service" or draft is None:
+    host = host_service(session, kind, record_id)
+    if draft is None or (host is None and kind != "service"):
         return None
     data = draft_data(draft)
-    organization = session.get(Organization, data["organization_id"])
+    service_data = data if kind == "service" or host is None else snapshot("service", host)
+    if kind == "organization":
+        organization = _built(session, kind, record_id, data, now)
+    else:
+        organization = session.get(Organization, service_data["organization_id"])
     if organization is None:
         return None
-    live = live_record(session, kind, record_id)
     service = Service(
-        id=record_id,
-        demo=bool(live and isinstance(live, Service) and live.demo),
+        id=host.id if host else record_id,
+        demo=bool(host and host.demo),
         organization=organization,
-        last_modified=live.last_modified if isinstance(live, Service) else None,
+        last_modified=host.last_modified if host else now,
     )
     with session.no_autoflush:
-        apply_service(session, service, data)
+        apply_service(session, service, service_data)
+        for link in service.locations if kind == "location" else []:
+            if link.location is not None and link.location.id == record_id:
+                link.location = _built(session, kind, record_id, data, now)
     if service in session:
         session.expunge(service)
     return service

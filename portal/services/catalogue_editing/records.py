@@ -206,6 +206,7 @@ def apply_service(session: Session, service: Service, data: RecordData) -> None:
 
 
 def apply(session: Session, kind: str, record: Record, data: RecordData) -> None:
+    """Write a draft's dictionary into a record (published or new)."""
     if isinstance(record, Service):
         apply_service(session, record, data)
     elif isinstance(record, Organization):
@@ -218,6 +219,7 @@ def apply(session: Session, kind: str, record: Record, data: RecordData) -> None
 
 
 def new_record(kind: str, record_id: str, now: datetime) -> Record:
+    """An empty record of ``kind``, at version 1."""
     if kind == "service":
         return Service(id=record_id, last_modified=now, version=1, demo=False)
     if kind == "organization":

@@ -146,6 +146,11 @@ def _edit_page(kind: str, form: RecordForm, record_id: str | None, live: Any, dr
         language_name=lambda code: catalogue.language_name(code, current_locale().code),
         weekdays=WEEKDAYS,
         directions={locale.code: locale.direction for locale in LOCALES},
+        previewable=draft is not None
+        and (
+            kind == "service"
+            or catalogue_editing.host_service(db.session(), kind, record_id or "") is not None
+        ),
         stale=draft is not None and draft.base_version != (live.version if live else None),
         publish_form=PublishForm(data={"revision": str(draft.revision) if draft else ""}),
         discard_form=EmptyForm(),
@@ -211,7 +216,7 @@ def catalogue_preview(kind: str, record_id: str) -> str:
     kind = _kind(kind)
     session = db.session()
     draft = catalogue_editing.draft_of(session, kind, record_id)
-    service = catalogue_editing.preview(session, kind, record_id)
+    service = catalogue_editing.preview(session, kind, record_id, utcnow())
     if draft is None or service is None:
         abort(404)
     lang = current_locale().code
