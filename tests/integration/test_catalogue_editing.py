@@ -353,9 +353,11 @@ def test_publishing_what_was_not_previewed_is_refused(loaded: Flask) -> None:
     _edit(second, "service", CARE, description__de="Was die Zweite daraus gemacht hat.")
     response = _publish(first, CARE, revision=seen)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/de/staff/catalogue/service/{CARE}/edit")
+    assert response.headers["Location"].endswith(
+        f"/de/staff/catalogue/service/{CARE}/edit?refused=publish"
+    )
     page = first.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Jemand anderes hat diesen Eintrag inzwischen geändert" in page
+    assert "Nichts wurde veröffentlicht." in page
     assert "Was die" not in _public(loaded)
     # The second editor's draft is still there, unpublished, and can be published after a look.
     seen = _seen_revision(second, CARE)
@@ -363,7 +365,7 @@ def test_publishing_what_was_not_previewed_is_refused(loaded: Flask) -> None:
     assert "Was die Zweite daraus gemacht hat." in _public(loaded)
     # The same publication sent twice (a double click, a second tab) is published once.
     again = _publish(second, CARE, revision=seen)
-    assert again.headers["Location"].endswith(f"/de/staff/catalogue/service/{CARE}/edit")
+    assert "/edit?refused=publish" in again.headers["Location"]
     with get_db(loaded).session() as session:
         actions = session.scalars(select(CatalogueChange.action)).all()
         assert actions.count("published") == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from babel.dates import get_day_names
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -145,6 +145,7 @@ def _edit_page(kind: str, form: RecordForm, record_id: str | None, live: Any, dr
         required_field=f"name__{SOURCE_LANGUAGE}" if kind in NAME_REQUIRED else "",
         language_name=lambda code: catalogue.language_name(code, current_locale().code),
         weekdays=WEEKDAYS,
+        refused=request.args.get("refused") == "publish",
         directions={locale.code: locale.direction for locale in LOCALES},
         previewable=draft is not None
         and (
@@ -264,8 +265,9 @@ def catalogue_publish(kind: str, record_id: str) -> Response:
         )
     except StaleEdit:
         session.rollback()
-        flash(_stale_message(), "error")
-        return redirect(url_for("staff.catalogue_edit", kind=kind, record_id=record_id))
+        return redirect(
+            url_for("staff.catalogue_edit", kind=kind, record_id=record_id, refused="publish")
+        )
     record("catalogue_publish", detail=f"{kind} {record_id}")
     db.commit()
     flash(_("Veröffentlicht. Alle sehen jetzt die neue Fassung."))
