@@ -168,7 +168,11 @@ class ServiceForm(RecordForm):
     status = SelectField(
         _l("Status"), choices=[SelectChoice(k, v) for k, v in SERVICE_STATUSES.items()]
     )
-    cost = SelectField(_l("Kosten"), choices=[SelectChoice(c, labels.COSTS[c]) for c in COSTS])
+    cost = SelectField(
+        _l("Kosten"),
+        choices=[SelectChoice(c, labels.COSTS[c]) for c in COSTS],
+        default="unknown",  # until someone knows, the page asks readers to check
+    )
     email = StringField(_l("E-Mail-Adresse"), validators=[MaxLength(254), EmailAddress()])
     url = StringField(_l("Internetseite"), validators=[MaxLength(300), WebAddress()])
     minimum_age = IntegerField(
