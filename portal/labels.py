@@ -252,6 +252,9 @@ AUDIT_ACTIONS = {
     "hours_closure_add": _l("Schließzeit eingetragen"),
     "hours_closure_delete": _l("Schließzeit gelöscht"),
     "figures_export": _l("Zahlen als CSV-Datei heruntergeladen"),
+    "catalogue_draft": _l("Entwurf im Angebotsverzeichnis gespeichert"),
+    "catalogue_publish": _l("Eintrag im Angebotsverzeichnis veröffentlicht"),
+    "catalogue_discard": _l("Entwurf im Angebotsverzeichnis verworfen"),
 }
 
 # The help catalogue's topics (see portal.services.catalogue.TOPICS).

@@ -10,6 +10,8 @@ from .booking import (
     ConsultationRule,
 )
 from .catalogue import (
+    CatalogueChange,
+    CatalogueDraft,
     Location,
     LocationText,
     Organization,
@@ -55,6 +57,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Booking",
+    "CatalogueChange",
+    "CatalogueDraft",
     "ConsultationClosure",
     "ConsultationLocation",
     "ConsultationRule",

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
+from .staff import StaffUser
 
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
 COSTS = ("free", "partly", "paid", "unknown")
@@ -37,6 +38,8 @@ class Organization(Base):
     website: Mapped[str] = mapped_column(String(300), default="")
     demo: Mapped[bool] = mapped_column(default=False)
     last_modified: Mapped[datetime]
+    # Raised by each publication of an edit; a draft built on an older version is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     texts: Mapped[list[OrganizationText]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="OrganizationText.lang"
@@ -79,6 +82,7 @@ class Service(Base):
     cost: Mapped[str] = mapped_column(String(10), default="unknown")
     demo: Mapped[bool] = mapped_column(default=False)
     last_modified: Mapped[datetime] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     organization: Mapped[Organization] = relationship(lazy="joined")
     texts: Mapped[list[ServiceText]] = relationship(
@@ -207,6 +211,7 @@ class Location(Base):
     country: Mapped[str] = mapped_column(String(2), default="DE")
     address_id: Mapped[str | None] = mapped_column(String(36))
     accessibility_id: Mapped[str | None] = mapped_column(String(36))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     texts: Mapped[list[LocationText]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="LocationText.lang"
@@ -241,6 +246,48 @@ class ServiceAtLocation(Base):
     position: Mapped[int] = mapped_column(default=0)
 
     location: Mapped[Location] = relationship(lazy="joined")
+
+
+class CatalogueDraft(Base):
+    """An editor's unpublished change of one record (or a new record), kept as JSON.
+
+    The public pages, the search, the API and the export read only the published tables;
+    a draft reaches them when it is published. ``base_version`` is the record's version the
+    draft was made from (``None`` for a new record); ``revision`` counts the draft's saves.
+    """
+
+    __tablename__ = "catalogue_draft"
+    __table_args__ = (UniqueConstraint("kind", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(36))
+    base_version: Mapped[int | None]
+    revision: Mapped[int] = mapped_column(default=1)
+    data: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime]
+
+    updated_by: Mapped[StaffUser | None] = relationship(lazy="joined")
+
+
+class CatalogueChange(Base):
+    """One step in a catalogue record's history: who did what when, and which fields."""
+
+    __tablename__ = "catalogue_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(20))
+    fields: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(index=True)
+
+    staff: Mapped[StaffUser | None] = relationship(lazy="joined")
 
 
 class SearchDocument(Base):

@@ -14,6 +14,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "towns": frozenset({"admin"}),
     "hours": frozenset({"coordinator", "admin"}),
     "figures": frozenset({"coordinator", "admin"}),
+    "catalogue": frozenset({"editor"}),
 }
 
 

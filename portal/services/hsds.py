@@ -714,11 +714,16 @@ def import_dataset(
     if replace:
         catalogue.clear(session)
     ids = [service.id for service in services]
+    # A replaced record gets a newer version, so an editor's draft of the old one is stale.
+    versions: dict[str, int] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for existing in session.scalars(select(Service).where(Service.id.in_(chunk))).all():
+            versions[existing.id] = existing.version
             catalogue.delete_service(session, existing)
     session.flush()
+    for service in services:
+        service.version = versions.get(service.id, 0) + 1
     by_id: dict[str, Organization] = {}
     for organization in organizations:
         existing_organization = session.get(Organization, organization.id)
@@ -733,6 +738,7 @@ def import_dataset(
         existing_organization.website = organization.website
         existing_organization.demo = organization.demo
         existing_organization.last_modified = organization.last_modified
+        existing_organization.version += 1
         existing_organization.texts = list(organization.texts)
         by_id[organization.id] = existing_organization
     session.add_all(services)

@@ -42,7 +42,7 @@ def test_every_staff_route_declares_who_may_use_it(app: Flask) -> None:
 
 
 def _url(rule: Any, reference: str) -> str:
-    values = {"lang": "de", "reference": reference, "action": "take"}
+    values = {"lang": "de", "reference": reference, "action": "take", "kind": "service"}
     values.update({name: 999999 for name in rule.arguments if name.endswith("_id")})
     with_args = rule.rule
     for name, value in values.items():
@@ -198,3 +198,57 @@ def test_the_figures_send_the_signed_out_to_the_sign_in(client: FlaskClient) -> 
         assert response.status_code == 302 and response.headers["Location"].endswith(
             "/de/staff/signin"
         )
+
+
+def _catalogue_urls() -> list[tuple[str, str]]:
+    from tests.catalogue_data import CARE
+
+    base = "/de/staff/catalogue"
+    return [
+        ("GET", f"{base}/"),
+        ("GET", f"{base}/history"),
+        ("GET", f"{base}/translations"),
+        ("GET", f"{base}/service/new"),
+        ("GET", f"{base}/organization/new"),
+        ("GET", f"{base}/location/new"),
+        ("GET", f"{base}/service/{CARE}/edit"),
+        ("GET", f"{base}/service/{CARE}/history"),
+        ("POST", f"{base}/service/{CARE}/edit"),
+        ("POST", f"{base}/service/new"),
+        ("POST", f"{base}/service/{CARE}/publish"),
+        ("POST", f"{base}/service/{CARE}/discard"),
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(ROLES))
+def test_only_catalogue_editors_open_the_catalogue_editor(app: Flask, name: str) -> None:
+    from tests import catalogue_data
+
+    catalogue_data.load(app)
+    role, town = ROLES[name]
+    secret = make_staff(app, f"{name}@example.org", town, role=role)
+    client = app.test_client()
+    sign_in(client, f"{name}@example.org", secret)
+    token = _token(client)
+    allowed = role in access.PERMISSIONS["catalogue"]
+    for method, url in _catalogue_urls():
+        if method == "GET":
+            status = client.get(url).status_code
+        else:
+            status = client.post(url, data={"csrf_token": token}).status_code
+        # With only a token, an edit is refused as incomplete (200) and there is no draft to
+        # publish or discard (404): the route itself is open.
+        assert status in ({200, 302, 404} if allowed else {403}), (name, method, url, status)
+    navigation = client.get("/de/staff/").get_data(as_text=True)
+    assert ('href="/de/staff/catalogue/"' in navigation) == allowed
+
+
+def test_signed_out_visitors_are_sent_to_sign_in_from_the_catalogue_editor(
+    app: Flask, client: FlaskClient
+) -> None:
+    for method, url in _catalogue_urls():
+        response = client.get(url) if method == "GET" else client.post(url)
+        # A POST without a session has no valid token either: refused before anything else.
+        assert response.status_code == (302 if method == "GET" else 400), (method, url)
+        if method == "GET":
+            assert response.headers["Location"].endswith("/de/staff/signin")

@@ -32,6 +32,7 @@ SECTIONS: list[tuple[str, Any, str]] = [
     ("staff.towns", _l("Städte"), "towns"),
     ("staff.hours", _l("Sprechzeiten"), "hours"),
     ("staff.figures", _l("Zahlen"), "figures"),
+    ("staff.catalogue", _l("Angebote"), "catalogue"),
 ]
 
 
@@ -113,4 +114,4 @@ def record(action: str, help_request: HelpRequest | None = None, detail: str = "
     )
 
 
-from . import auth, confirm, figures, handover, hours, mailbox, overview, towns, work  # noqa: E402, F401  (routes register on import)
+from . import auth, catalogue, confirm, figures, handover, hours, mailbox, overview, towns, work  # noqa: E402, F401  (routes register on import)
