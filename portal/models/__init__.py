@@ -38,7 +38,7 @@ from .request import (
     RequestEvent,
     ResidentLink,
 )
-from .staff import ROLES, AuditEntry, StaffSession, StaffUser
+from .staff import ROLES, AuditEntry, RecoveryCode, StaffActivation, StaffSession, StaffUser
 from .town import Town
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "OrganizationText",
     "OutboxMessage",
     "Phone",
+    "RecoveryCode",
     "ReferenceCounter",
     "Referral",
     "RequestDraft",
@@ -78,6 +79,7 @@ __all__ = [
     "ServiceLanguage",
     "ServiceText",
     "ServiceTopic",
+    "StaffActivation",
     "StaffSession",
     "StaffUser",
     "Town",

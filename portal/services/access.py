@@ -11,6 +11,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "requests": frozenset({"caseworker", "coordinator"}),
     "mailbox": frozenset({"coordinator"}),
     "audit": frozenset({"coordinator", "admin"}),
+    "accounts": frozenset({"admin"}),
 }
 
 

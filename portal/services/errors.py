@@ -82,3 +82,15 @@ class CertificateRefused(DomainError):
 
 class AlreadyResolved(DomainError):
     """A received message was filed or set aside already."""
+
+
+class LastAdministrator(DomainError):
+    """The change would leave no active administrator who could run the accounts."""
+
+
+class ActivationInvalid(DomainError):
+    """The activation link is unknown, expired, already used or replaced by a newer one."""
+
+
+class AccountExists(DomainError):
+    """An account with this email address exists already."""

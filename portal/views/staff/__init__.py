@@ -28,6 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 SECTIONS: list[tuple[str, Any, str]] = [
     ("staff.inbox", _l("Eingang"), "requests"),
     ("staff.mailbox", _l("Postfach"), "mailbox"),
+    ("staff.accounts", _l("Konten"), "accounts"),
     ("staff.audit_log", _l("Protokoll"), "audit"),
 ]
 
@@ -110,4 +111,4 @@ def record(action: str, help_request: HelpRequest | None = None, detail: str = "
     )
 
 
-from . import auth, confirm, handover, mailbox, overview, work  # noqa: E402, F401  (routes register on import)
+from . import accounts, auth, confirm, handover, mailbox, overview, work  # noqa: E402, F401  (routes register on import)
