@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pyotp
@@ -28,11 +29,16 @@ def make_staff(app: Flask, email: str, town: str | None, role: str = "caseworker
         return user.totp_secret or ""
 
 
-def sign_in(client: FlaskClient, email: str, secret: str, password: str = PASSWORD) -> Any:
-    """Password, then the current one-time code; returns the answer to the code step."""
+def sign_in(
+    client: FlaskClient, email: str, secret: str, password: str = PASSWORD, ahead: int = 0
+) -> Any:
+    """Password, then the one-time code (of ``ahead`` steps later: a used code is refused);
+    returns the answer to the code step."""
     response = post_form(client, "/de/staff/signin", {"email": email, "password": password})
     assert response.headers["Location"].endswith("/de/staff/code"), response.get_data(as_text=True)
-    response = post_form(client, "/de/staff/code", {"code": pyotp.TOTP(secret).now()})
+    totp = pyotp.TOTP(secret)
+    code = totp.at(time.time() + ahead * totp.interval)
+    response = post_form(client, "/de/staff/code", {"code": code})
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
 
