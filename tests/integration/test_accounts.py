@@ -282,3 +282,21 @@ def test_an_administrator_lands_on_the_accounts_and_ends_a_colleagues_session(ap
     session_id = re.search(rf"/accounts/{staff_id}/sessions/(\d+)/end", page).group(1)  # type: ignore[union-attr]
     _post(admin, f"/de/staff/accounts/{staff_id}/sessions/{session_id}/end")
     assert colleague.get("/de/staff/").headers["Location"].endswith("/de/staff/signin")
+
+
+def test_demo_load_adds_a_signed_up_demo_administrator(app_config: dict[str, object]) -> None:
+    from portal import create_app
+
+    demo = create_app({**app_config, "debug": True})
+    result = demo.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "demo-admin@example.org" in result.output
+    secret = re.search(
+        r"TOTP secret (\S+) \(or: flask --app portal staff totp-code --email demo-admin",
+        result.output,
+    )
+    assert secret
+    response = sign_in(
+        demo.test_client(), "demo-admin@example.org", secret.group(1), "demo-portal-verl-shs-2026"
+    )
+    assert response.headers["Location"].endswith("/de/staff/accounts")
