@@ -235,18 +235,24 @@ def use_recovery_code(session: Session, user: StaffUser, code: str) -> None:
 
 
 def _other_active_admins(session: Session, user: StaffUser) -> int:
-    """Active administrators besides ``user`` (rows locked on PostgreSQL while we decide)."""
-    return len(
-        session.scalars(
-            select(StaffUser.id)
-            .where(
-                StaffUser.role == "admin",
-                StaffUser.active.is_(True),
-                StaffUser.id != user.id,
-            )
-            .with_for_update()
-        ).all()
-    )
+    """Administrators besides ``user`` who can sign in: active, with password and factor.
+
+    Every such row, ``user``'s included, is locked in id order on PostgreSQL while we decide,
+    so two administrators demoting each other at the same moment are served one after the
+    other, and the second sees that the first is no longer an administrator.
+    """
+    ids = session.scalars(
+        select(StaffUser.id)
+        .where(
+            StaffUser.role == "admin",
+            StaffUser.active.is_(True),
+            StaffUser.password_hash != "",
+            StaffUser.totp_enabled.is_(True),
+        )
+        .order_by(StaffUser.id)
+        .with_for_update()
+    ).all()
+    return len([found for found in ids if found != user.id])
 
 
 def _guard_last_admin(session: Session, user: StaffUser) -> None:

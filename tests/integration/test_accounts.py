@@ -228,6 +228,9 @@ def test_the_last_active_administrator_can_neither_be_disabled_nor_demoted(app: 
     with get_db(app).session() as session:
         user = session.get(StaffUser, own_id)
         assert user is not None and user.role == "admin" and user.active
+    # An invited administrator who has not set up the account yet does not count.
+    _invite(admin, "invited-admin@example.org", role="admin", town="")
+    assert _post(admin, f"/de/staff/accounts/{own_id}/disable").status_code == 409  # type: ignore[attr-defined]
     make_staff(app, "second-admin@example.org", None, role="admin")
     assert (
         _post(
