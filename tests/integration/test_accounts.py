@@ -8,16 +8,23 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 import pyotp
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from portal.db import get_db
 from portal.models import AuditEntry, StaffActivation, StaffUser, utcnow
-from tests.conftest import Mailbox, csrf_token, deliver, post_form
+from tests.conftest import CheckingClient, Mailbox, csrf_token, deliver, post_form
 from tests.integration.test_staff import PASSWORD, make_staff, sign_in
 
 NEW_PASSWORD = "blue kettle under the stairs"
+
+
+@pytest.fixture(autouse=True)
+def _check_every_page(app: Flask) -> None:
+    """Every page these tests open is checked for language, title, one h1 and no script."""
+    app.test_client_class = CheckingClient
 
 
 def _text(message: EmailMessage) -> str:
