@@ -15,6 +15,8 @@ from sqlalchemy import select, update
 
 from portal.db import get_db
 from portal.models import AuditEntry, StaffActivation, StaffUser, utcnow
+from portal.services import accounts, staff
+from portal.services.errors import ActivationInvalid
 from tests.conftest import CheckingClient, Mailbox, csrf_token, deliver, post_form
 from tests.integration.test_staff import PASSWORD, make_staff, sign_in
 
@@ -310,3 +312,21 @@ def test_demo_load_adds_a_signed_up_demo_administrator(app_config: dict[str, obj
         demo.test_client(), "demo-admin@example.org", secret.group(1), "demo-portal-verl-shs-2026"
     )
     assert response.headers["Location"].endswith("/de/staff/accounts")
+
+
+def test_two_tabs_cannot_both_use_one_link(app: Flask) -> None:
+    with get_db(app).session() as session:
+        token = accounts.invite(session, "xaver@example.org", "coordinator", None).token
+    with get_db(app).session() as session:
+        stale = accounts.open_activation(session, token)
+        # The other tab completes the link between this tab's reading and its saving.
+        session.execute(update(StaffActivation).values(used_at=utcnow()))
+        code = pyotp.TOTP(stale.staff.totp_secret or "").now()
+        with pytest.raises(ActivationInvalid):
+            accounts.complete_activation(session, stale, NEW_PASSWORD, code)
+        session.rollback()
+    with get_db(app).session() as session:
+        user = session.scalars(
+            select(StaffUser).where(StaffUser.email == "xaver@example.org")
+        ).one()
+        assert user.password_hash == "" and not staff.password_matches(user, NEW_PASSWORD)
