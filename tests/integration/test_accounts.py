@@ -241,13 +241,12 @@ def test_the_last_active_administrator_can_neither_be_disabled_nor_demoted(app: 
     _invite(admin, "invited-admin@example.org", role="admin", town="")
     assert _post(admin, f"/de/staff/accounts/{own_id}/disable").status_code == 409  # type: ignore[attr-defined]
     make_staff(app, "second-admin@example.org", None, role="admin")
-    assert (
-        _post(
-            admin, f"/de/staff/accounts/{own_id}/role", {"role": "coordinator", "town": ""}
-        ).status_code
-        == 302
-    )  # type: ignore[attr-defined]
+    demoted_again = _post(
+        admin, f"/de/staff/accounts/{own_id}/role", {"role": "coordinator", "town": ""}
+    )
+    assert demoted_again.status_code == 302  # type: ignore[attr-defined]
     assert admin.get("/de/staff/accounts").status_code == 403
+    assert demoted_again.headers["Location"].endswith("/de/staff/me")  # type: ignore[attr-defined]
 
 
 def test_a_caseworker_needs_a_town_and_an_address_is_invited_once(app: Flask) -> None:

@@ -20,8 +20,8 @@ from ...forms.staff import EmptyForm
 from ...mail import accounts as account_mail
 from ...models import StaffActivation, StaffUser
 from ...security import limiter
+from ...services import access, audit, staff, towns
 from ...services import accounts as rules
-from ...services import audit, staff, towns
 from ...services.errors import (
     AccountExists,
     ActivationInvalid,
@@ -134,8 +134,12 @@ def account(staff_id: int) -> tuple[str, int]:
 
 
 def _done(user: StaffUser, message: str) -> Response:
+    """Commit, say what happened, and show the account again (or "Mein Konto" to someone who
+    just gave up their own administrator role)."""
     db.commit()
     flash(message)
+    if not access.may(g.staff, "accounts"):
+        return redirect(url_for("staff.me"))
     return redirect(url_for("staff.account", staff_id=user.id))
 
 
