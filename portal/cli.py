@@ -25,7 +25,7 @@ from .mail import accounts as account_mail
 from .mail import delivery, inbound, reminders
 from .mail import digest as digest_mail
 from .models import ROLES, StaffUser, utcnow
-from .services import accounts, hsds, outbox, retention, schedule, slots, smime, staff, towns
+from .services import accounts, audit, hsds, outbox, retention, schedule, slots, smime, staff, towns
 from .services.errors import AccountExists, CertificateRefused
 
 db_cli = AppGroup("db", help="Create and upgrade the database schema.")
@@ -106,6 +106,30 @@ def staff_create(email: str, town_slug: str | None, role: str, name: str) -> Non
             link = account_mail.activation_url(activation.token)
     click.echo(f"Created {role} {email}. Open this link within {accounts.ACTIVATION_HOURS} hours")
     click.echo("to set the password and the second factor (it works once):")
+    click.echo(link)
+
+
+@staff_cli.command("reset")
+@click.option("--email", required=True)
+def staff_reset(email: str) -> None:
+    """Reset password and second factor of an account and print a new activation link.
+
+    For an administrator who is locked out (lost phone and recovery codes, say); the account
+    is enabled again and all its sessions end.
+    """
+    with get_db(current_app).session() as session:
+        user = staff.account_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"No account for {email}.")
+        accounts.reset_password(session, user)
+        accounts.reset_factor(session, user)
+        activation = accounts.resend_invitation(session, user)
+        user.active = True
+        audit.record(session, None, "account_reset_cli", detail=user.email)
+        with current_app.test_request_context(base_url=_settings().public_url):
+            link = account_mail.activation_url(activation.token)
+    click.echo(f"Reset {email}. Open this link within {accounts.ACTIVATION_HOURS} hours")
+    click.echo("to set a new password and second factor (it works once):")
     click.echo(link)
 
 

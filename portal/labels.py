@@ -254,6 +254,7 @@ AUDIT_ACTIONS = {
     "session_end_all": _l("Alle Sitzungen beendet"),
     "password_change": _l("Eigenes Passwort geändert"),
     "recovery_codes": _l("Neue Wiederherstellungs-Codes erstellt"),
+    "account_reset_cli": _l("Zugang über die Kommandozeile zurückgesetzt"),
 }
 
 # The roles of staff accounts (see portal.services.access.PERMISSIONS).

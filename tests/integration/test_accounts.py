@@ -329,3 +329,19 @@ def test_two_tabs_cannot_both_use_one_link(app: Flask) -> None:
             select(StaffUser).where(StaffUser.email == "xaver@example.org")
         ).one()
         assert user.password_hash == "" and not staff.password_matches(user, NEW_PASSWORD)
+
+
+def test_a_locked_out_administrator_is_reset_from_the_command_line(app: Flask) -> None:
+    make_staff(app, "yara@example.org", None, role="admin")
+    result = app.test_cli_runner().invoke(args=["staff", "reset", "--email", "yara@example.org"])
+    assert result.exit_code == 0, result.output
+    refused = post_form(
+        app.test_client(), "/de/staff/signin", {"email": "yara@example.org", "password": PASSWORD}
+    )
+    assert "stimmen nicht" in refused.get_data(as_text=True)
+    new_secret, answer = _activate(app.test_client(), _link(result.output))
+    assert answer.status_code == 200  # type: ignore[attr-defined]
+    response = sign_in(app.test_client(), "yara@example.org", new_secret, NEW_PASSWORD, ahead=1)
+    assert response.headers["Location"].endswith("/de/staff/accounts")
+    unknown = app.test_cli_runner().invoke(args=["staff", "reset", "--email", "nobody@example.org"])
+    assert unknown.exit_code != 0
