@@ -21,11 +21,24 @@ from . import labels, migrate
 from .config import Settings
 from .db import get_db
 from .i18n import LOCALE_CODES
+from .mail import accounts as account_mail
 from .mail import delivery, inbound, reminders
 from .mail import digest as digest_mail
 from .models import ROLES, StaffUser, utcnow
-from .services import figures, hsds, outbox, retention, schedule, slots, smime, staff, towns
-from .services.errors import CertificateRefused, WeakPassword
+from .services import (
+    accounts,
+    audit,
+    figures,
+    hsds,
+    outbox,
+    retention,
+    schedule,
+    slots,
+    smime,
+    staff,
+    towns,
+)
+from .services.errors import AccountExists, CertificateRefused
 
 db_cli = AppGroup("db", help="Create and upgrade the database schema.")
 demo_cli = AppGroup("demo", help="Demo data for trying the portal on one machine.")
@@ -81,35 +94,56 @@ def db_seed_inboxes() -> None:
     click.echo("Town inboxes set from configuration.")
 
 
-def _read_password() -> str:
-    if sys.stdin.isatty():
-        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
-    return sys.stdin.readline().rstrip("\n")
-
-
 @staff_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--town", "town_slug", help="Town slug (e.g. verl); needed for caseworkers.")
 @click.option("--role", type=click.Choice(ROLES), default="caseworker", show_default=True)
 @click.option("--name", default="", help="Display name.")
 def staff_create(email: str, town_slug: str | None, role: str, name: str) -> None:
-    """Create a staff account; the password is read from a prompt or standard input."""
-    password = _read_password()
+    """Create an account (the first administrator) and print its one-time activation link.
+
+    Its owner opens the link, sets a password and sets up the second factor; more colleagues
+    are then invited from the staff area ("Konten").
+    """
     with get_db(current_app).session() as session:
         town = towns.town_by_slug(session, town_slug) if town_slug else None
         if town_slug and town is None:
             raise click.ClickException(f"Unknown town {town_slug!r}; run `db upgrade` first.")
         if role == "caseworker" and town is None:
             raise click.ClickException("A caseworker needs --town.")
-        if session.scalar(select(StaffUser).where(StaffUser.email == email.lower())):
-            raise click.ClickException(f"An account for {email} exists already.")
         try:
-            staff.create_staff(session, email, password, role, town, name)
-        except WeakPassword as exc:
-            raise click.ClickException(
-                f"Password refused ({exc.reason}): at least 12 characters, not a common password."
-            ) from None
-    click.echo(f"Created {role} {email}. The one-time code is set up at the first sign-in.")
+            activation = accounts.invite(session, email, role, town, name)
+        except AccountExists:
+            raise click.ClickException(f"An account for {email} exists already.") from None
+        with current_app.test_request_context(base_url=_settings().public_url):
+            link = account_mail.activation_url(activation.token)
+    click.echo(f"Created {role} {email}. Open this link within {accounts.ACTIVATION_HOURS} hours")
+    click.echo("to set the password and the second factor (it works once):")
+    click.echo(link)
+
+
+@staff_cli.command("reset")
+@click.option("--email", required=True)
+def staff_reset(email: str) -> None:
+    """Reset password and second factor of an account and print a new activation link.
+
+    For an administrator who is locked out (lost phone and recovery codes, say); the account
+    is enabled again and all its sessions end.
+    """
+    with get_db(current_app).session() as session:
+        user = staff.account_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"No account for {email}.")
+        accounts.reset_password(session, user)
+        accounts.reset_factor(session, user)
+        activation = accounts.resend_invitation(session, user)
+        user.active = True
+        audit.record(session, None, "account_reset_cli", detail=user.email)
+        with current_app.test_request_context(base_url=_settings().public_url):
+            link = account_mail.activation_url(activation.token)
+    click.echo(f"Reset {email}. Open this link within {accounts.ACTIVATION_HOURS} hours")
+    click.echo("to set a new password and second factor (it works once):")
+    click.echo(link)
 
 
 @staff_cli.command("totp-code")
@@ -140,7 +174,10 @@ def demo_load() -> None:
         accounts = [
             (f"demo-{town.slug}@example.org", "caseworker", town, f"Demo {town.name}")
             for town in towns.all_towns(session)
-        ] + [("demo-koordination@example.org", "coordinator", None, "Demo Koordination")]
+        ] + [
+            ("demo-koordination@example.org", "coordinator", None, "Demo Koordination"),
+            ("demo-admin@example.org", "admin", None, "Demo Administration"),
+        ]
         for email, role, town, name in accounts:
             user = session.scalar(select(StaffUser).where(StaffUser.email == email))
             if user is None:

@@ -255,6 +255,28 @@ AUDIT_ACTIONS = {
     "catalogue_draft": _l("Entwurf im Angebotsverzeichnis gespeichert"),
     "catalogue_publish": _l("Eintrag im Angebotsverzeichnis veröffentlicht"),
     "catalogue_discard": _l("Entwurf im Angebotsverzeichnis verworfen"),
+    "signin_recovery": _l("Angemeldet mit Wiederherstellungs-Code"),
+    "account_invite": _l("Kollegin oder Kollegen eingeladen"),
+    "account_role": _l("Rolle oder Ort eines Kontos geändert"),
+    "account_disable": _l("Konto gesperrt"),
+    "account_enable": _l("Konto wieder freigegeben"),
+    "account_reset_password": _l("Passwort eines Kontos zurückgesetzt"),
+    "account_reset_factor": _l("Zweiten Faktor eines Kontos zurückgesetzt"),
+    "account_resend": _l("Einladungslink neu verschickt"),
+    "account_activate": _l("Konto über Link eingerichtet"),
+    "session_end": _l("Sitzung beendet"),
+    "session_end_all": _l("Alle Sitzungen beendet"),
+    "password_change": _l("Eigenes Passwort geändert"),
+    "recovery_codes": _l("Neue Wiederherstellungs-Codes erstellt"),
+    "account_reset_cli": _l("Zugang über die Kommandozeile zurückgesetzt"),
+}
+
+# The roles of staff accounts (see portal.services.access.PERMISSIONS).
+ROLE_NAMES = {
+    "caseworker": _l("Sachbearbeitung"),
+    "coordinator": _l("Koordination"),
+    "editor": _l("Redaktion"),
+    "admin": _l("Administration"),
 }
 
 # The help catalogue's topics (see portal.services.catalogue.TOPICS).

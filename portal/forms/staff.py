@@ -42,7 +42,7 @@ class CodeForm(BaseForm):
         _l("Einmal-Code aus Ihrer Authenticator-App"),
         validators=[
             DataRequired(_l("Bitte geben Sie den sechsstelligen Code ein.")),
-            MaxLength(10),
+            MaxLength(20),
         ],
     )
 

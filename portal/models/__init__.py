@@ -41,7 +41,7 @@ from .request import (
     RequestEvent,
     ResidentLink,
 )
-from .staff import ROLES, AuditEntry, StaffSession, StaffUser
+from .staff import ROLES, AuditEntry, RecoveryCode, StaffActivation, StaffSession, StaffUser
 from .town import Town
 
 __all__ = [
@@ -72,6 +72,7 @@ __all__ = [
     "OrganizationText",
     "OutboxMessage",
     "Phone",
+    "RecoveryCode",
     "ReferenceCounter",
     "Referral",
     "RequestDraft",
@@ -85,6 +86,7 @@ __all__ = [
     "ServiceLanguage",
     "ServiceText",
     "ServiceTopic",
+    "StaffActivation",
     "StaffSession",
     "StaffUser",
     "Town",

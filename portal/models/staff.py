@@ -35,8 +35,14 @@ class StaffUser(Base):
     failed_window_start: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_signin_at: Mapped[datetime | None]
 
     town: Mapped[Town | None] = relationship(lazy="joined")
+
+    @property
+    def ready(self) -> bool:
+        """Whether the account has both a password and a second factor, so it can sign in."""
+        return bool(self.password_hash) and self.totp_enabled
 
     @property
     def shown_name(self) -> str:
@@ -62,8 +68,44 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # The browser's address at sign-in, shown to the colleague in their list of sessions.
+    address: Mapped[str] = mapped_column(String(45), default="", server_default="")
 
     staff: Mapped[StaffUser] = relationship(lazy="joined")
+
+
+class StaffActivation(Base):
+    """A one-time link that lets a colleague set a password and/or a second factor.
+
+    Only the hash of the token is stored; a link expires, works once, and a newer link for
+    the same account replaces it.
+    """
+
+    __tablename__ = "staff_activation"
+    __table_args__ = (Index("ix_staff_activation_staff", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    sets_password: Mapped[bool] = mapped_column(default=True)
+    sets_factor: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    staff: Mapped[StaffUser] = relationship(lazy="joined")
+
+
+class RecoveryCode(Base):
+    """A recovery code, stored hashed, usable once instead of a one-time code."""
+
+    __tablename__ = "staff_recovery_code"
+    __table_args__ = (Index("ix_staff_recovery_code_staff", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):

@@ -15,6 +15,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "hours": frozenset({"coordinator", "admin"}),
     "figures": frozenset({"coordinator", "admin"}),
     "catalogue": frozenset({"editor"}),
+    "accounts": frozenset({"admin"}),
 }
 
 

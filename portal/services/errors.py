@@ -90,3 +90,15 @@ class StaleEdit(DomainError):
 
 class TownTaken(DomainError):
     """Another town already has this short name or this name."""
+
+
+class LastAdministrator(DomainError):
+    """The change would leave no active administrator who could run the accounts."""
+
+
+class ActivationInvalid(DomainError):
+    """The activation link is unknown, expired, already used or replaced by a newer one."""
+
+
+class AccountExists(DomainError):
+    """An account with this email address exists already."""

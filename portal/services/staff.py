@@ -66,7 +66,11 @@ def create_staff(
     town: Town | None,
     display_name: str = "",
 ) -> StaffUser:
-    """Create a staff account; the one-time code is set up at first sign-in."""
+    """Create a fully set-up account with a password and a second factor (demo and tests).
+
+    Colleagues are invited with :func:`portal.services.accounts.invite` instead: they set
+    both themselves through a one-time link. The TOTP secret is returned on the account.
+    """
     check_password_policy(password, email)
     user = StaffUser(
         email=email.strip().lower(),
@@ -75,6 +79,7 @@ def create_staff(
         town=town,
         password_hash=hash_password(password),
         totp_secret=pyotp.random_base32(),
+        totp_enabled=True,
     )
     session.add(user)
     session.flush()
@@ -103,6 +108,16 @@ def _check_limit(user: StaffUser, now: datetime) -> None:
         raise TooManyAttempts()
 
 
+def check_limit(user: StaffUser) -> None:
+    """Refuse (:class:`TooManyAttempts`) while the account has too many recent failures."""
+    _check_limit(user, utcnow())
+
+
+def note_failure(user: StaffUser) -> None:
+    """Count one failed attempt against the account; the caller commits."""
+    _note_failure(user, utcnow())
+
+
 def account_by_email(session: Session, email: str) -> StaffUser | None:
     """The account registered under ``email``, if any."""
     return session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
@@ -115,7 +130,7 @@ def verify_password(session: Session, email: str, password: str) -> StaffUser:
     :class:`TooManyAttempts`. A failure is counted against the account; the caller commits.
     """
     user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
-    if user is None or not user.active:
+    if user is None or not user.active or not user.password_hash:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         raise InvalidCredentials()
@@ -129,6 +144,16 @@ def verify_password(session: Session, email: str, password: str) -> StaffUser:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def password_matches(user: StaffUser, password: str) -> bool:
+    """Whether ``password`` is the account's current password (no failure is counted)."""
+    if not user.password_hash:
+        return False
+    try:
+        return bool(_hasher.verify(user.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def totp_uri(user: StaffUser) -> str:
@@ -156,10 +181,14 @@ def verify_code(user: StaffUser, code: str, at: float | None = None) -> None:
     raise InvalidCredentials()
 
 
-def open_session(session: Session, user: StaffUser) -> str:
+def open_session(session: Session, user: StaffUser, address: str = "") -> str:
     """Start a server-side session after the password; returns the cookie token."""
     token = new_token()
-    session.add(StaffSession(token_hash=hash_token(token), staff=user, stage="password"))
+    session.add(
+        StaffSession(
+            token_hash=hash_token(token), staff=user, stage="password", address=address[:45]
+        )
+    )
     session.flush()
     return token
 
@@ -170,6 +199,7 @@ def upgrade_session(staff_session: StaffSession) -> str:
     staff_session.token_hash = hash_token(token)
     staff_session.stage = "full"
     staff_session.last_seen_at = utcnow()
+    staff_session.staff.last_signin_at = staff_session.last_seen_at
     return token
 
 
@@ -180,7 +210,12 @@ def live_session(
     if not token:
         return None
     found = session.scalar(select(StaffSession).where(StaffSession.token_hash == hash_token(token)))
-    if found is None or found.revoked_at is not None or not found.staff.active:
+    if (
+        found is None
+        or found.revoked_at is not None
+        or not found.staff.active
+        or not found.staff.ready
+    ):
         return None
     now = utcnow()
     if now - found.last_seen_at > timedelta(minutes=idle_minutes) or (
@@ -197,10 +232,13 @@ def revoke_session(staff_session: StaffSession) -> None:
     staff_session.revoked_at = utcnow()
 
 
-def revoke_all_sessions(session: Session, user: StaffUser) -> None:
-    """End every session of ``user`` (after a password change, say)."""
-    session.execute(
-        update(StaffSession)
-        .where(StaffSession.staff_id == user.id, StaffSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+def revoke_all_sessions(
+    session: Session, user: StaffUser, keep: StaffSession | None = None
+) -> None:
+    """End every session of ``user`` (after a password change, say), but ``keep``."""
+    query = update(StaffSession).where(
+        StaffSession.staff_id == user.id, StaffSession.revoked_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(StaffSession.id != keep.id)
+    session.execute(query.values(revoked_at=utcnow()))

@@ -399,7 +399,7 @@ def _staff_client(app: Flask, email: str) -> tuple[FlaskClient, str]:
         == 302
     )
     assert (
-        post_form(client, "/de/staff/enrol", {"code": pyotp.TOTP(secret).now()}).status_code == 302
+        post_form(client, "/de/staff/code", {"code": pyotp.TOTP(secret).now()}).status_code == 302
     )
     return client, email
 

@@ -99,7 +99,7 @@ def sign_in_by_keyboard(page: Page, email: str, secret: str) -> None:
     page.keyboard.press("Tab")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert "/de/staff/enrol" in page.url  # first sign-in: the app is set up with the code
+    assert "/de/staff/code" in page.url  # the app was set up through the activation link
     fill(page, "code", pyotp.TOTP(secret).now())
     with page.expect_navigation():
         page.keyboard.press("Enter")

@@ -17,8 +17,14 @@ from portal.services import access, towns
 from tests.conftest import csrf_token
 from tests.integration.test_staff import _submitted_reference, make_staff, sign_in
 
-# The only staff routes open before sign-in: the sign-in steps themselves.
-OPEN_ROUTES = {"staff.signin", "staff.code", "staff.enrol", "staff.signout"}
+# The only staff routes open before sign-in: the sign-in steps and the activation link.
+OPEN_ROUTES = {
+    "staff.signin",
+    "staff.code",
+    "staff.signout",
+    "staff.activate_link",
+    "staff.activate",
+}
 ROLES = {
     "caseworker-shs": ("caseworker", "shs"),
     "caseworker-verl": ("caseworker", "verl"),

@@ -83,7 +83,7 @@ def test_a_caseworker_takes_a_request_from_the_email_after_signing_in(
     )
     import pyotp
 
-    response = post_form(staff_client, "/de/staff/enrol", {"code": pyotp.TOTP(secret).now()})
+    response = post_form(staff_client, "/de/staff/code", {"code": pyotp.TOTP(secret).now()})
     assert response.headers["Location"].endswith(take_url)
     # Opening the link (as a mail scanner would) changes nothing.
     page = staff_client.get(take_url).get_data(as_text=True)

@@ -28,11 +28,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 SECTIONS: list[tuple[str, Any, str]] = [
     ("staff.inbox", _l("Eingang"), "requests"),
     ("staff.mailbox", _l("Postfach"), "mailbox"),
-    ("staff.audit_log", _l("Protokoll"), "audit"),
+    ("staff.accounts", _l("Konten"), "accounts"),
     ("staff.towns", _l("Städte"), "towns"),
     ("staff.hours", _l("Sprechzeiten"), "hours"),
     ("staff.figures", _l("Zahlen"), "figures"),
     ("staff.catalogue", _l("Angebote"), "catalogue"),
+    ("staff.audit_log", _l("Protokoll"), "audit"),
 ]
 
 
@@ -114,4 +115,16 @@ def record(action: str, help_request: HelpRequest | None = None, detail: str = "
     )
 
 
-from . import auth, catalogue, confirm, figures, handover, hours, mailbox, overview, towns, work  # noqa: E402, F401  (routes register on import)
+from . import (  # noqa: E402, F401  (routes register on import)
+    accounts,
+    auth,
+    catalogue,
+    confirm,
+    figures,
+    handover,
+    hours,
+    mailbox,
+    overview,
+    towns,
+    work,
+)

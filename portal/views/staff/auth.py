@@ -1,21 +1,25 @@
-"""Staff sign-in with password and one-time code, and sign-out; every step is audited."""
+"""Staff sign-in with password and one-time code (or a recovery code), and sign-out.
+
+Every step is audited. The second factor is set up only through an activation link (see
+:mod:`.accounts`); an account without one cannot sign in.
+"""
 
 from __future__ import annotations
 
-import segno
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from ... import db
 from ...forms.staff import CodeForm, EmptyForm, SignInForm
 from ...models import StaffSession, StaffUser
 from ...security import limiter
-from ...services import audit, staff
+from ...services import access, accounts, audit, staff
 from ...services.errors import InvalidCredentials, TooManyAttempts
 from .. import current_settings
-from . import NEXT_KEY, SESSION_KEY, bp, live_session
+from . import NEXT_KEY, SECTIONS, SESSION_KEY, bp, live_session
 
 _live_session = live_session
 
@@ -28,11 +32,36 @@ def _account(email: str) -> StaffUser | None:
     return staff.account_by_email(db.session(), email)
 
 
-def _safe_next() -> str:
+def landing(user: StaffUser) -> str:
+    """The first section of the navigation the colleague's role may open, else "Mein Konto"."""
+    for endpoint, _name, permission in SECTIONS:
+        if access.may(user, permission):
+            return url_for(endpoint)
+    return url_for("staff.me")
+
+
+def _may_open(user: StaffUser, path: str) -> bool:
+    """Whether ``path`` is not a staff page the colleague's role would be refused."""
+    try:
+        endpoint, _args = current_app.url_map.bind("localhost").match(
+            path.split("?", 1)[0], method="GET"
+        )
+    except (HTTPException, RequestRedirect):
+        return False
+    permission = getattr(current_app.view_functions.get(endpoint), "permission", None)
+    return permission is None or access.may(user, permission)
+
+
+def _safe_next(user: StaffUser) -> str:
     target = session.pop(NEXT_KEY, "")
-    if isinstance(target, str) and target.startswith("/") and not target.startswith("//"):
+    if (
+        isinstance(target, str)
+        and target.startswith("/")
+        and not target.startswith("//")
+        and _may_open(user, target)
+    ):
         return target
-    return url_for("staff.inbox")
+    return landing(user)
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -56,13 +85,23 @@ def signin() -> Response | str:
             db.commit()
             form.password.errors = [_("E-Mail-Adresse oder Passwort stimmen nicht.")]
         else:
+            if not user.totp_enabled:
+                _audit("signin_failed", user)
+                db.commit()
+                form.password.errors = [
+                    _(
+                        "Für Ihr Konto ist noch kein zweiter Faktor eingerichtet. Bitte bitten Sie"
+                        " die Administration um einen neuen Link zum Einrichten."
+                    )
+                ]
+                return render_template("staff/signin.html", form=form)
             next_path = session.get(NEXT_KEY)
             session.clear()  # a fresh session at every sign-in
             if next_path:
                 session[NEXT_KEY] = next_path
-            session[SESSION_KEY] = staff.open_session(db.session(), user)
+            session[SESSION_KEY] = staff.open_session(db.session(), user, request.remote_addr or "")
             db.commit()
-            return redirect(url_for("staff.code" if user.totp_enabled else "staff.enrol"))
+            return redirect(url_for("staff.code"))
     return render_template("staff/signin.html", form=form)
 
 
@@ -75,8 +114,13 @@ def _password_stage() -> StaffSession:
 
 def _check_code(found: StaffSession, form: CodeForm) -> Response | None:
     """Verify the code; on success, complete the session and hand out a new token."""
+    entered = form.code.data or ""
+    recovery = accounts.looks_like_recovery_code(entered)
     try:
-        staff.verify_code(found.staff, form.code.data or "")
+        if recovery:
+            accounts.use_recovery_code(db.session(), found.staff, entered)
+        else:
+            staff.verify_code(found.staff, entered)
     except TooManyAttempts:
         _audit("lockout", found.staff)
         form.code.errors = [
@@ -85,15 +129,17 @@ def _check_code(found: StaffSession, form: CodeForm) -> Response | None:
     except InvalidCredentials:
         _audit("signin_failed", found.staff)
         form.code.errors = [
-            _(
+            _("Dieser Wiederherstellungs-Code stimmt nicht oder wurde schon benutzt.")
+            if recovery
+            else _(
                 "Der Code stimmt nicht oder wurde schon benutzt. Bitte warten Sie auf den nächsten Code."
             )
         ]
     else:
         session[SESSION_KEY] = staff.upgrade_session(found)
-        _audit("signin", found.staff)
+        _audit("signin_recovery" if recovery else "signin", found.staff)
         db.commit()
-        return redirect(_safe_next())
+        return redirect(_safe_next(found.staff))
     db.commit()
     return None
 
@@ -109,28 +155,6 @@ def code() -> Response | str:
         if done is not None:
             return done
     return render_template("staff/code.html", form=form)
-
-
-@bp.route("/enrol", methods=["GET", "POST"])
-@limiter.limit(lambda: current_settings().rate_limit_signin, methods=["POST"])
-def enrol() -> Response | str:
-    """First sign-in: set up the authenticator app with a QR code drawn on our side."""
-    found = _password_stage()
-    if found.staff.totp_enabled:
-        return redirect(url_for("staff.code"))
-    form = CodeForm()
-    if form.validate_on_submit():
-        done = _check_code(found, form)
-        if done is not None:
-            return done
-    qr = segno.make(staff.totp_uri(found.staff), error="m")
-    svg = qr.svg_inline(scale=5, dark="#000", light="#fff", omitsize=False)
-    return render_template(
-        "staff/enrol.html",
-        form=form,
-        qr_svg=Markup(svg),  # noqa: S704 - SVG made by segno from our own URI
-        secret=found.staff.totp_secret,
-    )
 
 
 @bp.post("/signout")
