@@ -264,7 +264,8 @@ def test_own_password_change_needs_the_current_one_and_is_mailed(
     secret = make_staff(app, "vera@example.org", None, role="editor")
     client = app.test_client()
     response = sign_in(client, "vera@example.org", secret)
-    assert response.headers["Location"].endswith("/de/staff/catalogue/")  # an editor lands on Angebote
+    # an editor lands on the first section her role opens: Angebote
+    assert response.headers["Location"].endswith("/de/staff/catalogue/")
     form = {"current": "not my password", "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
     wrong = _post(client, "/de/staff/me/password", form)
     assert wrong.status_code == 400 and "stimmt nicht" in wrong.get_data(as_text=True)  # type: ignore[attr-defined]
