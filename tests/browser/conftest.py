@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
@@ -85,3 +86,17 @@ def phone_page(browser: Browser) -> Iterator[tuple[Page, ForeignRequests]]:
     )
     yield context.new_page(), foreign
     context.close()
+
+
+def sign_in_staff(
+    page: Page, base: str, email: str, password: str, secret: str, lang: str = "de"
+) -> None:
+    """Sign in through both steps of the staff sign-in: password, then the one-time code."""
+    page.goto(f"{base}/{lang}/staff/signin")
+    page.fill("[name=email]", email)
+    page.fill("[name=password]", password)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()
+    page.fill("[name=code]", pyotp.TOTP(secret).now())
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()

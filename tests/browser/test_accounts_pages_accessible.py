@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page
 
 from portal.db import get_db
 from portal.services import accounts, staff, towns
-from tests.browser.conftest import new_context
+from tests.browser.conftest import new_context, sign_in_staff
 from tests.browser.test_every_page_is_accessible import PASSWORD, Auditor, vnu_errors
 
 pytestmark = pytest.mark.browser
@@ -26,17 +26,6 @@ def _click(page: Page, selector: str) -> str:
         page.locator(f"{selector} button[type=submit]").first.click()
     response = navigation.value
     return response.text() if response else page.content()
-
-
-def _sign_in(page: Page, base: str, lang: str, email: str, secret: str) -> None:
-    page.goto(f"{base}/{lang}/staff/signin")
-    page.fill("[name=email]", email)
-    page.fill("[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").last.click()
-    page.fill("[name=code]", pyotp.TOTP(secret).now())
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").last.click()
 
 
 def walk_accounts(auditor: Auditor, base: str, lang: str, colleague_id: int, own_id: int) -> None:
@@ -100,7 +89,9 @@ def test_every_account_page_passes_axe_and_the_html_checker_in_german_and_arabic
                 user = accounts.account(session, other_id)
                 assert user is not None
                 user.active = other_lang == lang
-        _sign_in(auditor.page, live_server, lang, f"admin-{lang}@example.org", secret)
+        sign_in_staff(
+            auditor.page, live_server, f"admin-{lang}@example.org", PASSWORD, secret, lang
+        )
         walk_accounts(auditor, live_server, lang, colleague_id, own_id)
         auditor.page.context.clear_cookies()
         walk_activation(auditor, live_server, lang, tokens[lang])

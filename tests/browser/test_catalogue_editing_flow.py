@@ -3,7 +3,6 @@ and publishes it; residents see the change only after publication."""
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page
@@ -11,7 +10,7 @@ from playwright.sync_api import Browser, Page
 from portal.db import get_db
 from portal.services import staff
 from tests import catalogue_data
-from tests.browser.conftest import new_context
+from tests.browser.conftest import new_context, sign_in_staff
 from tests.catalogue_data import CARE
 
 pytestmark = pytest.mark.browser
@@ -25,14 +24,7 @@ def sign_in_as_editor(app: Flask, page: Page, base: str, email: str) -> None:
     with get_db(app).session() as session:
         user = staff.create_staff(session, email, PASSWORD, "editor", None, "Eda Editor")
         secret = user.totp_secret or ""
-    page.goto(f"{base}/de/staff/signin")
-    page.fill("[name=email]", email)
-    page.fill("[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").last.click()
-    page.fill("[name=code]", pyotp.TOTP(secret).now())
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").last.click()
+    sign_in_staff(page, base, email, PASSWORD, secret)
 
 
 def test_an_offer_edited_in_german_and_turkish_is_previewed_then_published(

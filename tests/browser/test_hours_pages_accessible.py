@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyotp
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser
@@ -15,7 +14,7 @@ from portal.db import get_db
 from portal.models import Booking, ConsultationClosure, ConsultationLocation, ConsultationRule
 from portal.services import slots, staff
 from tests.booking_support import confirm, seed_schedule, walk_booking
-from tests.browser.conftest import new_context
+from tests.browser.conftest import new_context, sign_in_staff
 from tests.browser.test_every_page_is_accessible import PASSWORD, Auditor, vnu_errors
 
 pytestmark = pytest.mark.browser
@@ -55,12 +54,7 @@ def test_every_consultation_hours_page_passes_axe_and_the_html_checker(
     context, foreign = new_context(browser, viewport={"width": 375, "height": 800})
     auditor = Auditor(context.new_page(), tmp_path)
     page = auditor.page
-    page.goto(f"{live_server}/de/staff/signin")
-    page.fill("[name=email]", "coord@example.org")
-    page.fill("[name=password]", PASSWORD)
-    auditor.submit()
-    page.fill("[name=code]", pyotp.TOTP(secret).now())
-    auditor.submit()
+    sign_in_staff(page, live_server, "coord@example.org", PASSWORD, secret)
     for lang in ("de", "ar"):
         base = f"{live_server}/{lang}/staff/hours"
         page.goto(base)
