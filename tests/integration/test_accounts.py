@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from portal.db import get_db
-from portal.models import AuditEntry, StaffActivation, StaffUser, utcnow
+from portal.models import AuditEntry, OutboxMessage, StaffActivation, StaffUser, utcnow
 from portal.services import accounts, staff
 from portal.services.errors import ActivationInvalid
 from tests.conftest import CheckingClient, Mailbox, csrf_token, deliver, post_form
@@ -98,6 +98,12 @@ def test_an_invited_colleague_sets_password_and_factor_through_the_link_and_sign
     with get_db(app).session() as session:
         stored = session.scalars(select(StaffActivation)).one()
         assert link.rsplit("/", 1)[1] not in stored.token_hash  # only a hash is stored
+        sent = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "staff_activation")
+        )
+        for message in sent:  # once delivered, the database keeps no copy of the link
+            assert message.status == "sent"
+            assert link.rsplit("/", 1)[1] not in message.body_text + message.body_html
     # Before the link is used, no password signs in.
     refused = post_form(
         app.test_client(), "/de/staff/signin", {"email": "nora@example.org", "password": ""}
