@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pyotp
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import RecoveryCode, StaffActivation, StaffSession, StaffUser, Town, utcnow
@@ -52,8 +53,15 @@ def account(session: Session, staff_id: int) -> StaffUser | None:
 
 
 def _issue(session: Session, user: StaffUser, sets_password: bool, sets_factor: bool) -> Activation:
-    """Store a new activation link for ``user``; older open links of the account stop working."""
+    """Store a new activation link for ``user``; older open links of the account stop working.
+
+    A link that sets up the factor comes with a fresh secret: whoever opened an older link
+    (a forwarded email) does not hold the seed of the factor enrolled later.
+    """
     now = utcnow()
+    if sets_factor:
+        user.totp_secret = pyotp.random_base32()
+        user.totp_enabled = False
     session.execute(
         update(StaffActivation)
         .where(StaffActivation.staff_id == user.id, StaffActivation.used_at.is_(None))
@@ -94,8 +102,12 @@ def invite(
         totp_secret=pyotp.random_base32(),
         totp_enabled=False,
     )
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # two administrators inviting one address at once
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        raise AccountExists() from None
     return _issue(session, user, sets_password=True, sets_factor=True)
 
 
@@ -103,7 +115,8 @@ def reset_password(session: Session, user: StaffUser) -> Activation:
     """Clear the password, end every session and issue a link to set a new one."""
     user.password_hash = ""
     staff.revoke_all_sessions(session, user)
-    return _issue(session, user, sets_password=True, sets_factor=False)
+    # A factor reset still open is kept in the new link, so the account never ends half set up.
+    return _issue(session, user, sets_password=True, sets_factor=not user.totp_enabled)
 
 
 def reset_factor(session: Session, user: StaffUser) -> Activation:
@@ -117,7 +130,7 @@ def reset_factor(session: Session, user: StaffUser) -> Activation:
         .values(used_at=utcnow())
     )
     staff.revoke_all_sessions(session, user)
-    return _issue(session, user, sets_password=False, sets_factor=True)
+    return _issue(session, user, sets_password=not user.password_hash, sets_factor=True)
 
 
 def resend_invitation(session: Session, user: StaffUser) -> Activation:

@@ -196,6 +196,41 @@ def test_a_reset_password_needs_a_new_one_from_the_link(app: Flask, mailbox: Mai
     sign_in(app.test_client(), "rita@example.org", secret, password=NEW_PASSWORD)
 
 
+def test_a_password_reset_then_a_factor_reset_asks_for_both_in_the_last_link(
+    app: Flask, mailbox: Mailbox
+) -> None:
+    make_staff(app, "rosa@example.org", "verl")
+    admin = _admin(app)
+    staff_id = _account_id(app, "rosa@example.org")
+    _post(admin, f"/de/staff/accounts/{staff_id}/reset-password")
+    _post(admin, f"/de/staff/accounts/{staff_id}/reset-factor")
+    first, last = _mails(app, mailbox, "rosa@example.org")
+    refused = app.test_client()
+    refused.get(_link(first))
+    assert refused.get("/de/staff/activate").status_code == 410  # replaced by the newer link
+    new_secret, answer = _activate(app.test_client(), _link(last))
+    assert answer.status_code == 200  # type: ignore[attr-defined]
+    sign_in(app.test_client(), "rosa@example.org", new_secret, password=NEW_PASSWORD, ahead=1)
+
+
+def test_each_new_link_brings_a_new_secret_for_the_factor(app: Flask, mailbox: Mailbox) -> None:
+    admin = _admin(app)
+    _invite(admin, "sina@example.org")
+    staff_id = _account_id(app, "sina@example.org")
+    first_page = app.test_client()
+    first_page.get(_link(_mails(app, mailbox, "sina@example.org")[0]))
+    seen = re.search(
+        r'class="secret" dir="ltr">([A-Z2-7]+)<',
+        first_page.get("/de/staff/activate").get_data(as_text=True),
+    )
+    assert seen is not None
+    _post(admin, f"/de/staff/accounts/{staff_id}/resend")
+    new_secret, answer = _activate(
+        app.test_client(), _link(_mails(app, mailbox, "sina@example.org")[1])
+    )
+    assert answer.status_code == 200 and new_secret != seen.group(1)  # type: ignore[attr-defined]
+
+
 def test_disabling_an_account_ends_its_sessions_at_once(app: Flask) -> None:
     secret = make_staff(app, "sven@example.org", "verl")
     colleague = app.test_client()
