@@ -697,6 +697,19 @@ def _check_unique_children(
             seen.add(child)
 
 
+def _versions(session: Session) -> dict[tuple[str, str], int]:
+    """The version of every catalogue record, by kind and id."""
+    found: dict[tuple[str, str], int] = {}
+    for kind, model in (
+        ("service", Service),
+        ("organization", Organization),
+        ("location", Location),
+    ):
+        for record_id, version in session.execute(select(model.id, model.version)):
+            found[(kind, record_id)] = version
+    return found
+
+
 def import_dataset(
     session: Session,
     source: str,
@@ -711,19 +724,19 @@ def import_dataset(
     """
     languages = tuple(languages)
     organizations, services = read_dataset(source, towns, languages)
+    # Every imported record gets a version above the one it replaces (even after emptying the
+    # catalogue), so an editor's draft of the old record is stale, never published over it.
+    before = _versions(session)
     if replace:
         catalogue.clear(session)
     ids = [service.id for service in services]
-    # A replaced record gets a newer version, so an editor's draft of the old one is stale.
-    versions: dict[str, int] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for existing in session.scalars(select(Service).where(Service.id.in_(chunk))).all():
-            versions[existing.id] = existing.version
             catalogue.delete_service(session, existing)
     session.flush()
     for service in services:
-        service.version = versions.get(service.id, 0) + 1
+        service.version = before.get(("service", service.id), 0) + 1
     by_id: dict[str, Organization] = {}
     for organization in organizations:
         existing_organization = session.get(Organization, organization.id)
@@ -738,11 +751,14 @@ def import_dataset(
         existing_organization.website = organization.website
         existing_organization.demo = organization.demo
         existing_organization.last_modified = organization.last_modified
-        existing_organization.version += 1
         existing_organization.texts = list(organization.texts)
         by_id[organization.id] = existing_organization
+    for organization in by_id.values():
+        organization.version = before.get(("organization", organization.id), 0) + 1
     session.add_all(services)
     session.flush()
+    for location in {link.location for service in services for link in service.locations}:
+        location.version = before.get(("location", location.id), 0) + 1
     for service in services:
         catalogue.reindex(session, service, languages, by_id[service.organization_id], fresh=True)
     session.flush()
