@@ -256,7 +256,8 @@ def _fits(
 def outside_hours(
     session: Session, now: datetime, location: ConsultationLocation | None = None
 ) -> list[Booking]:
-    """Future active bookings that no longer fall into the hours, or fall into a closure.
+    """Future active bookings that no longer fall into the hours, fall into a closure, or are
+    at a location no longer open for bookings.
 
     Staff move these (or cancel them); nothing is dropped on its own.
     """
@@ -273,7 +274,7 @@ def outside_hours(
         if where.id not in rules:
             rules[where.id] = rules_of(session, where)
             closed[where.id] = closures_for(session, where, today)
-        if not _fits(booking, rules[where.id], closed[where.id]):
+        if not where.active or not _fits(booking, rules[where.id], closed[where.id]):
             outside.append(booking)
     return outside
 

@@ -85,6 +85,9 @@ def purge(
                 HelpRequest.closed_at <= closed_before,
                 HelpRequest.anonymised_at.is_(None),
             )
+            # Two purges at once (a timer on two servers) never take the same request, so its
+            # counts move into the kept figures once (PostgreSQL; SQLite writes one at a time).
+            .with_for_update(skip_locked=True, of=HelpRequest)
         )
     )
     # The figures keep counting these requests after their details are gone: their counts

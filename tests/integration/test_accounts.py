@@ -353,6 +353,7 @@ def test_demo_load_adds_a_signed_up_demo_administrator(app_config: dict[str, obj
         demo.test_client(), "demo-admin@example.org", secret.group(1), "demo-portal-verl-shs-2026"
     )
     assert response.headers["Location"].endswith("/de/staff/accounts")
+    get_db(demo).engine.dispose()  # this second app's connections close with the test
 
 
 def test_two_tabs_cannot_both_use_one_link(app: Flask) -> None:

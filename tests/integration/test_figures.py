@@ -363,8 +363,9 @@ def test_a_backwards_period_is_refused_with_a_message(app: Flask) -> None:
     assert "<title>Fehler: Zahlen" in html
     assert "Der letzte Monat darf nicht vor dem ersten Monat liegen." in html
     assert 'href="#last"' in html and "<table>" not in html
-    download = client.get(f"/de/staff/figures.csv?first={month}&last=2025-01")
+    download = client.get(f"/de/staff/figures.csv?first={month}&last=2025-01&endpoint=x")
     assert download.status_code == 302 and "/de/staff/figures?" in download.headers["Location"]
+    assert "endpoint" not in download.headers["Location"]  # only the filter goes along
 
 
 def test_rebuilding_gives_the_kept_counts_again(app: Flask) -> None:

@@ -372,7 +372,22 @@ def test_bookings_outside_new_hours_are_listed_and_staff_move_them_with_the_resi
         assert "hours_rule_delete" in actions and "booking_move" in actions
 
 
-def test_an_administrator_sees_the_list_without_a_link_to_the_request(
+def test_bookings_at_a_location_closed_for_bookings_are_listed_to_move(
+    app: Flask, client: FlaskClient
+) -> None:
+    seed_schedule(app)
+    booked = _book(app, client)
+    with get_db(app).session() as session:
+        found = session.get_one(Booking, booked.id)
+        found.location.active = False  # an administrator closed the location for bookings
+        reference = found.request.reference
+        session.commit()
+    coordinator = _staff(app, "coordinator")
+    html = coordinator.get("/de/staff/hours").get_data(as_text=True)
+    assert f"Termin zur Anfrage {reference} verschieben" in html
+
+
+def test_an_administrator_learns_how_many_bookings_lie_outside_but_not_which(
     app: Flask, client: FlaskClient
 ) -> None:
     seed_schedule(app)
@@ -384,7 +399,8 @@ def test_an_administrator_sees_the_list_without_a_link_to_the_request(
         reference = session.get_one(Booking, booked.id).request.reference
     admin = _staff(app, "admin")
     html = admin.get("/de/staff/hours").get_data(as_text=True)
-    assert f"Anfrage {reference}" in html and "/de/staff/requests/" not in html
+    assert "1 gebuchter Termin passt nicht mehr zu den Sprechzeiten" in html
+    assert reference not in html and "/de/staff/requests/" not in html  # how many, not which
 
 
 @pytest.mark.parametrize(("role", "town"), [("caseworker", "verl"), ("editor", None)])

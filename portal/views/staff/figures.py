@@ -8,7 +8,6 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal, ngettext
@@ -354,8 +353,10 @@ def figures_csv() -> BaseResponse:
     """The figures of the chosen period and town as a CSV file; the download is audited."""
     form, period = _filter_form()
     if period is None:
-        args: dict[str, Any] = request.args.to_dict()
-        return redirect(url_for("staff.figures", **args))
+        chosen = {
+            name: request.args[name] for name in ("first", "last", "town") if name in request.args
+        }
+        return redirect(url_for("staff.figures", **chosen))
     record("figures_export", detail=f"{period.first} {period.last} {form.town.data or '*'}")
     db.commit()
     text = csv_text(figures.counts(db.session(), period, _today()))

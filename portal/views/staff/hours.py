@@ -65,6 +65,11 @@ def _after_change(done: str, location: ConsultationLocation | None = None) -> No
     """Commit, say what happened, and warn about bookings now outside the hours."""
     db.commit()
     flash(done)
+    flash_outside_hours(location)
+
+
+def flash_outside_hours(location: ConsultationLocation | None = None) -> None:
+    """Warn when booked appointments now lie outside the hours (of ``location``, or anywhere)."""
     outside = len(hours.outside_hours(db.session(), utcnow(), location))
     if outside:
         flash(

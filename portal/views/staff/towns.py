@@ -13,6 +13,7 @@ from ...models import ConsultationLocation, Town
 from ...services import towns
 from ...services.errors import StaleEdit, TownTaken
 from . import bp, record, requires
+from .hours import flash_outside_hours
 
 
 def _town(town_id: int) -> Town:
@@ -135,4 +136,5 @@ def location_edit(town_id: int, location_id: int) -> Response | tuple[str, int]:
     record("location_edit", detail=f"{town.slug}: {location.code}")
     db.commit()
     flash(_("Die Angaben zu %(place)s sind gespeichert.", place=location.name))
+    flash_outside_hours(location)  # closing a location leaves its bookings to be moved
     return redirect(url_for("staff.town_edit", town_id=town.id))
