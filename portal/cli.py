@@ -38,7 +38,7 @@ from .services import (
     staff,
     towns,
 )
-from .services.errors import AccountExists, CertificateRefused
+from .services.errors import AccountExists, CertificateRefused, TownNeeded
 
 db_cli = AppGroup("db", help="Create and upgrade the database schema.")
 demo_cli = AppGroup("demo", help="Demo data for trying the portal on one machine.")
@@ -96,23 +96,31 @@ def db_seed_inboxes() -> None:
 
 @staff_cli.command("create")
 @click.option("--email", required=True)
-@click.option("--town", "town_slug", help="Town slug (e.g. verl); needed for caseworkers.")
+@click.option(
+    "--town",
+    "town_slugs",
+    multiple=True,
+    help="Town slug (e.g. verl); needed for caseworkers; repeat it for several towns.",
+)
 @click.option("--role", type=click.Choice(ROLES), default="caseworker", show_default=True)
 @click.option("--name", default="", help="Display name.")
-def staff_create(email: str, town_slug: str | None, role: str, name: str) -> None:
+def staff_create(email: str, town_slugs: tuple[str, ...], role: str, name: str) -> None:
     """Create an account (the first administrator) and print its one-time activation link.
 
     Its owner opens the link, sets a password and sets up the second factor; more colleagues
     are then invited from the staff area ("Konten").
     """
     with get_db(current_app).session() as session:
-        town = towns.town_by_slug(session, town_slug) if town_slug else None
-        if town_slug and town is None:
-            raise click.ClickException(f"Unknown town {town_slug!r}; run `db upgrade` first.")
-        if role == "caseworker" and town is None:
-            raise click.ClickException("A caseworker needs --town.")
+        chosen = []
+        for slug in town_slugs:
+            town = towns.town_by_slug(session, slug)
+            if town is None:
+                raise click.ClickException(f"Unknown town {slug!r}; run `db upgrade` first.")
+            chosen.append(town)
         try:
-            activation = accounts.invite(session, email, role, town, name)
+            activation = accounts.invite(session, email, role, chosen, name)
+        except TownNeeded:
+            raise click.ClickException("A caseworker needs --town.") from None
         except AccountExists:
             raise click.ClickException(f"An account for {email} exists already.") from None
         with current_app.test_request_context(base_url=_settings().public_url):

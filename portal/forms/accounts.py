@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, RadioField, SelectChoice, SelectField, StringField
+from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from .. import labels
-from .base import BaseForm, EmailAddress, MaxLength, SingleLine
+from .base import BaseForm, EmailAddress, MaxLength, MultiCheckboxField, SingleLine
 
-_TOWN_NEEDED = _l("Bitte wählen Sie den Ort. Sachbearbeitende arbeiten für einen Ort.")
+TOWN_NEEDED = _l(
+    "Bitte wählen Sie mindestens einen Ort. Sachbearbeitende arbeiten für einen Ort oder mehrere."
+)
 
 
 def _role_field() -> RadioField:
@@ -20,26 +22,26 @@ def _role_field() -> RadioField:
     )
 
 
-def _town_field() -> SelectField:
-    return SelectField(_l("Ort (nur für Sachbearbeitung)"), validate_choice=True, default="")
+def _towns_field() -> MultiCheckboxField:
+    return MultiCheckboxField(_l("Orte (nur für Sachbearbeitung)"), validate_choice=True)
 
 
-def _check_town(form: RoleForm | InviteForm, field: SelectField) -> None:
-    """Caseworkers read only their own town's requests, so they need one."""
+def _check_towns(form: RoleForm | InviteForm, field: MultiCheckboxField) -> None:
+    """Caseworkers read only their towns' requests, so they need at least one."""
     if form.role.data == "caseworker" and not field.data:
-        raise ValidationError(_TOWN_NEEDED)
+        raise ValidationError(TOWN_NEEDED)
 
 
 class RoleForm(BaseForm):
-    """Role and town of an account; a caseworker needs a town (choices set by the view)."""
+    """Role and towns of an account; a caseworker needs a town (choices set by the view)."""
 
     role = _role_field()
-    town = _town_field()
-    validate_town = _check_town
+    towns = _towns_field()
+    validate_towns = _check_towns
 
 
 class InviteForm(BaseForm):
-    """Invite a colleague: name, email address, role and town."""
+    """Invite a colleague: name, email address, role and towns."""
 
     name = StringField(
         _l("Name"),
@@ -58,8 +60,8 @@ class InviteForm(BaseForm):
         ],
     )
     role = _role_field()
-    town = _town_field()
-    validate_town = _check_town
+    towns = _towns_field()
+    validate_towns = _check_towns
 
 
 class ActivationForm(BaseForm):

@@ -41,7 +41,15 @@ from .request import (
     RequestEvent,
     ResidentLink,
 )
-from .staff import ROLES, AuditEntry, RecoveryCode, StaffActivation, StaffSession, StaffUser
+from .staff import (
+    ROLES,
+    AuditEntry,
+    RecoveryCode,
+    StaffActivation,
+    StaffSession,
+    StaffUser,
+    staff_town,
+)
 from .town import Town
 
 __all__ = [
@@ -90,5 +98,6 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "Town",
+    "staff_town",
     "utcnow",
 ]

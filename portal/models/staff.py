@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
 from .town import Town
 
 ROLES = ("caseworker", "coordinator", "editor", "admin")
+
+# The towns a caseworker works for: usually one, more while covering a colleague's town.
+staff_town = Table(
+    "staff_town",
+    Base.metadata,
+    Column("staff_id", ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("town_id", ForeignKey("town.id"), primary_key=True),
+)
 
 
 class StaffUser(Base):
@@ -19,14 +27,12 @@ class StaffUser(Base):
     __tablename__ = "staff_user"
     __table_args__ = (
         CheckConstraint("role IN ('caseworker', 'coordinator', 'editor', 'admin')", name="role"),
-        CheckConstraint("role != 'caseworker' OR town_id IS NOT NULL", name="caseworker_town"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(120), default="")
     role: Mapped[str] = mapped_column(String(20), default="caseworker")
-    town_id: Mapped[int | None] = mapped_column(ForeignKey("town.id"))
     password_hash: Mapped[str] = mapped_column(String(200))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
@@ -37,7 +43,9 @@ class StaffUser(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_signin_at: Mapped[datetime | None]
 
-    town: Mapped[Town | None] = relationship(lazy="joined")
+    towns: Mapped[list[Town]] = relationship(
+        secondary=staff_town, lazy="selectin", order_by=Town.id
+    )
 
     @property
     def ready(self) -> bool:
@@ -53,7 +61,17 @@ class StaffUser(Base):
         """Whether this person may see requests routed to ``town_id``."""
         if self.role == "coordinator":
             return True
-        return self.role == "caseworker" and self.town_id == town_id
+        return self.role == "caseworker" and town_id in self.town_ids
+
+    @property
+    def town_ids(self) -> set[int]:
+        """The ids of the towns this person works for (only caseworkers have any)."""
+        return {town.id for town in self.towns}
+
+    @property
+    def town_names(self) -> str:
+        """The towns this person works for, joined with commas ("" if none)."""
+        return ", ".join(town.name for town in self.towns)
 
 
 class StaffSession(Base):

@@ -35,4 +35,4 @@ def readable_town_ids(user: StaffUser) -> list[int] | None:
         return []
     if user.role == "coordinator":
         return None
-    return [user.town_id] if user.town_id else []
+    return sorted(user.town_ids) if user.role == "caseworker" else []

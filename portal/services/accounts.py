@@ -9,6 +9,7 @@ link that asks for exactly what was reset.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from ..models import RecoveryCode, StaffActivation, StaffSession, StaffUser, Town, utcnow
 from . import staff
-from .errors import AccountExists, ActivationInvalid, InvalidCredentials, LastAdministrator
+from .errors import (
+    AccountExists,
+    ActivationInvalid,
+    InvalidCredentials,
+    LastAdministrator,
+    TownNeeded,
+)
 from .tokens import hash_token, new_token
 
 ACTIVATION_HOURS = 72
@@ -82,22 +89,41 @@ def _issue(session: Session, user: StaffUser, sets_password: bool, sets_factor: 
     return Activation(user, token, sets_password, sets_factor)
 
 
+def _towns_for(role: str, towns: Town | Sequence[Town] | None) -> list[Town]:
+    """The towns an account with ``role`` keeps: a caseworker's (at least one), else none.
+
+    Raises :class:`TownNeeded` for a caseworker without a town.
+    """
+    if role != "caseworker":
+        return []
+    chosen = staff.town_list(towns)
+    if not chosen:
+        raise TownNeeded()
+    return chosen
+
+
 def invite(
-    session: Session, email: str, role: str, town: Town | None, display_name: str = ""
+    session: Session,
+    email: str,
+    role: str,
+    towns: Town | Sequence[Town] | None,
+    display_name: str = "",
 ) -> Activation:
     """Create an account that cannot sign in until its owner sets a password and a factor.
 
     Raises :class:`AccountExists` if the email is taken; the unique constraint also refuses
-    two administrators inviting the same address at the same moment.
+    two administrators inviting the same address at the same moment. Raises
+    :class:`TownNeeded` for a caseworker without a town.
     """
     address = email.strip().lower()
+    chosen = _towns_for(role, towns)
     if staff.account_by_email(session, address) is not None:
         raise AccountExists()
     user = StaffUser(
         email=address,
         display_name=display_name,
         role=role,
-        town=town if role == "caseworker" else None,
+        towns=chosen,
         password_hash="",
         totp_secret=pyotp.random_base32(),
         totp_enabled=False,
@@ -273,12 +299,18 @@ def _guard_last_admin(session: Session, user: StaffUser) -> None:
         raise LastAdministrator()
 
 
-def change_role(session: Session, user: StaffUser, role: str, town: Town | None) -> None:
-    """Set role and town (a town only for caseworkers); the last administrator stays one."""
+def change_role(
+    session: Session, user: StaffUser, role: str, towns: Town | Sequence[Town] | None
+) -> None:
+    """Set role and towns; the last administrator stays one.
+
+    Only caseworkers have towns, at least one (:class:`TownNeeded`); any other role clears them.
+    """
+    chosen = _towns_for(role, towns)
     if role != "admin":
         _guard_last_admin(session, user)
     user.role = role
-    user.town = town if role == "caseworker" else None
+    user.towns = chosen
 
 
 def set_active(session: Session, user: StaffUser, active: bool) -> None:

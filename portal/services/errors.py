@@ -96,6 +96,10 @@ class LastAdministrator(DomainError):
     """The change would leave no active administrator who could run the accounts."""
 
 
+class TownNeeded(DomainError):
+    """A caseworker reads only their towns' requests, so they need at least one town."""
+
+
 class ActivationInvalid(DomainError):
     """The activation link is unknown, expired, already used or replaced by a newer one."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -53,6 +54,15 @@ def check_password_policy(password: str, email: str = "") -> None:
         raise WeakPassword("common")
 
 
+def town_list(town: Town | Sequence[Town] | None) -> list[Town]:
+    """One town, several or none as a list without repeats, in id order."""
+    if town is None:
+        return []
+    if isinstance(town, Town):
+        return [town]
+    return sorted({found.id: found for found in town}.values(), key=lambda found: found.id)
+
+
 def hash_password(password: str) -> str:
     """An Argon2id hash of ``password``."""
     return _hasher.hash(password)
@@ -63,20 +73,21 @@ def create_staff(
     email: str,
     password: str,
     role: str,
-    town: Town | None,
+    town: Town | Sequence[Town] | None,
     display_name: str = "",
 ) -> StaffUser:
     """Create a fully set-up account with a password and a second factor (demo and tests).
 
     Colleagues are invited with :func:`portal.services.accounts.invite` instead: they set
     both themselves through a one-time link. The TOTP secret is returned on the account.
+    ``town`` is one town, several or ``None``.
     """
     check_password_policy(password, email)
     user = StaffUser(
         email=email.strip().lower(),
         display_name=display_name,
         role=role,
-        town=town,
+        towns=town_list(town),
         password_hash=hash_password(password),
         totp_secret=pyotp.random_base32(),
         totp_enabled=True,

@@ -61,11 +61,14 @@ def _post(client: FlaskClient, url: str, data: dict[str, str] | None = None) -> 
     return client.post(url, data={**(data or {}), "csrf_token": token})
 
 
-def _invite(admin: FlaskClient, email: str, role: str = "caseworker", town: str = "verl") -> object:
+def _invite(
+    admin: FlaskClient, email: str, role: str = "caseworker", town: str | list[str] = "verl"
+) -> object:
+    towns = [town] if isinstance(town, str) and town else (town or [])
     return post_form(
         admin,
         "/de/staff/accounts",
-        {"name": "Nora Neu", "email": email, "role": role, "town": town},
+        {"name": "Nora Neu", "email": email, "role": role, "towns": towns},
     )
 
 
@@ -273,7 +276,7 @@ def test_the_last_active_administrator_can_neither_be_disabled_nor_demoted(app: 
     refused = _post(admin, f"/de/staff/accounts/{own_id}/disable")
     assert refused.status_code == 409  # type: ignore[attr-defined]
     assert "keine aktive Administration" in refused.get_data(as_text=True)  # type: ignore[attr-defined]
-    demoted = _post(admin, f"/de/staff/accounts/{own_id}/role", {"role": "coordinator", "town": ""})
+    demoted = _post(admin, f"/de/staff/accounts/{own_id}/role", {"role": "coordinator"})
     assert demoted.status_code == 409  # type: ignore[attr-defined]
     with get_db(app).session() as session:
         user = session.get(StaffUser, own_id)
@@ -282,9 +285,7 @@ def test_the_last_active_administrator_can_neither_be_disabled_nor_demoted(app: 
     _invite(admin, "invited-admin@example.org", role="admin", town="")
     assert _post(admin, f"/de/staff/accounts/{own_id}/disable").status_code == 409  # type: ignore[attr-defined]
     make_staff(app, "second-admin@example.org", None, role="admin")
-    demoted_again = _post(
-        admin, f"/de/staff/accounts/{own_id}/role", {"role": "coordinator", "town": ""}
-    )
+    demoted_again = _post(admin, f"/de/staff/accounts/{own_id}/role", {"role": "coordinator"})
     assert demoted_again.status_code == 302  # type: ignore[attr-defined]
     assert admin.get("/de/staff/accounts").status_code == 403
     assert demoted_again.headers["Location"].endswith("/de/staff/me")  # type: ignore[attr-defined]
@@ -293,7 +294,9 @@ def test_the_last_active_administrator_can_neither_be_disabled_nor_demoted(app: 
 def test_a_caseworker_needs_a_town_and_an_address_is_invited_once(app: Flask) -> None:
     admin = _admin(app)
     page = _invite(admin, "uwe@example.org", town="")
-    assert page.status_code == 400 and "Bitte wählen Sie den Ort" in page.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert page.status_code == 400 and "Bitte wählen Sie mindestens einen Ort" in page.get_data(
+        as_text=True
+    )  # type: ignore[attr-defined]
     assert _invite(admin, "uwe@example.org").status_code == 302  # type: ignore[attr-defined]
     again = _invite(admin, "UWE@example.org")
     assert again.status_code == 400 and "schon ein Konto" in again.get_data(as_text=True)  # type: ignore[attr-defined]

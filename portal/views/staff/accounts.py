@@ -15,10 +15,16 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from ... import db
-from ...forms.accounts import ActivationForm, InviteForm, PasswordChangeForm, RoleForm
+from ...forms.accounts import (
+    TOWN_NEEDED,
+    ActivationForm,
+    InviteForm,
+    PasswordChangeForm,
+    RoleForm,
+)
 from ...forms.staff import EmptyForm
 from ...mail import accounts as account_mail
-from ...models import StaffActivation, StaffUser
+from ...models import StaffActivation, StaffUser, Town
 from ...security import limiter
 from ...services import access, audit, staff, towns
 from ...services import accounts as rules
@@ -28,6 +34,7 @@ from ...services.errors import (
     InvalidCredentials,
     LastAdministrator,
     TooManyAttempts,
+    TownNeeded,
     WeakPassword,
 )
 from .. import current_settings
@@ -50,9 +57,20 @@ def _weak_password(reason: str) -> str:
 
 
 def _town_choices(form: RoleForm | InviteForm) -> None:
-    form.town.choices = [SelectChoice("", _("Kein Ort"))] + [
+    form.towns.choices = [
         SelectChoice(town.slug, town.name) for town in towns.all_towns(db.session())
     ]
+
+
+def _chosen_towns(form: RoleForm | InviteForm) -> list[Town]:
+    """The towns ticked in ``form``, in id order."""
+    wanted = set(form.towns.data or [])
+    return [town for town in towns.all_towns(db.session()) if town.slug in wanted]
+
+
+def _town_needed(form: RoleForm | InviteForm) -> None:
+    """Show the service's refusal of a caseworker without a town next to the towns."""
+    form.towns.errors = [str(TOWN_NEEDED)]
 
 
 def _account_or_404(staff_id: int) -> StaffUser:
@@ -72,15 +90,16 @@ def accounts() -> Response | tuple[str, int]:
     form = InviteForm()
     _town_choices(form)
     if form.validate_on_submit():
-        town = towns.town_by_slug(db.session(), form.town.data or "")
         try:
             activation = rules.invite(
                 db.session(),
                 form.email.data or "",
                 form.role.data or "",
-                town,
+                _chosen_towns(form),
                 form.name.data or "",
             )
+        except TownNeeded:
+            _town_needed(form)
         except AccountExists:
             form.email.errors = [_("Für diese E-Mail-Adresse gibt es schon ein Konto.")]
         else:
@@ -108,7 +127,7 @@ def _account_page(
 ) -> tuple[str, int]:
     if role_form is None:
         role_form = RoleForm(
-            formdata=None, role=user.role, town=user.town.slug if user.town else ""
+            formdata=None, role=user.role, towns=[town.slug for town in user.towns]
         )
     _town_choices(role_form)
     return render_template(
@@ -129,7 +148,7 @@ def _account_page(
 @bp.get("/accounts/<int:staff_id>")
 @requires("accounts")
 def account(staff_id: int) -> tuple[str, int]:
-    """One account: role and town, disable or enable, resets and its sessions."""
+    """One account: role and towns, disable or enable, resets and its sessions."""
     return _account_page(_account_or_404(staff_id))
 
 
@@ -159,25 +178,22 @@ def _refuse_last_admin(user: StaffUser) -> tuple[str, int]:
 @bp.post("/accounts/<int:staff_id>/role")
 @requires("accounts")
 def account_role(staff_id: int) -> Response | tuple[str, int]:
-    """Change role and town."""
+    """Change role and towns."""
     user = _account_or_404(staff_id)
     form = RoleForm()
     _town_choices(form)
     if not form.validate_on_submit():
         return _account_page(user, form, 400)
     try:
-        rules.change_role(
-            db.session(),
-            user,
-            form.role.data or "",
-            towns.town_by_slug(db.session(), form.town.data or ""),
-        )
+        rules.change_role(db.session(), user, form.role.data or "", _chosen_towns(form))
+    except TownNeeded:
+        _town_needed(form)
+        return _account_page(user, form, 400)
     except LastAdministrator:
         return _refuse_last_admin(user)
-    record(
-        "account_role", detail=f"{user.email}: {user.role} {user.town.slug if user.town else ''}"
-    )
-    return _done(user, _("Rolle und Ort sind gespeichert."))
+    slugs = ",".join(town.slug for town in user.towns)
+    record("account_role", detail=f"{user.email}: {user.role} {slugs}".rstrip())
+    return _done(user, _("Rolle und Orte sind gespeichert."))
 
 
 @bp.post("/accounts/<int:staff_id>/disable")
