@@ -92,13 +92,13 @@ def claim_due(session: Session, limit: int = 20, now: datetime | None = None) ->
 # Emails whose body carries a one-time secret (a staff activation link): once delivered, only
 # their metadata stays, so a copy of the database holds no usable link.
 SECRET_KINDS = frozenset({"staff_activation"})
-SECRET_REMOVED = "[removed after delivery: the message held a one-time link]"
+REMOVED_NOTE = "[removed after delivery: the message held a one-time link]"
 
 
 def mark_sent(session: Session, message: OutboxMessage) -> None:
     """Record a successful delivery; the body of a message with a one-time secret is dropped."""
     if message.kind in SECRET_KINDS:
-        message.body_text = SECRET_REMOVED
+        message.body_text = REMOVED_NOTE
         message.body_html = ""
     message.status = "sent"
     message.sent_at = utcnow()

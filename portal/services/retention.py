@@ -80,7 +80,8 @@ def purge(
     closed_before = now - timedelta(days=request_days)
     stale = list(
         session.scalars(
-            select(HelpRequest).where(
+            select(HelpRequest)
+            .where(
                 HelpRequest.status == "closed",
                 HelpRequest.closed_at <= closed_before,
                 HelpRequest.anonymised_at.is_(None),
