@@ -114,3 +114,9 @@ def commit() -> None:
     """Commit the current request's work: the only commit a view ever triggers."""
     if "db_session" in g:
         g.db_session.commit()
+
+
+def rollback() -> None:
+    """Drop the current request's unsaved work (a refused change, or a preview built in memory)."""
+    if "db_session" in g:
+        g.db_session.rollback()

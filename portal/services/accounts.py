@@ -133,6 +133,8 @@ def invite(
             session.add(user)
             session.flush()
     except IntegrityError:
+        if staff.account_by_email(session, address) is None:
+            raise  # another constraint, not the address: not the user's doing
         raise AccountExists() from None
     return _issue(session, user, sets_password=True, sets_factor=True)
 

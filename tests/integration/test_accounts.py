@@ -97,6 +97,8 @@ def test_an_invited_colleague_sets_password_and_factor_through_the_link_and_sign
     assert "nora@example.org" in listing and "wartet auf Einrichtung" in listing
     [invitation] = _mails(app, mailbox, "nora@example.org")
     assert "72 Stunden" in invitation
+    # one sentence a line, as it arrives
+    assert re.search(r"bekommen\.\r?\nÜber den Link", invitation)
     link = _link(invitation)
     with get_db(app).session() as session:
         stored = session.scalars(select(StaffActivation)).one()

@@ -446,3 +446,9 @@ def test_missing_translations_are_listed_per_language_with_a_link(loaded: Flask)
     html = client.get("/de/staff/catalogue/translations").get_data(as_text=True)
     turkish = html.split('id="missing-tr"')[1].split("<h2")[0]
     assert f"/service/{CARE}/edit#" not in turkish
+
+
+def test_locations_to_choose_name_the_offers_delivered_there(loaded: Flask) -> None:
+    """Two locations at one address (a town hall) differ by what is offered there."""
+    html = editor(loaded).get(f"/de/staff/catalogue/service/{CARE}/edit").get_data(as_text=True)
+    assert ": Ambulanter Pflegedienst Sonnenschein</label>" in html

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...models import CatalogueChange, CatalogueDraft, Location
+from ...models import (
+    CatalogueChange,
+    CatalogueDraft,
+    Location,
+    Service,
+    ServiceAtLocation,
+)
 from .. import catalogue
 from ..catalogue import SOURCE_LANGUAGE
 from .drafts import draft_data
@@ -66,7 +72,15 @@ def listing(session: Session, kind: str) -> list[Listed]:
 
 
 def location_choices(session: Session) -> list[tuple[str, str]]:
-    """Every published location as (id, "name (street, town)") for a list to choose from."""
+    """Every published location as (id, "name (street, town): offers") for a list to choose
+    from; the offers delivered there tell apart two locations at one address."""
+    offers: dict[str, set[str]] = {}
+    used = select(ServiceAtLocation.location_id, Service).join(
+        Service, Service.id == ServiceAtLocation.service_id
+    )
+    for location_id, service in session.execute(used):
+        name = catalogue.in_language(service.texts, SOURCE_LANGUAGE).text.name
+        offers.setdefault(location_id, set()).add(name)
     choices = []
     for location in session.scalars(select(Location)):
         name = (
@@ -76,6 +90,8 @@ def location_choices(session: Session) -> list[tuple[str, str]]:
         )
         address = ", ".join(part for part in (location.address_1, location.city) if part)
         label = f"{name} ({address})" if name and address else name or address or location.id
+        if location.id in offers:
+            label += ": " + ", ".join(sorted(offers[location.id], key=str.casefold))
         choices.append((location.id, label))
     return sorted(choices, key=lambda choice: choice[1].casefold())
 

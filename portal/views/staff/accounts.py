@@ -39,9 +39,9 @@ from ...services.errors import (
 )
 from .. import current_settings
 from . import bp, record, requires
+from .auth import TOO_MANY
 
 ACTIVATION_KEY = "staff_activation"
-TOO_MANY = "Zu viele Fehlversuche. Bitte versuchen Sie es in einer Stunde wieder."
 
 
 def _weak_password(reason: str) -> str:
@@ -164,7 +164,7 @@ def _done(user: StaffUser, message: str) -> Response:
 
 def _refuse_last_admin(user: StaffUser) -> tuple[str, int]:
     """Nothing changed: the account is the last active administrator."""
-    db.session().rollback()
+    db.rollback()
     return _account_page(
         user,
         status=409,
@@ -332,7 +332,7 @@ def me_password() -> Response | tuple[str, int]:
         staff.check_limit(user)
         rules.change_own_password(user, form.current.data or "", form.password.data or "")
     except TooManyAttempts:
-        form.current.errors = [_(TOO_MANY)]
+        form.current.errors = [str(TOO_MANY)]
     except InvalidCredentials:
         staff.note_failure(user)
         db.commit()
@@ -428,7 +428,7 @@ def _complete(activation: StaffActivation, form: ActivationForm) -> Response | s
         return None
     except TooManyAttempts:
         db.commit()
-        form.code.errors = [_(TOO_MANY)]
+        form.code.errors = [str(TOO_MANY)]
         return None
     except InvalidCredentials:
         db.commit()
@@ -471,7 +471,7 @@ def activate() -> Response | str | tuple[str, int]:
         try:
             done = _complete(activation, form)
         except ActivationInvalid:
-            db.session().rollback()
+            db.rollback()
             return render_template("staff/activate_invalid.html"), 410
         if done is not None:
             return done

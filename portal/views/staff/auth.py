@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
@@ -20,6 +21,9 @@ from ...services import access, accounts, audit, staff
 from ...services.errors import InvalidCredentials, TooManyAttempts
 from .. import current_settings
 from . import NEXT_KEY, SECTIONS, SESSION_KEY, bp, live_session
+
+# A password or code tried too often: the same answer at sign-in, the code step and Mein Konto.
+TOO_MANY = _l("Zu viele Fehlversuche. Bitte versuchen Sie es in einer Stunde wieder.")
 
 _live_session = live_session
 
@@ -77,9 +81,7 @@ def signin() -> Response | str:
         except TooManyAttempts:
             _audit("lockout", _account(form.email.data or ""))
             db.commit()
-            form.password.errors = [
-                _("Zu viele Fehlversuche. Bitte versuchen Sie es in einer Stunde wieder.")
-            ]
+            form.password.errors = [str(TOO_MANY)]
         except InvalidCredentials:
             _audit("signin_failed", _account(form.email.data or ""))
             db.commit()
@@ -123,9 +125,7 @@ def _check_code(found: StaffSession, form: CodeForm) -> Response | None:
             staff.verify_code(found.staff, entered)
     except TooManyAttempts:
         _audit("lockout", found.staff)
-        form.code.errors = [
-            _("Zu viele Fehlversuche. Bitte versuchen Sie es in einer Stunde wieder.")
-        ]
+        form.code.errors = [str(TOO_MANY)]
     except InvalidCredentials:
         _audit("signin_failed", found.staff)
         form.code.errors = [

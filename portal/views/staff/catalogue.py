@@ -173,7 +173,7 @@ def _save(kind: str, record_id: str, form: RecordForm) -> Response | None:
             utcnow(),
         )
     except StaleEdit:
-        db.session().rollback()
+        db.rollback()
         form.version.errors = [_stale_message()]
         return None
     record("catalogue_draft", detail=f"{kind} {record_id}")
@@ -240,7 +240,7 @@ def catalogue_preview(kind: str, record_id: str) -> str:
         kind=kind,
         record_id=record_id,
     )
-    session.rollback()  # nothing of the preview may reach the database
+    db.rollback()  # nothing of the preview may reach the database
     return page
 
 
@@ -264,7 +264,7 @@ def catalogue_publish(kind: str, record_id: str) -> Response:
             utcnow(),
         )
     except StaleEdit:
-        session.rollback()
+        db.rollback()
         return redirect(
             url_for("staff.catalogue_edit", kind=kind, record_id=record_id, refused="publish")
         )

@@ -8,6 +8,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal, ngettext
@@ -353,7 +354,7 @@ def figures_csv() -> BaseResponse:
     """The figures of the chosen period and town as a CSV file; the download is audited."""
     form, period = _filter_form()
     if period is None:
-        chosen = {
+        chosen: dict[str, Any] = {
             name: request.args[name] for name in ("first", "last", "town") if name in request.args
         }
         return redirect(url_for("staff.figures", **chosen))

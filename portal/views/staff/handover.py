@@ -99,7 +99,7 @@ def cancel_booking(reference: str, booking_id: int) -> Response:
     try:
         bookings.cancel_booking(db.session(), booking, utcnow())
     except BookingClosed:
-        db.session().rollback()
+        db.rollback()
         flash(_("Dieser Termin kann nicht mehr abgesagt werden."))
         return back_to_request(found)
     booking_mail.queue_booking_cancelled(db.session(), booking)
@@ -128,7 +128,7 @@ def move_booking(reference: str, booking_id: int) -> Response:
             booking_policy(),
         )
     except (SlotUnavailable, BookingClosed):
-        db.session().rollback()
+        db.rollback()
         flash(_("Dieser Termin ist nicht mehr frei. Bitte wählen Sie einen anderen."))
         return back_to_request(found)
     booking_mail.queue_booking_moved(db.session(), moved, bookings.renew_token(moved))

@@ -72,7 +72,7 @@ def file_mail(mail_id: int) -> Response | tuple[str, int]:
     try:
         inbound.attach(db.session(), mail, target, g.staff, utcnow())
     except AlreadyResolved:
-        db.session().rollback()
+        db.rollback()
         flash(_("Diese E-Mail wurde schon zugeordnet oder erledigt."))
         return redirect(url_for("staff.mailbox"))
     record("mail_file", target)

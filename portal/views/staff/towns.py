@@ -54,7 +54,7 @@ def town_new() -> Response | tuple[str, int]:
     try:
         town = towns.add_town(db.session(), form.slug.data or "", form.facts())
     except TownTaken:
-        db.session().rollback()
+        db.rollback()
         form.slug.errors = [_("Eine Stadt mit diesem Kurznamen oder Namen gibt es schon.")]
         return _page("staff/town_form.html", form, 400)
     record("town_add", detail=town.slug)
@@ -78,7 +78,7 @@ def town_edit(town_id: int) -> Response | tuple[str, int]:
     try:
         changed = towns.update_town(db.session(), town, form.facts(), form.seen.data or "")
     except StaleEdit:
-        db.session().rollback()
+        db.rollback()
         flash(
             _(
                 "Jemand anderes hat die Stadt gerade geändert. Bitte prüfen Sie die Angaben und speichern Sie noch einmal."
@@ -86,7 +86,7 @@ def town_edit(town_id: int) -> Response | tuple[str, int]:
         )
         return redirect(url_for("staff.town_edit", town_id=town_id))
     except TownTaken:
-        db.session().rollback()
+        db.rollback()
         form.name.errors = [_("Eine Stadt mit diesem Kurznamen oder Namen gibt es schon.")]
         return _page("staff/town_form.html", form, 400, **context)
     if changed:

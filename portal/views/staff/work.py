@@ -192,15 +192,15 @@ def act(
     try:
         detail = action(found, form) or ""
     except AlreadyTaken as exc:
-        db.session().rollback()
+        db.rollback()
         flash(_("%(name)s hat diese Anfrage schon übernommen.", name=exc.by))
         return back_to_request(found)
     except RequestClosed:
-        db.session().rollback()
+        db.rollback()
         flash(_("Die Anfrage ist abgeschlossen. Öffnen Sie sie zuerst wieder."))
         return back_to_request(found)
     except NoEmailAddress:
-        db.session().rollback()
+        db.rollback()
         flash(
             _(
                 "Die Person hat keine E-Mail-Adresse angegeben. Bitte rufen Sie an oder schreiben Sie einen Brief."
@@ -208,11 +208,11 @@ def act(
         )
         return back_to_request(found)
     except NotPermitted:
-        db.session().rollback()
+        db.rollback()
         flash(_("Dieser Schritt ist so nicht möglich. Bitte prüfen Sie Ihre Angaben."))
         return back_to_request(found)
     except (SlotUnavailable, BookingClosed):
-        db.session().rollback()
+        db.rollback()
         flash(_("Dieser Termin ist nicht mehr frei. Bitte wählen Sie einen anderen."))
         return back_to_request(found)
     record(name, found, detail)
