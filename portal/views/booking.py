@@ -406,6 +406,7 @@ def _book(draft: RequestDraft) -> Response | str:
             policy=policy(),
             response_days=settings.response_days,
             now=utcnow(),
+            privacy_version=settings.privacy_notice_version,
         )
     except DraftIncomplete as exc:
         return redirect(step_url(exc.step))

@@ -240,6 +240,7 @@ def _submit(draft: RequestDraft) -> Response:
             locale=current_locale().code,
             response_days=settings.response_days,
             urgent_response_days=settings.urgent_response_days,
+            privacy_version=settings.privacy_notice_version,
         )
     except DraftIncomplete as exc:
         return redirect(url_for("request.step", name=exc.step))

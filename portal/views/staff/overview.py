@@ -121,6 +121,7 @@ def enter_request() -> Response | tuple[str, int] | str:
         g.staff.id,
         settings.response_days,
         settings.urgent_response_days,
+        settings.privacy_notice_version,
     )
     mail.queue_resident_confirmation(db.session(), submission.request, submission.status_token)
     record("enter", submission.request, submission.request.channel)
