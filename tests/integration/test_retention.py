@@ -239,3 +239,45 @@ def test_the_command_takes_a_frozen_time_and_the_worker_purges_by_itself(
     passes: list[delivery.RunResult] = []
     delivery.work(app, interval=0, should_stop=lambda: len(passes) >= 1, on_pass=passes.append)
     assert _count(app, HelpRequest) == 0
+
+
+def test_the_privacy_notice_states_the_configured_periods(app_config: dict) -> None:
+    from portal import create_app
+
+    app = create_app(
+        {
+            **app_config,
+            "retention_days_request": 77,
+            "retention_days_unclosed": 222,
+            "retention_days_booking": 11,
+            "retention_hours_email": 5,
+            "retention_days_audit": 444,
+            "draft_hours": 33,
+        }
+    )
+    html = app.test_client().get("/de/datenschutz").get_data(as_text=True)
+    get_db(app).engine.dispose()
+    for sentence in (
+        "löschen wir 77 Tage nach dem Abschluss",
+        "löschen wir 222 Tage nach dem letzten Schritt",
+        "löschen wir 11 Tage nach dem Termin",
+        "löschen wir nach 5 Stunden",
+        "nach 444 Tagen",
+        "nach 33 Stunden",
+    ):
+        assert sentence in html, sentence
+
+
+def test_periods_that_make_no_sense_are_refused_at_start(app_config: dict) -> None:
+    import pytest
+
+    from portal import create_app
+    from portal.config import ConfigError
+
+    for wrong in (
+        {"retention_days_booking": 0},
+        {"retention_warning_days": 400, "retention_days_unclosed": 365},
+        {"privacy_notice_version": ""},
+    ):
+        with pytest.raises(ConfigError):
+            create_app({**app_config, **wrong})
