@@ -281,3 +281,30 @@ def test_periods_that_make_no_sense_are_refused_at_start(app_config: dict) -> No
     ):
         with pytest.raises(ConfigError):
             create_app({**app_config, **wrong})
+
+
+def test_staff_are_warned_in_the_inbox_and_the_digest_before_an_idle_request_goes(
+    app: Flask, client: FlaskClient, mailbox: Mailbox
+) -> None:
+    from portal.mail import digest as digest_mail
+
+    reference = _reference(client)
+    idle = utcnow() - timedelta(days=340)
+    with get_db(app).session() as session:
+        session.execute(update(HelpRequest).values(received_at=idle))
+        session.execute(update(RequestEvent).values(at=idle))
+    deliver(app)  # the confirmation emails, out of the way
+    page = _staff(app, "anna@example.org", "shs").get("/de/staff/").get_data(as_text=True)
+    warning = page[page.index("Bald gelöscht") :]
+    assert reference in warning and "wird gelöscht am" in warning
+    other_town = _staff(app, "vera@example.org", "verl").get("/de/staff/").get_data(as_text=True)
+    assert "Bald gelöscht" not in other_town
+    assert digest_mail.send_digests(app) >= 1
+    deliver(app)
+    [digest] = [
+        m
+        for m in mailbox.to("soziales-duo-shs@example.org")
+        if "Tagesübersicht" in str(m["Subject"])
+    ]
+    text = digest.get_body(("plain",)).get_content()
+    assert "wird bald gelöscht" in text and reference in text
