@@ -436,3 +436,16 @@ def booking_of(session: Session, request: HelpRequest, booking_id: int) -> Booki
     """Booking ``booking_id`` if it belongs to ``request``."""
     found = session.get(Booking, booking_id)
     return found if found is not None and found.request_id == request.id else None
+
+
+def made_its_request(session: Session, booking: Booking) -> bool:
+    """Whether booking ``booking`` created its request (nobody sent a request before it).
+
+    Then the private link of the booking is the booker's only way in, and they may erase
+    the request with it; a booking that joined an existing request may not.
+    """
+    request = booking.request
+    if request.channel != "online" or any(event.kind == "submitted" for event in request.events):
+        return False
+    uids = set(session.scalars(select(Booking.uid).where(Booking.request_id == request.id)))
+    return uids == {booking.uid}

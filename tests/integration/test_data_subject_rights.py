@@ -24,8 +24,8 @@ from portal.models import (
     RequestEvent,
     utcnow,
 )
-from tests.booking_support import confirm, seed_schedule, walk_booking
-from tests.conftest import Mailbox, answer_all, csrf_token, deliver, submit
+from tests.booking_support import confirm, manage_path, seed_schedule, slot_keys, walk_booking
+from tests.conftest import Mailbox, answer_all, csrf_token, deliver, post_form, submit
 from tests.integration.test_triage import _reference, _staff, _step
 
 NEED = "GEHEIMER-TEXT"
@@ -187,3 +187,45 @@ def _post(client: FlaskClient, url: str, data: dict[str, str], page: str = "") -
 def _count(app: Flask, model: type) -> int:
     with get_db(app).readers() as session:
         return len(session.scalars(select(model)).all())
+
+
+def test_a_booker_whose_booking_made_the_request_erases_it_from_the_private_link(
+    app: Flask, client: FlaskClient
+) -> None:
+    seed_schedule(app)
+    walk_booking(client, details={"name": "Ana Booker", "email": "ana@example.org"})
+    confirm(client)
+    client.get(manage_path(client.get("/de/booking/done").get_data(as_text=True)))
+    page = client.get("/de/booking/manage").get_data(as_text=True)
+    assert 'href="/de/booking/manage/erase"' in page
+    assert client.get("/de/booking/manage/erase").status_code == 200
+    refused = _post(client, "/de/booking/manage/erase", {})
+    assert "Bitte bestätigen Sie" in refused.get_data(as_text=True)
+    assert _count(app, HelpRequest) == 1
+    done = _post(client, "/de/booking/manage/erase", {"confirm": "y"})
+    assert done.headers["Location"] == "/de/request/status/erased"
+    assert _count(app, HelpRequest) == 0 and _count(app, Booking) == 0
+    assert client.get("/de/booking/manage").status_code == 404
+    with get_db(app).readers() as session:
+        cancelled = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "booking_cancelled")
+        ).all()
+        assert len(cancelled) == 1
+
+
+def test_a_booking_that_joined_a_sent_request_cannot_erase_that_request(
+    app: Flask, client: FlaskClient
+) -> None:
+    seed_schedule(app)
+    answer_all(client, "de", overrides={"contact": {"contact_method": "office_shs"}})
+    submit(client)
+    post_form(client, "/de/booking/?from=done", {})
+    key = slot_keys(client, "/de/booking/slot")[0]
+    post_form(client, "/de/booking/slot", {"slot": key})
+    post_form(client, "/de/booking/topic", {"topic": "care"})
+    post_form(client, "/de/booking/details", {"name": "Elif Demir", "phone": "05207 123456"})
+    confirm(client)
+    client.get(manage_path(client.get("/de/booking/done").get_data(as_text=True)))
+    assert "/de/booking/manage/erase" not in client.get("/de/booking/manage").get_data(as_text=True)
+    assert client.get("/de/booking/manage/erase").status_code == 404
+    assert _count(app, HelpRequest) == 1
