@@ -26,6 +26,7 @@ from ..models import (
     Referral,
     RequestEvent,
     ResidentLink,
+    StaffActivation,
     StaffSession,
     utcnow,
 )
@@ -309,6 +310,12 @@ def purge(session: Session, periods: Periods, now: datetime | None = None) -> Pu
     bookings = clear_bookings(session, now - timedelta(days=periods.booking_days), now)
     bodies = clear_email_bodies(session, now - timedelta(hours=periods.email_hours), now)
     session.execute(delete(ResidentLink).where(ResidentLink.expires_at <= now))
+    # An activation link that was used or has expired opens nothing: its hash goes.
+    session.execute(
+        delete(StaffActivation).where(
+            or_(StaffActivation.used_at.is_not(None), StaffActivation.expires_at <= now)
+        )
+    )
     sessions = session.execute(
         delete(StaffSession).where(StaffSession.last_seen_at <= now - timedelta(days=2))
     )

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from portal.db import get_db
 from portal.mail import delivery
@@ -308,3 +308,25 @@ def test_staff_are_warned_in_the_inbox_and_the_digest_before_an_idle_request_goe
     ]
     text = digest.get_body(("plain",)).get_content()
     assert "wird bald gelöscht" in text and reference in text
+
+
+def test_used_and_expired_activation_links_go(app: Flask) -> None:
+    from portal.models import StaffActivation, StaffUser
+    from tests.integration.test_staff import make_staff
+
+    make_staff(app, "anna@example.org", "shs")
+    with get_db(app).session() as session:
+        session.execute(delete(StaffActivation))
+        staff_id = session.scalars(select(StaffUser.id)).one()
+        now = utcnow()
+        for number, (used, expires) in enumerate(
+            [(None, now + timedelta(hours=1)), (now, now + timedelta(hours=1)), (None, now)]
+        ):
+            session.add(
+                StaffActivation(
+                    token_hash=f"{number:064d}", staff_id=staff_id, used_at=used, expires_at=expires
+                )
+            )
+    _purge(app)
+    with get_db(app).readers() as session:
+        assert session.scalars(select(StaffActivation.token_hash)).all() == [f"{0:064d}"]
