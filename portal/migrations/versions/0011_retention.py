@@ -23,6 +23,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _CONSENT = ("help_request", "booking")
+# SQLite refuses to rebuild ``help_request`` (as dropping a column does) while this trigger of
+# migration 0004 names it; the downgrade drops it for the rebuild and puts it back unchanged.
+_SQLITE_KEPT_TRIGGER = """
+    CREATE TRIGGER audit_entry_kept BEFORE DELETE ON audit_entry
+    WHEN EXISTS (
+        SELECT 1 FROM help_request
+        WHERE help_request.id = OLD.request_id AND help_request.anonymised_at IS NULL
+    )
+    BEGIN SELECT RAISE(ABORT, 'audit entries of a request are kept while it exists'); END
+    """
 
 
 def upgrade() -> None:
@@ -44,6 +54,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.execute("DROP TRIGGER IF EXISTS audit_entry_kept")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_column("cleared_at")
     with op.batch_alter_table("booking", schema=None) as batch_op:
@@ -53,3 +66,5 @@ def downgrade() -> None:
             batch_op.drop_column("privacy_version")
             batch_op.drop_column("consent_purpose")
             batch_op.drop_column("consented_at")
+    if sqlite:
+        op.execute(_SQLITE_KEPT_TRIGGER)
