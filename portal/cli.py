@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import labels, migrate
+from . import housekeeping, labels, migrate
 from .config import Settings
 from .db import get_db
 from .i18n import LOCALE_CODES
@@ -31,7 +31,6 @@ from .services import (
     figures,
     hsds,
     outbox,
-    retention,
     schedule,
     slots,
     smime,
@@ -319,18 +318,17 @@ def mail_fetch() -> None:
 
 
 @retention_cli.command("purge")
-def retention_purge() -> None:
-    """Delete or anonymise what is past its retention period."""
-    settings = _settings()
-    with get_db(current_app).session() as session:
-        result = retention.purge(
-            session,
-            request_days=settings.retention_days_request,
-            audit_days=settings.retention_days_audit,
-            outbox_days=settings.retention_days_outbox,
-        )
+@click.option("--now", "now_text", help="Pretend it is this ISO time (for tests and repairs).")
+def retention_purge(now_text: str | None) -> None:
+    """Delete what is past its retention period; a second run changes nothing."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    now = datetime.fromisoformat(now_text) if now_text else None
+    if now is not None and now.tzinfo is None:
+        raise click.ClickException("--now needs a time zone, e.g. 2026-12-01T03:00+01:00.")
+    result = housekeeping.purge(app, now)
     click.echo(
-        f"drafts deleted {result.drafts}, requests anonymised {result.requests}, "
+        f"drafts deleted {result.drafts}, requests deleted {result.requests}, "
+        f"bookings cleared {result.bookings}, email bodies cleared {result.email_bodies}, "
         f"audit entries deleted {result.audit_entries}, emails deleted {result.outbox_messages}, "
         f"staff sessions deleted {result.staff_sessions}"
     )

@@ -71,9 +71,16 @@ class Settings:
     booking_horizon_days: int = 56
     booking_lead_minutes: int = 120
     booking_page_days: int = 14
-    retention_days_request: int = 180
+    # Retention: what the privacy notice promises, and what ``retention purge`` deletes.
+    retention_days_request: int = 90
+    retention_days_unclosed: int = 365
+    retention_warning_days: int = 30
+    retention_days_booking: int = 30
+    retention_hours_email: int = 24
     retention_days_audit: int = 365
     retention_days_outbox: int = 30
+    # The version of the privacy notice residents agree to; stored with each consent.
+    privacy_notice_version: str = "2026-12"
     resident_link_days: int = 30
     staff_idle_minutes: int = 30
     staff_absolute_hours: int = 12
@@ -194,6 +201,7 @@ def validate(settings: Settings) -> None:
         raise ConfigError("PORTAL_BOOKING_PAGE_DAYS must be at least 1.")
     if not 0 <= settings.digest_hour <= 23:
         raise ConfigError("PORTAL_DIGEST_HOUR must be an hour from 0 to 23.")
+    _validate_retention(settings)
     if not settings.public_url.startswith(("http://", "https://")):
         raise ConfigError("PORTAL_PUBLIC_URL must start with http:// or https://.")
     _validate_inbound(settings)
@@ -209,3 +217,24 @@ def _validate_inbound(settings: Settings) -> None:
         )
     if settings.imap_interval < 10:
         raise ConfigError("PORTAL_IMAP_INTERVAL must be at least 10 seconds.")
+
+
+def _validate_retention(settings: Settings) -> None:
+    """Every period is at least one day (or hour), and the warning comes before the deletion."""
+    periods = (
+        settings.retention_days_request,
+        settings.retention_days_unclosed,
+        settings.retention_days_booking,
+        settings.retention_hours_email,
+        settings.retention_days_audit,
+        settings.retention_days_outbox,
+    )
+    if min(periods) < 1:
+        raise ConfigError("Every PORTAL_RETENTION_* period must be at least 1.")
+    if not 0 <= settings.retention_warning_days < settings.retention_days_unclosed:
+        raise ConfigError(
+            "PORTAL_RETENTION_WARNING_DAYS must be at least 0 and less than "
+            "PORTAL_RETENTION_DAYS_UNCLOSED."
+        )
+    if not 0 < len(settings.privacy_notice_version) <= 20:
+        raise ConfigError("PORTAL_PRIVACY_NOTICE_VERSION must have 1 to 20 characters.")

@@ -274,3 +274,14 @@ class WithdrawForm(BaseForm):
             DataRequired(_l("Bitte bestätigen Sie, dass Sie die Anfrage zurückziehen möchten."))
         ],
     )
+
+
+class EraseForm(BaseForm):
+    """Withdraw the request and delete everything the portal stored; needs a tick to confirm."""
+
+    confirm = BooleanField(
+        _l("Ja, löschen Sie meine Anfrage und alle meine Angaben."),
+        validators=[
+            DataRequired(_l("Bitte bestätigen Sie, dass wir Ihre Angaben löschen sollen."))
+        ],
+    )

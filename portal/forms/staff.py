@@ -236,3 +236,12 @@ class ProposeForm(BaseForm):
         """One to three slots, so the message stays short."""
         if not 1 <= len(field.data or []) <= MAX_PROPOSED:
             raise ValidationError(_l("Bitte wählen Sie einen bis drei Termine."))
+
+
+class EraseForm(BaseForm):
+    """Delete a request at the person's wish; needs a tick to confirm."""
+
+    confirm = BooleanField(
+        _l("Ja, die Person hat die Löschung verlangt. Alles zu dieser Anfrage wird gelöscht."),
+        validators=[DataRequired(_l("Bitte bestätigen Sie die Löschung mit dem Häkchen."))],
+    )

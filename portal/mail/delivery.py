@@ -169,20 +169,26 @@ def work(
     should_stop: Callable[[], bool] = lambda: False,
     on_pass: Callable[[RunResult], None] | None = None,
     reminder_interval: float = 300.0,
+    purge_interval: float = 86400.0,
 ) -> None:
     """Deliver until told to stop, waiting ``interval`` seconds when nothing is due.
 
     Every ``reminder_interval`` seconds the loop also queues the day-before reminders, and
     each pass queues the daily digests once their hour has come, and every ``imap_interval``
-    seconds it polls the IMAP mailbox when one is configured, so running the worker is all a
+    seconds it polls the IMAP mailbox when one is configured, and every ``purge_interval``
+    seconds (first at start) it runs the retention purge, so running the worker is all a
     deployment needs for them.
     """
+    from ..housekeeping import purge
     from .digest import send_due_digests
     from .inbound import fetch
     from .reminders import send_due_reminders
 
     settings: Settings = app.extensions["portal.settings"]
-    chores = [_Chore("reminder pass", reminder_interval, lambda: send_due_reminders(app))]
+    chores = [
+        _Chore("reminder pass", reminder_interval, lambda: send_due_reminders(app)),
+        _Chore("retention purge", purge_interval, lambda: purge(app)),
+    ]
     if settings.imap_host:
         chores.append(_Chore("IMAP fetch", settings.imap_interval, lambda: fetch(app)))
     while not should_stop():

@@ -13,7 +13,7 @@ from ..config import Settings
 from ..db import get_db
 from ..links import external_url
 from ..models import Booking, Town, utcnow
-from ..services import digest, outbox
+from ..services import digest, outbox, retention
 from . import STAFF_LOCALE, _compose
 
 
@@ -46,12 +46,13 @@ def queue_digest(session: Session, content: digest.Digest) -> None:
     )
 
 
-def _send_for(session: Session, town: Town, day: date, now: datetime, send_empty: bool) -> bool:
+def _send_for(session: Session, town: Town, day: date, now: datetime, settings: Settings) -> bool:
     """Claim and queue one town's digest in the caller's transaction; False if already done."""
     if not digest.claim(session, town, day):
         return False
-    content = digest.collect(session, town, day, now)
-    if content.empty and not send_empty:
+    periods = retention.Periods.from_settings(settings)
+    content = digest.collect(session, town, day, now, periods)
+    if content.empty and not settings.digest_send_empty:
         return False
     queue_digest(session, content)
     return True
@@ -75,7 +76,7 @@ def send_digests(app: Flask, day: date | None = None, now: datetime | None = Non
         for town_id in town_ids:
             with database.session() as session:
                 town = session.get_one(Town, town_id)
-                queued += _send_for(session, town, day, now, settings.digest_send_empty)
+                queued += _send_for(session, town, day, now, settings)
     return queued
 
 

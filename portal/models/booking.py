@@ -153,6 +153,12 @@ class Booking(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
     reminder_queued_at: Mapped[datetime | None]
+    # Consent as given when booking (see HelpRequest), and when retention cleared the
+    # booker's details after the appointment.
+    consented_at: Mapped[datetime | None]
+    consent_purpose: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    privacy_version: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    cleared_at: Mapped[datetime | None]
 
     location: Mapped[ConsultationLocation] = relationship(lazy="joined")
     request: Mapped[HelpRequest] = relationship(lazy="joined")

@@ -50,3 +50,6 @@ class OutboxMessage(Base):
     # The whole message as an S/MIME enveloped-data entity, for inboxes with a certificate;
     # when set, it is sent instead of the text and HTML parts.
     encrypted_mime: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # When retention removed the body, attachment and encrypted copy of a sent email: the
+    # row keeps only its metadata (recipient, subject, times, delivery result).
+    cleared_at: Mapped[datetime | None]

@@ -100,6 +100,11 @@ class HelpRequest(Base):
     outcome: Mapped[str] = mapped_column(String(20), default="", server_default="")
     duplicate_of: Mapped[str] = mapped_column(String(16), default="", server_default="")
     channel: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
+    # Consent as given at submission: when, for what ("request", "booking"; "staff" when a
+    # colleague entered it), and under which version of the privacy notice.
+    consented_at: Mapped[datetime | None]
+    consent_purpose: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    privacy_version: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     town: Mapped[Town] = relationship(lazy="joined")
     assignee: Mapped[StaffUser | None] = relationship(lazy="joined")

@@ -78,6 +78,7 @@ def _new_request(
     locale: str,
     now: datetime,
     response_days: int,
+    privacy_version: str,
 ) -> HelpRequest:
     town = town_by_slug(session, answers.get("town", ""))
     if town is None:
@@ -107,6 +108,9 @@ def _new_request(
         postcode=answers.get("postcode", "") if home else "",
         city=answers.get("city", "") if home else "",
         status_token_hash=hash_token(new_token()),
+        consented_at=now,
+        consent_purpose="booking",
+        privacy_version=privacy_version,
     )
 
 
@@ -167,8 +171,12 @@ def book_draft(
     policy: Policy,
     response_days: int,
     now: datetime,
+    privacy_version: str = "",
 ) -> Booked:
     """Turn a complete booking draft into a booking, once.
+
+    The consent given on the check page is recorded on the booking (and on a request it
+    creates) with the time and ``privacy_version`` of the privacy notice agreed to.
 
     Raises :class:`SlotUnavailable` (``past``, ``outside``, ``taken``, ``malformed``) when the
     chosen slot cannot be had, :class:`SlotTaken` when another booking won the race, and
@@ -190,10 +198,14 @@ def book_draft(
     booking = _booking_from(answers, slot, location, locale, now)
     booking.token_hash = hash_token(token)
     booking.draft_key_hash = draft.key_hash
+    booking.consented_at, booking.consent_purpose = now, "booking"
+    booking.privacy_version = privacy_version
     joined = _joinable(session, answers)
     try:
         with session.begin_nested():
-            request = joined or _new_request(session, answers, location, locale, now, response_days)
+            request = joined or _new_request(
+                session, answers, location, locale, now, response_days, privacy_version
+            )
             _attach(request, booking, now)
             session.add(booking)
             session.flush()
@@ -243,6 +255,7 @@ def confirm_slot_for_request(
     token = new_token()
     booking = _booking_from(answers, slot, location, request.locale, now)
     booking.token_hash = hash_token(token)
+    booking.consent_purpose = "staff"
     try:
         with session.begin_nested():
             _attach(request, booking, now)
@@ -423,3 +436,16 @@ def booking_of(session: Session, request: HelpRequest, booking_id: int) -> Booki
     """Booking ``booking_id`` if it belongs to ``request``."""
     found = session.get(Booking, booking_id)
     return found if found is not None and found.request_id == request.id else None
+
+
+def made_its_request(session: Session, booking: Booking) -> bool:
+    """Whether booking ``booking`` created its request (nobody sent a request before it).
+
+    Then the private link of the booking is the booker's only way in, and they may erase
+    the request with it; a booking that joined an existing request may not.
+    """
+    request = booking.request
+    if request.channel != "online" or any(event.kind == "submitted" for event in request.events):
+        return False
+    uids = set(session.scalars(select(Booking.uid).where(Booking.request_id == request.id)))
+    return uids == {booking.uid}

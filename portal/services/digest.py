@@ -5,7 +5,7 @@ Only references, dates, times, places and codes: never a name, a need or a topic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import Booking, DigestRun, HelpRequest, OutboxMessage, Referral, Town
+from .retention import Expiry, Periods, expiring
 from .slots import BERLIN
 from .workdays import is_working_day
 
@@ -40,6 +41,8 @@ class Digest:
     referrals_due: list[Referral]
     appointments: list[Booking]
     undelivered: list[Undelivered]
+    # Open requests the retention purge deletes soon, because nothing happened for long.
+    expiring: list[Expiry] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -50,6 +53,7 @@ class Digest:
             or self.referrals_due
             or self.appointments
             or self.undelivered
+            or self.expiring
         )
 
 
@@ -84,8 +88,11 @@ def claim(session: Session, town: Town, day: date) -> bool:
     return True
 
 
-def collect(session: Session, town: Town, day: date, now: datetime) -> Digest:
-    """Everything the digest of ``town`` lists on ``day``."""
+def collect(
+    session: Session, town: Town, day: date, now: datetime, periods: Periods | None = None
+) -> Digest:
+    """Everything the digest of ``town`` lists on ``day``; with ``periods``, also the open
+    requests that retention deletes within its warning period."""
     return Digest(
         town=town,
         day=day,
@@ -94,6 +101,7 @@ def collect(session: Session, town: Town, day: date, now: datetime) -> Digest:
         referrals_due=_referrals_due(session, town, day),
         appointments=_appointments(session, town, day),
         undelivered=_undelivered(session, town, _undelivered_since(session, town, day, now)),
+        expiring=expiring(session, periods, now, [town.id]) if periods else [],
     )
 
 

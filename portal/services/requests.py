@@ -76,8 +76,12 @@ def submit_draft(
     locale: str,
     response_days: int,
     urgent_response_days: int,
+    privacy_version: str = "",
 ) -> Submission:
     """Turn a complete draft into a request, once; a second submit returns the first request.
+
+    The consent given on the check page is recorded with the time and ``privacy_version``,
+    the version of the privacy notice the requester agreed to.
 
     The draft's key hash is unique on ``help_request``, so two submissions of one draft that
     race each other cannot both insert: the loser finds the winner's request.
@@ -123,6 +127,9 @@ def submit_draft(
         city=answers.get("city", "") if answers["contact_method"] == "home_visit" else "",
         status_token_hash=hash_token(token),
         draft_key_hash=draft.key_hash,
+        consented_at=now,
+        consent_purpose="request",
+        privacy_version=privacy_version,
     )
     request.events.append(RequestEvent(kind="submitted", at=now))
     try:
@@ -261,8 +268,13 @@ def enter_for_resident(
     actor_id: int,
     response_days: int,
     urgent_response_days: int,
+    privacy_version: str = "",
 ) -> Submission:
-    """Record a request taken on the phone or at the counter; the colleague works on it."""
+    """Record a request taken on the phone or at the counter; the colleague works on it.
+
+    No online consent exists: the purpose says a colleague entered it, under which version
+    of the privacy notice (the one the colleague points the person to).
+    """
     town = session.scalar(select(Town).where(Town.slug == entry.town_slug))
     if town is None:
         raise DraftIncomplete("town")
@@ -293,6 +305,8 @@ def enter_for_resident(
         city=entry.city if entry.contact_method == "home_visit" else "",
         status_token_hash=hash_token(token),
         channel=entry.channel,
+        consent_purpose="staff",
+        privacy_version=privacy_version,
         status="in_progress",
         assignee_id=actor_id,
     )

@@ -1,11 +1,20 @@
-"""Deleting what the portal no longer needs, after the periods in the privacy notice."""
+"""Deleting what the portal no longer needs, after the periods in the privacy notice.
+
+A request is deleted, not blanked: its row goes with its timeline, bookings, referrals,
+private links, emails and received mail. Before that its counts move into the kept figures
+in the same transaction (see services/figures.py), so the figures stay the same. Its audit
+entries stay for their own period, with the reference only (the database sets their
+request to NULL). Nothing here reads a personal column to decide: only states and times.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -17,28 +26,72 @@ from ..models import (
     Referral,
     RequestEvent,
     ResidentLink,
+    StaffActivation,
     StaffSession,
     utcnow,
 )
 from . import figures
 from .drafts import purge_expired_drafts
-from .requests import BERLIN
+from .requests import BERLIN, OPEN_STATUSES
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+# Bulk statements take this many requests at a time (SQLite allows some 32,000 parameters).
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Periods:
+    """How long each kind of data is kept; the privacy notice states the same numbers."""
+
+    closed_days: int = 90
+    unclosed_days: int = 365
+    warning_days: int = 30
+    booking_days: int = 30
+    email_hours: int = 24
+    audit_days: int = 365
+    outbox_days: int = 30
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Periods:
+        """The periods configured in ``settings`` (``PORTAL_RETENTION_*``)."""
+        return cls(
+            closed_days=settings.retention_days_request,
+            unclosed_days=settings.retention_days_unclosed,
+            warning_days=settings.retention_warning_days,
+            booking_days=settings.retention_days_booking,
+            email_hours=settings.retention_hours_email,
+            audit_days=settings.retention_days_audit,
+            outbox_days=settings.retention_days_outbox,
+        )
 
 
 @dataclass(frozen=True)
 class PurgeResult:
-    """How many records each step removed or anonymised."""
+    """How many records each step deleted or cleared."""
 
     drafts: int
     requests: int
+    bookings: int
+    email_bodies: int
     audit_entries: int
     outbox_messages: int
     staff_sessions: int
 
 
+@dataclass(frozen=True)
+class Expiry:
+    """An open request that nobody closed, and when the purge will delete it."""
+
+    request: HelpRequest
+    deleted_on: datetime
+
+
 BOOKING_PERSONAL = (
     "subject_name",
     "relationship_kind",
+    "authority",
     "note",
     "booker_name",
     "phone",
@@ -49,76 +102,180 @@ BOOKING_PERSONAL = (
 )
 
 
-def anonymise(request: HelpRequest, now: datetime) -> None:
-    """Remove every personal detail from a request and keep only the figures."""
-    for name in (
-        "subject_name",
-        "need_text",
-        "accessibility_note",
-        "requester_name",
-        "phone",
-        "email",
-        "street",
-        "postcode",
-        "city",
-    ):
-        setattr(request, name, "")
-    request.relationship_kind = ""
-    request.draft_key_hash = None
-    request.anonymised_at = now
+def last_activity(session: Session, requests: Sequence[HelpRequest]) -> dict[int, datetime]:
+    """The latest moment anything happened on each request: an event or an appointment."""
+    found = {request.id: request.received_at for request in requests}
+    ids = list(found)
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        for query in (
+            select(RequestEvent.request_id, func.max(RequestEvent.at))
+            .where(RequestEvent.request_id.in_(part))
+            .group_by(RequestEvent.request_id),
+            select(Booking.request_id, func.max(Booking.slot_end))
+            .where(Booking.request_id.in_(part))
+            .group_by(Booking.request_id),
+        ):
+            for request_id, moment in session.execute(query):
+                found[request_id] = max(found[request_id], moment)
+    return found
 
 
-def purge(
-    session: Session,
-    request_days: int,
-    audit_days: int,
-    outbox_days: int,
-    now: datetime | None = None,
-) -> PurgeResult:
-    """Apply every retention period once."""
-    now = now or utcnow()
-    closed_before = now - timedelta(days=request_days)
-    stale = list(
-        session.scalars(
-            select(HelpRequest)
-            .where(
-                HelpRequest.status == "closed",
-                HelpRequest.closed_at <= closed_before,
-                HelpRequest.anonymised_at.is_(None),
-            )
-            # Two purges at once (a timer on two servers) never take the same request, so its
-            # counts move into the kept figures once (PostgreSQL; SQLite writes one at a time).
-            .with_for_update(skip_locked=True, of=HelpRequest)
-        )
+def _unclosed_since(
+    session: Session, before: datetime, town_ids: list[int] | None
+) -> list[HelpRequest]:
+    """Open requests received before ``before`` (only those can be idle that long)."""
+    query = select(HelpRequest).where(
+        HelpRequest.status.in_(OPEN_STATUSES),
+        HelpRequest.received_at <= before,
+        HelpRequest.anonymised_at.is_(None),
     )
-    # The figures keep counting these requests after their details are gone: their counts
-    # move into the kept figures in this same transaction (see services/figures.py).
-    figures.keep(session, stale, now.astimezone(BERLIN).date())
-    for request in stale:
-        anonymise(request, now)
-        session.execute(
-            update(RequestEvent).where(RequestEvent.request_id == request.id).values(text="")
+    if town_ids is not None:
+        query = query.where(HelpRequest.town_id.in_(town_ids))
+    return list(session.scalars(query.order_by(HelpRequest.received_at)))
+
+
+def expiring(
+    session: Session, periods: Periods, now: datetime, town_ids: list[int] | None = None
+) -> list[Expiry]:
+    """Open requests the purge deletes within the warning period, the soonest first.
+
+    Anything done on a request (a note, a call, a message) counts as activity and moves its
+    deletion on; closing it starts the shorter period after closing instead.
+    """
+    idle = timedelta(days=periods.unclosed_days)
+    warn_from = now - idle + timedelta(days=periods.warning_days)
+    candidates = _unclosed_since(session, warn_from, town_ids)
+    latest = last_activity(session, candidates)
+    found = [
+        Expiry(request, latest[request.id] + idle)
+        for request in candidates
+        if latest[request.id] <= warn_from
+    ]
+    return sorted(found, key=lambda expiry: (expiry.deleted_on, expiry.request.reference))
+
+
+def _due_requests(session: Session, periods: Periods, now: datetime) -> list[HelpRequest]:
+    """Requests past their period: closed long enough ago, or idle too long without closing."""
+    closed = select(HelpRequest).where(
+        HelpRequest.status == "closed",
+        HelpRequest.closed_at <= now - timedelta(days=periods.closed_days),
+        HelpRequest.anonymised_at.is_(None),
+    )
+    # Two purges at once (a timer on two servers) never take the same request, so its
+    # counts move into the kept figures once (PostgreSQL; SQLite writes one at a time).
+    due = list(session.scalars(closed.with_for_update(skip_locked=True, of=HelpRequest)))
+    # Rows an earlier version blanked instead of deleting: their figures are kept already.
+    blanked = select(HelpRequest).where(HelpRequest.anonymised_at.is_not(None))
+    due.extend(session.scalars(blanked.with_for_update(skip_locked=True, of=HelpRequest)))
+    idle_before = now - timedelta(days=periods.unclosed_days)
+    candidates = _unclosed_since(session, idle_before, None)
+    latest = last_activity(session, candidates)
+    idle_ids = [request.id for request in candidates if latest[request.id] <= idle_before]
+    if idle_ids:
+        due.extend(
+            session.scalars(
+                select(HelpRequest)
+                .where(HelpRequest.id.in_(idle_ids), HelpRequest.status.in_(OPEN_STATUSES))
+                .with_for_update(skip_locked=True, of=HelpRequest)
+            )
         )
+    return due
+
+
+def delete_requests(session: Session, requests: Iterable[HelpRequest], now: datetime) -> int:
+    """Delete requests with everything that belongs to them, keeping their figures.
+
+    Requests an earlier version anonymised are already in the kept figures and are only
+    deleted. Audit entries stay (the database sets their request to NULL).
+    """
+    session.flush()  # changes made just before (a withdrawal) must not follow the rows later
+    doomed = list(requests)
+    counted = [request for request in doomed if request.anonymised_at is None]
+    figures.keep(session, counted, now.astimezone(BERLIN).date())
+    ids = [request.id for request in doomed]
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        for owned in (RequestEvent, Referral, ResidentLink, Booking, InboundMail):
+            session.execute(
+                delete(owned).where(owned.request_id.in_(part)),
+                execution_options={"synchronize_session": False},
+            )
+        # Emails still to be sent (telling the booker an appointment is cancelled) go out;
+        # their body goes after delivery like any other.
+        unsent = OutboxMessage.status.in_(("pending", "sending"))
         session.execute(
-            update(Booking)
-            .where(Booking.request_id == request.id)
-            .values({name: "" for name in BOOKING_PERSONAL} | {"token_hash": None})
+            delete(OutboxMessage).where(OutboxMessage.request_id.in_(part), ~unsent),
+            execution_options={"synchronize_session": False},
         )
+        for mentions in (OutboxMessage, AuditEntry):
+            session.execute(
+                update(mentions).where(mentions.request_id.in_(part)).values(request_id=None),
+                execution_options={"synchronize_session": False},
+            )
         session.execute(
-            update(Referral).where(Referral.request_id == request.id).values(passed_on="")
+            delete(HelpRequest).where(HelpRequest.id.in_(part)),
+            execution_options={"synchronize_session": False},
         )
-        session.execute(
-            update(InboundMail)
-            .where(InboundMail.request_id == request.id)
-            .values(body_text="", subject="", sender="", raw=None)
+    for request in doomed:
+        session.expunge(request)
+    return len(doomed)
+
+
+def erase(session: Session, request: HelpRequest, now: datetime | None = None) -> None:
+    """Delete one request at once, at its requester's wish (Art. 17 DSGVO); figures stay."""
+    delete_requests(session, [request], now or utcnow())
+
+
+def clear_bookings(session: Session, before: datetime, now: datetime) -> int:
+    """Remove the booker's details from bookings whose appointment ended before ``before``.
+
+    The row stays while its request exists (time, place and state are part of the
+    request's history); the private link stops working.
+    """
+    cleared = session.execute(
+        update(Booking)
+        .where(Booking.slot_end <= before, Booking.cleared_at.is_(None))
+        .values({name: "" for name in BOOKING_PERSONAL} | {"token_hash": None, "cleared_at": now}),
+        execution_options={"synchronize_session": False},
+    )
+    return int(cleared.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def clear_email_bodies(session: Session, before: datetime, now: datetime) -> int:
+    """Keep only the metadata of emails delivered before ``before``.
+
+    Failed emails keep their body until the outbox period ends, so ``outbox retry`` can
+    still send them.
+    """
+    cleared = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_(("sent", "bounced")),
+            OutboxMessage.sent_at <= before,
+            OutboxMessage.cleared_at.is_(None),
         )
-        session.execute(delete(ResidentLink).where(ResidentLink.request_id == request.id))
-    # An entry outlives its period while its request still holds personal data: the log
-    # must show who saw it for as long as there is something to see (the database refuses
-    # deleting it before then).
+        .values(
+            body_text="",
+            body_html="",
+            attachment_data=None,
+            encrypted_mime=None,
+            cleared_at=now,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(cleared.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _delete_old_audit(session: Session, before: datetime) -> int:
+    """Audit entries past their period, unless their request still holds personal data.
+
+    The log must show who saw a request for as long as there is something to see (the
+    database refuses deleting such an entry before then).
+    """
     audit = session.execute(
         delete(AuditEntry).where(
-            AuditEntry.at <= now - timedelta(days=audit_days),
+            AuditEntry.at <= before,
             or_(
                 AuditEntry.request_id.is_(None),
                 AuditEntry.request_id.in_(
@@ -127,18 +284,36 @@ def purge(
             ),
         )
     )
+    return int(audit.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _delete_old_mail(session: Session, before: datetime) -> int:
+    """Emails past the outbox period, and received mail that belongs to no request."""
     outbox = session.execute(
         delete(OutboxMessage).where(
-            OutboxMessage.status.in_(("sent", "failed")),
-            OutboxMessage.created_at <= now - timedelta(days=outbox_days),
+            OutboxMessage.status.in_(("sent", "failed", "bounced")),
+            OutboxMessage.created_at <= before,
         )
     )
-    session.execute(delete(ResidentLink).where(ResidentLink.expires_at <= now))
-    # Mail that belongs to no request (bounces, stray messages) goes with the outbox's period.
     session.execute(
         delete(InboundMail).where(
-            InboundMail.request_id.is_(None),
-            InboundMail.received_at <= now - timedelta(days=outbox_days),
+            InboundMail.request_id.is_(None), InboundMail.received_at <= before
+        )
+    )
+    return int(outbox.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def purge(session: Session, periods: Periods, now: datetime | None = None) -> PurgeResult:
+    """Apply every retention period once; running it again at the same ``now`` changes nothing."""
+    now = now or utcnow()
+    requests = delete_requests(session, _due_requests(session, periods, now), now)
+    bookings = clear_bookings(session, now - timedelta(days=periods.booking_days), now)
+    bodies = clear_email_bodies(session, now - timedelta(hours=periods.email_hours), now)
+    session.execute(delete(ResidentLink).where(ResidentLink.expires_at <= now))
+    # An activation link that was used or has expired opens nothing: its hash goes.
+    session.execute(
+        delete(StaffActivation).where(
+            or_(StaffActivation.used_at.is_not(None), StaffActivation.expires_at <= now)
         )
     )
     sessions = session.execute(
@@ -146,8 +321,10 @@ def purge(
     )
     return PurgeResult(
         drafts=purge_expired_drafts(session, now),
-        requests=len(stale),
-        audit_entries=int(audit.rowcount or 0),  # type: ignore[attr-defined]
-        outbox_messages=int(outbox.rowcount or 0),  # type: ignore[attr-defined]
+        requests=requests,
+        bookings=bookings,
+        email_bodies=bodies,
+        audit_entries=_delete_old_audit(session, now - timedelta(days=periods.audit_days)),
+        outbox_messages=_delete_old_mail(session, now - timedelta(days=periods.outbox_days)),
         staff_sessions=int(sessions.rowcount or 0),  # type: ignore[attr-defined]
     )

@@ -53,7 +53,8 @@ STEPS = (
         "relation",
         forms.RelationForm,
         RELATION_FIELDS,
-        lambda a: _fresh(a) and a.get("who") == "other",
+        # A booking joining a request from its status link asks for the person again.
+        lambda a: (_fresh(a) or bool(a.get("ask_contact"))) and a.get("who") == "other",
     ),
     Step("town", forms.TownForm, ("town",), _fresh),
     Step("location", forms.LocationForm, ("location",)),
@@ -179,24 +180,35 @@ def _started_from(origin: str) -> Any:
     return found
 
 
-def _answers_from_request(found: Any) -> dict[str, Any]:
+def _answers_from_request(found: Any, with_contact: bool) -> dict[str, Any]:
+    """What a booking joining ``found`` already knows.
+
+    Contact details and the name of the person concerned are copied only for the browser
+    that has just sent the request; whoever opens a status link (a forwarded email, a
+    shared computer) is asked again, as the status page itself shows none of them.
+    """
     answers: dict[str, Any] = {
         "request_id": found.id,
         "who": "other" if found.on_behalf else "me",
         "town": found.town.slug,
-        "name": found.requester_name,
-        "phone": found.phone,
-        "email": found.email,
-        "street": found.street,
-        "postcode": found.postcode,
-        "city": found.city,
     }
-    if found.on_behalf:
+    if with_contact:
         answers.update(
-            subject_name=found.subject_name,
-            relationship=found.relationship_kind,
-            authority=found.authority,
+            name=found.requester_name,
+            phone=found.phone,
+            email=found.email,
+            street=found.street,
+            postcode=found.postcode,
+            city=found.city,
         )
+        if found.on_behalf:
+            answers.update(
+                subject_name=found.subject_name,
+                relationship=found.relationship_kind,
+                authority=found.authority,
+            )
+    else:
+        answers["ask_contact"] = True
     if found.topics and found.topics[0] in choices.TOPICS:
         answers["topic"] = found.topics[0]
     location = slots.location_by_code(
@@ -214,9 +226,10 @@ def begin() -> Response:
     with contextlib.suppress(DraftExpired):
         drafts.discard_draft(db.session(), current_draft())
     answers: dict[str, Any] = {}
-    found = _started_from(request.args.get("from", ""))
+    origin = request.args.get("from", "")
+    found = _started_from(origin)
     if found is not None:
-        answers = _answers_from_request(found)
+        answers = _answers_from_request(found, with_contact=origin == "done")
     session[SESSION_DRAFT] = drafts.start_draft(
         db.session(), current_settings().draft_hours, answers
     )
@@ -406,6 +419,7 @@ def _book(draft: RequestDraft) -> Response | str:
             policy=policy(),
             response_days=settings.response_days,
             now=utcnow(),
+            privacy_version=settings.privacy_notice_version,
         )
     except DraftIncomplete as exc:
         return redirect(step_url(exc.step))

@@ -11,12 +11,13 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import db
+from .. import db, mail
 from ..forms import booking as forms
+from ..forms.request import EraseForm
 from ..mail import bookings as booking_mail
 from ..models import Booking, utcnow
 from ..security import limiter
-from ..services import bookings, slots
+from ..services import audit, bookings, requests, retention, slots
 from ..services.errors import BookingClosed, SlotUnavailable
 from . import current_settings
 from .booking import bp, checked_slot, policy, slot_page, slot_problem
@@ -59,6 +60,7 @@ def manage() -> str:
         place=booking_mail.place(found),
         changeable=_changeable(found),
         past=found.slot_start <= utcnow(),
+        may_erase=bookings.made_its_request(db.session(), found),
     )
 
 
@@ -171,3 +173,30 @@ def _move_lost(reason: str) -> Response:
     session.pop(SESSION_MOVE, None)
     session["booking_move_taken"] = slot_problem(reason) if reason != "malformed" else None
     return redirect(url_for("booking.move"))
+
+
+@bp.route("/manage/erase", methods=["GET", "POST"])
+@limiter.limit(lambda: current_settings().rate_limit_submit, methods=["POST"])
+def erase() -> Response | str:
+    """Ask once more, then cancel and delete everything the booking told us (its request)."""
+    found, _token = _managed()
+    if not bookings.made_its_request(db.session(), found):
+        abort(404)
+    form = EraseForm(prefix="erase")
+    if not form.validate_on_submit():
+        return render_template(
+            "booking/erase.html", form=form, booking=found, place=booking_mail.place(found)
+        )
+    request_of = found.request
+    now = utcnow()
+    if request_of.status in requests.OPEN_STATUSES:
+        requests.withdraw(db.session(), request_of)
+        for booking in bookings.cancel_active(db.session(), request_of, now):
+            booking_mail.queue_booking_cancelled(db.session(), booking)
+    mail.queue_request_changed(db.session(), request_of, "erased")
+    audit.record(db.session(), None, "resident_erase", request_of)
+    retention.erase(db.session(), request_of, now)
+    db.commit()
+    session.pop(SESSION_MANAGE, None)
+    session.pop(SESSION_MOVE, None)
+    return redirect(url_for("request.erased"))

@@ -17,7 +17,17 @@ from ..links import external_url
 from ..mail import bookings as booking_mail
 from ..models import HelpRequest, RequestDraft, utcnow
 from ..security import limiter
-from ..services import bookings, catalogue, choices, drafts, messages, requests, towns
+from ..services import (
+    audit,
+    bookings,
+    catalogue,
+    choices,
+    drafts,
+    messages,
+    requests,
+    retention,
+    towns,
+)
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
 from . import Step, current_settings, draft_expired, leave_for_elsewhere, live_draft
 
@@ -240,6 +250,7 @@ def _submit(draft: RequestDraft) -> Response:
             locale=current_locale().code,
             response_days=settings.response_days,
             urgent_response_days=settings.urgent_response_days,
+            privacy_version=settings.privacy_notice_version,
         )
     except DraftIncomplete as exc:
         return redirect(url_for("request.step", name=exc.step))
@@ -303,7 +314,10 @@ def status() -> str:
 
 
 def _render_status(
-    found: HelpRequest, add_form: forms.BaseForm, withdraw_form: forms.BaseForm
+    found: HelpRequest,
+    add_form: forms.BaseForm,
+    withdraw_form: forms.BaseForm,
+    erase_form: forms.BaseForm | None = None,
 ) -> str:
     # Once we have written to the resident, the same form answers our message.
     answering = any(event.kind == "staff_message" for event in found.events)
@@ -314,6 +328,7 @@ def _render_status(
         help_request=found,
         add_form=add_form,
         withdraw_form=withdraw_form,
+        erase_form=erase_form or forms.EraseForm(prefix="erase"),
         is_open=found.status in requests.OPEN_STATUSES,
         resident_status=requests.resident_status(found),
         public_events=messages.public_events(found),
@@ -362,3 +377,36 @@ def withdraw() -> Response | str:
     db.commit()
     flash(_("Ihre Anfrage ist zurückgezogen. Sie können jederzeit eine neue Anfrage stellen."))
     return redirect(url_for("request.status"))
+
+
+@bp.post("/status/erase")
+@limiter.limit(lambda: current_settings().rate_limit_submit)
+def erase() -> Response | str:
+    """Withdraw the request and delete everything stored about it, after a confirming tick."""
+    found = _status_request()
+    form = forms.EraseForm(prefix="erase")
+    if not form.validate_on_submit():
+        return _render_status(
+            found,
+            forms.AddInformationForm(prefix="add"),
+            forms.WithdrawForm(prefix="withdraw"),
+            form,
+        )
+    now = utcnow()
+    if found.status in requests.OPEN_STATUSES:
+        requests.withdraw(db.session(), found)
+        for booking in bookings.cancel_active(db.session(), found, now):
+            booking_mail.queue_booking_cancelled(db.session(), booking)
+    mail.queue_request_changed(db.session(), found, "erased")
+    audit.record(db.session(), None, "resident_erase", found)
+    retention.erase(db.session(), found, now)
+    db.commit()
+    session.pop(SESSION_STATUS, None)
+    session.pop(SESSION_SUBMITTED, None)
+    return redirect(url_for("request.erased"))
+
+
+@bp.get("/status/erased")
+def erased() -> str:
+    """The request is gone: say so, and how to ask again."""
+    return render_template("request/erased.html")

@@ -140,6 +140,15 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
     page.locator("form[action$='/status/withdraw'] button").click()
     page.wait_for_load_state()
     auditor.check(f"{lang}-status-errors")
+    with page.expect_navigation() as navigation:
+        page.locator("form[action$='/status/erase'] button").click()
+    assert navigation.value is not None
+    auditor.check(f"{lang}-status-erase-errors", navigation.value.text())
+    page.check("input[name=erase-confirm]")
+    with page.expect_navigation():
+        page.locator("form[action$='/status/erase'] button").click()
+    assert page.url.endswith("/request/status/erased")
+    auditor.check(f"{lang}-status-erased")
     page.goto(f"{base}/{lang}/request/")
     auditor.submit()
     page.check("input[name=who][value=me]")
@@ -216,6 +225,12 @@ def walk_booking(auditor: Auditor, base: str, lang: str, rival: FlaskClient) -> 
     auditor.check(f"{lang}-booking-cancel")
     auditor.submit()
     auditor.check(f"{lang}-booking-manage-cancelled")
+    page.goto(f"{base}/{lang}/booking/manage/erase")
+    auditor.check(f"{lang}-booking-erase")
+    with page.expect_navigation() as navigation:
+        page.locator("form[action$='/manage/erase'] button").click()
+    assert navigation.value is not None
+    auditor.check(f"{lang}-booking-erase-errors", navigation.value.text())
 
 
 def walk_staff(auditor: Auditor, base: str, lang: str, email: str, secret: str) -> None:
@@ -291,6 +306,15 @@ def walk_staff_work(auditor: Auditor, base: str, lang: str, worked: str, fresh: 
         page.locator("form[action$='/file'] button[type=submit]").first.click()
     assert navigation.value is not None and navigation.value.status == 400
     auditor.check(f"{lang}-staff-mailbox-errors", navigation.value.text())
+    page.goto(f"{staff_base}/requests/{worked}/export")
+    assert STAFF_NOTE in page.inner_text("main")
+    auditor.check(f"{lang}-staff-request-export")
+    page.goto(f"{staff_base}/requests/{worked}/erase")
+    auditor.check(f"{lang}-staff-request-erase")
+    with page.expect_navigation() as navigation:
+        page.locator("form[action$='/erase'] button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    auditor.check(f"{lang}-staff-request-erase-errors", navigation.value.text())
     page.goto(f"{staff_base}/audit")
     auditor.check(f"{lang}-staff-audit")
     page.goto(f"{staff_base}/audit?reference={worked}")
@@ -457,7 +481,7 @@ def test_every_staff_triage_page_passes_axe_and_the_html_checker_in_german_and_e
     for lang in ("de", "en"):
         walk_staff_work(auditor, live_server, lang, worked, fresh)
     context.close()
-    assert auditor.count == 3 + 2 * 16
+    assert auditor.count == 3 + 2 * 19
     assert not auditor.violations, "\n".join(f"{k}: {v}" for k, v in auditor.violations.items())
     assert foreign == []
     assert vnu_errors(tmp_path) == []

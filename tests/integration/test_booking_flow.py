@@ -381,3 +381,64 @@ def test_the_home_page_and_the_request_status_page_lead_to_booking(client: Flask
     client.get(link)
     status = client.get("/de/request/status").get_data(as_text=True)
     assert 'action="/de/booking/?from=status"' in status
+
+
+def test_a_status_link_does_not_reveal_the_stored_contact_details_through_booking(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Whoever holds a status link is asked for the person and the contact details again."""
+    seed_schedule(app)
+    answer_all(client, "de", overrides={"contact": {"contact_method": "office_shs"}})
+    submit(client)
+    done = client.get("/de/request/done").get_data(as_text=True)
+    link = re.search(r"http://portal\.test(/de/request/status/[^\"<]+)", done).group(1)
+    holder = app.test_client()  # another browser: a forwarded email, a shared computer
+    holder.get(link)
+    started = post_form(holder, "/de/booking/?from=status", {})
+    assert started.headers["Location"] == "/de/booking/slot"
+    key = slot_keys(holder, "/de/booking/slot")[0]
+    post_form(holder, "/de/booking/slot", {"slot": key})
+    post_form(holder, "/de/booking/topic", {"topic": "care"})
+    pages = [holder.get("/de/booking/details").get_data(as_text=True)]
+    after_details = post_form(
+        holder, "/de/booking/details", {"name": "Neu Eingegeben", "phone": "05207 999999"}
+    )
+    assert after_details.headers["Location"] == "/de/booking/check"
+    assert holder.get("/de/booking/check").headers["Location"] == "/de/booking/relation"
+    pages.append(holder.get("/de/booking/relation").get_data(as_text=True))
+    post_form(
+        holder,
+        "/de/booking/relation",
+        {"subject_name": "Andere Person", "relationship": "child", "authority": "consent"},
+    )
+    pages.append(holder.get("/de/booking/check").get_data(as_text=True))
+    for page in pages:
+        for stored in ("Elif Demir", "05207 123456", "elif@example.org", "Fatma Demir"):
+            assert stored not in page
+    assert confirm(holder).headers["Location"] == "/de/booking/done"
+    with get_db(app).session() as session:
+        request = session.scalars(select(HelpRequest)).one()
+        booking = session.scalars(select(Booking)).one()
+        assert booking.request_id == request.id and booking.booker_name == "Neu Eingegeben"
+        assert request.requester_name == "Elif Demir"  # the request keeps its own details
+
+
+@pytest.mark.parametrize("status", ["in_progress", "waiting"])
+def test_cancelling_an_appointment_leaves_the_request_where_it_stands(
+    app: Flask, client: FlaskClient, status: str
+) -> None:
+    """An appointment is one step of a request: its cancellation neither reopens nor resets it."""
+    seed_schedule(app)
+    walk_booking(client)
+    confirm(client)
+    client.get(manage_path(client.get("/de/booking/done").get_data(as_text=True)))
+    with get_db(app).session() as session:
+        request = session.scalars(select(HelpRequest)).one()
+        request.status = status
+        request.waiting_for = "resident" if status == "waiting" else ""
+    assert post_here(client, "/de/booking/manage/cancel").status_code == 302
+    with get_db(app).session() as session:
+        request = session.scalars(select(HelpRequest)).one()
+        assert request.status == status and request.closed_at is None
+        assert [b.status for b in session.scalars(select(Booking))] == ["cancelled"]
+        assert request.events[-1].kind == "booking_cancelled"

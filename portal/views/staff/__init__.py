@@ -125,6 +125,7 @@ from . import (  # noqa: E402, F401  (routes register on import)
     hours,
     mailbox,
     overview,
+    rights,
     towns,
     work,
 )

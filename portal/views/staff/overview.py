@@ -14,7 +14,7 @@ from ...forms.request import contact_choices
 from ...forms.staff import EmptyForm, InboxFilterForm
 from ...forms.staff_entry import EntryForm
 from ...models import REQUEST_STATUSES, utcnow
-from ...services import access, audit, inbound, outbox, referrals, requests, towns
+from ...services import access, audit, inbound, outbox, referrals, requests, retention, towns
 from .. import current_settings
 from . import bp, record, requires
 
@@ -59,9 +59,13 @@ def inbox() -> str:
     form = _inbox_form()
     found = []
     due = []
+    expiring: list[retention.Expiry] = []
     if access.may(g.staff, "requests"):
+        town_ids = access.readable_town_ids(g.staff)
         found = requests.filtered_inbox(db.session(), _filter(form))
-        due = referrals.open_referrals(db.session(), access.readable_town_ids(g.staff))
+        due = referrals.open_referrals(db.session(), town_ids)
+        periods = retention.Periods.from_settings(current_settings())
+        expiring = retention.expiring(db.session(), periods, utcnow(), town_ids)
     mail_problems = (0, 0)
     if access.may(g.staff, "mailbox"):
         since = utcnow() - timedelta(days=1)
@@ -73,6 +77,7 @@ def inbox() -> str:
         "staff/inbox.html",
         requests=found,
         referrals_due=due,
+        expiring=expiring,
         mail_problems=mail_problems,
         form=form,
         may=lambda permission: access.may(g.staff, permission),
@@ -121,6 +126,7 @@ def enter_request() -> Response | tuple[str, int] | str:
         g.staff.id,
         settings.response_days,
         settings.urgent_response_days,
+        settings.privacy_notice_version,
     )
     mail.queue_resident_confirmation(db.session(), submission.request, submission.status_token)
     record("enter", submission.request, submission.request.channel)
