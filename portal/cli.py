@@ -33,6 +33,7 @@ from .services import (
     outbox,
     retention,
     schedule,
+    security_log,
     slots,
     smime,
     staff,
@@ -329,10 +330,11 @@ def retention_purge() -> None:
             audit_days=settings.retention_days_audit,
             outbox_days=settings.retention_days_outbox,
         )
+        events = security_log.purge(session, utcnow(), settings.security_log_days)
     click.echo(
         f"drafts deleted {result.drafts}, requests anonymised {result.requests}, "
         f"audit entries deleted {result.audit_entries}, emails deleted {result.outbox_messages}, "
-        f"staff sessions deleted {result.staff_sessions}"
+        f"staff sessions deleted {result.staff_sessions}, security events deleted {events}"
     )
 
 

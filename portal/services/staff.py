@@ -207,6 +207,14 @@ def account_by_email(session: Session, email: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
 
 
+def shown_names(session: Session, staff_ids: set[int]) -> dict[int, str]:
+    """How colleagues see each of these accounts, by id (deleted accounts are missing)."""
+    if not staff_ids:
+        return {}
+    found = session.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))
+    return {user.id: user.shown_name for user in found}
+
+
 def is_demo_account(email: str) -> bool:
     """Whether ``email`` is one of the accounts ``demo load`` creates (with a known password)."""
     address = normalise_email(email)

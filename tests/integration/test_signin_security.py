@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 
 from portal.db import get_db
 from portal.models import AuditEntry, SecurityEvent, StaffSession, StaffUser, utcnow
-from portal.services import audit, staff
+from portal.services import audit, security_log, staff
 from portal.services.errors import InvalidCredentials, TooManyAttempts
 from tests.conftest import post_form
 from tests.integration.test_staff import PASSWORD, make_staff, sign_in
@@ -251,3 +251,29 @@ def test_audit_entries_keep_their_author_when_the_account_is_deleted(app: Flask)
         entry = session.scalars(select(AuditEntry)).one()
         assert entry.staff_id == staff_id
         assert entry.staff is None and entry.author == "Zora Zimmermann"
+
+
+def test_administrators_read_the_security_log_and_others_may_not(app: Flask) -> None:
+    secret = make_staff(app, "adele@example.org", None, role="admin")
+    other = make_staff(app, "bruno@example.org", None, role="coordinator")
+    admin = app.test_client()
+    post_form(admin, "/de/staff/signin", {"email": "gone@example.org", "password": "a guess!!"})
+    sign_in(admin, "adele@example.org", secret)
+    page = admin.get("/de/staff/security").get_data(as_text=True)
+    assert "Anmeldung abgelehnt" in page and "unbekannt, Kennung" in page
+    assert "gone@example.org" not in page and "127.0.0.1" not in page and "127.0.0.0/24" in page
+    only = admin.get("/de/staff/security?kind=signin").get_data(as_text=True)
+    assert "Anmeldung abgelehnt" not in only.split("<table")[-1]
+    coordinator = app.test_client()
+    sign_in(coordinator, "bruno@example.org", other)
+    assert coordinator.get("/de/staff/security").status_code == 403
+
+
+def test_security_events_are_deleted_after_their_period(app: Flask) -> None:
+    with get_db(app).session() as session:
+        security_log.record(session, "signin", 1, now=utcnow() - timedelta(days=91))
+        security_log.record(session, "signin", 1, now=utcnow() - timedelta(days=89))
+    result = app.test_cli_runner().invoke(args=["retention", "purge"])
+    assert "security events deleted 1" in result.output, result.output
+    with get_db(app).session() as session:
+        assert len(session.scalars(select(SecurityEvent)).all()) == 1
