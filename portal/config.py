@@ -81,6 +81,8 @@ class Settings:
     resident_link_days: int = 30
     staff_idle_minutes: int = 30
     resident_idle_minutes: int = 30
+    # Status and booking links stop working this many days after closing or the appointment.
+    private_link_days: int = 30
     security_log_days: int = 90
     staff_absolute_hours: int = 12
     outbox_max_attempts: int = 8
@@ -202,9 +204,13 @@ def validate(settings: Settings) -> None:
         raise ConfigError("PORTAL_DIGEST_HOUR must be an hour from 0 to 23.")
     if not settings.public_url.startswith(("http://", "https://")):
         raise ConfigError("PORTAL_PUBLIC_URL must start with http:// or https://.")
-    if settings.resident_idle_minutes < 1 or settings.security_log_days < 1:
+    if (
+        min(settings.resident_idle_minutes, settings.security_log_days, settings.private_link_days)
+        < 1
+    ):
         raise ConfigError(
-            "PORTAL_RESIDENT_IDLE_MINUTES and PORTAL_SECURITY_LOG_DAYS must be at least 1."
+            "PORTAL_RESIDENT_IDLE_MINUTES, PORTAL_SECURITY_LOG_DAYS and PORTAL_PRIVATE_LINK_DAYS"
+            " must be at least 1."
         )
     _validate_debug(settings)
     _validate_mail_transport(settings)
