@@ -229,10 +229,11 @@ def verify_password(
     Demo accounts, whose password is printed in the README, only sign in with
     ``allow_demo`` (debug mode); otherwise they are refused like an unknown account.
 
-    Raises :class:`InvalidCredentials` for every failure: unknown account, wrong password
-    and an account that must still wait (after the same work, so neither the answer nor
-    its time tells whether the account exists). The attempt is counted atomically before
-    the check; the caller commits.
+    Raises :class:`InvalidCredentials` for an unknown account or a wrong password and
+    :class:`TooManyAttempts` while the account must wait, each after one Argon2 check, so
+    the time does not tell whether the account exists; the sign-in page answers all of them
+    with the same sentence. The attempt is counted atomically before the check; the caller
+    commits.
     """
     password = normalise_password(password)
     user = account_by_email(session, email)
