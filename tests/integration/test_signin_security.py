@@ -8,12 +8,14 @@ import time
 import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pyotp
 import pytest
 from flask import Flask
 from sqlalchemy import delete, select, update
 
+from portal import create_app
 from portal.db import get_db
 from portal.models import AuditEntry, SecurityEvent, StaffSession, StaffUser, utcnow
 from portal.services import audit, security_log, staff
@@ -277,3 +279,26 @@ def test_security_events_are_deleted_after_their_period(app: Flask) -> None:
     assert "security events deleted 1" in result.output, result.output
     with get_db(app).session() as session:
         assert len(session.scalars(select(SecurityEvent)).all()) == 1
+
+
+def test_a_rate_limit_hit_is_logged(app_config: dict[str, Any]) -> None:
+    limited = create_app(
+        {**app_config, "ratelimit_disabled": False, "rate_limit_signin": "1 per minute"}
+    )
+    client = limited.test_client()
+    for _ in range(2):
+        response = post_form(
+            client, "/de/staff/signin", {"email": "a@example.org", "password": "a guess!!"}
+        )
+    assert response.status_code == 429
+    with get_db(limited).session() as session:
+        kinds = session.scalars(select(SecurityEvent.kind).order_by(SecurityEvent.id)).all()
+    assert kinds[-1] == "rate_limited"
+    get_db(limited).engine.dispose()
+
+
+def test_demo_load_is_refused_outside_debug_mode(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code != 0 and "debug mode" in result.output
+    with get_db(app).session() as session:
+        assert session.scalars(select(StaffUser)).all() == []
