@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import Flask, session
+from flask import Flask, request, session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadPayload
@@ -104,4 +104,8 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def _resident_idle() -> None:
+        # Static files and visitors without a cookie have nothing to forget; leaving their
+        # session untouched keeps those responses free of Set-Cookie and Vary: Cookie.
+        if request.endpoint == "static" or app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return
         _expire_idle(idle_seconds)
