@@ -12,7 +12,7 @@ import flask_babel
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db, i18n, labels, security
+from . import db, i18n, labels, security, sessions
 from .config import Settings, load_settings
 from .mail import delivery
 
@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app, settings)
     i18n.init_app(app, ROOT / "translations")
     security.init_app(app, settings)
+    sessions.init_app(app, settings)
     delivery.init_app(app)
     register_blueprints(app)
     register_cli(app)
@@ -52,7 +53,9 @@ def configure_flask(app: Flask, settings: Settings) -> None:
         SECRET_KEY=settings.secret_key or os.urandom(32).hex(),
         DEBUG=settings.debug,
         TESTING=settings.testing,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.draft_hours),
+        # Also the oldest a cookie may be since it was last written (Flask checks its signature
+        # time): a staff cookie dies with the absolute session timeout.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.staff_absolute_hours),
         MAX_CONTENT_LENGTH=64 * 1024,
         MAIL_SERVER=settings.mail_server,
         MAIL_PORT=settings.mail_port,

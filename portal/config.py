@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,9 @@ class Settings:
     mail_password: str = ""
     mail_sender: str = "Soziales Duo <portal@example.org>"
     mail_timeout: float = 10.0
+    # A CA bundle (PEM) to verify the SMTP server's certificate against, e.g. a local CA;
+    # empty uses the system's trusted CAs.
+    mail_ca_file: str = ""
     # Mail that comes back: replies, bounces and auto-replies. Empty turns the feature off.
     inbound_address: str = ""
     imap_host: str = ""
@@ -83,6 +87,10 @@ class Settings:
     privacy_notice_version: str = "2026-12"
     resident_link_days: int = 30
     staff_idle_minutes: int = 30
+    resident_idle_minutes: int = 30
+    # Status and booking links stop working this many days after closing or the appointment.
+    private_link_days: int = 30
+    security_log_days: int = 90
     staff_absolute_hours: int = 12
     outbox_max_attempts: int = 8
     digest_hour: int = 7
@@ -204,7 +212,53 @@ def validate(settings: Settings) -> None:
     _validate_retention(settings)
     if not settings.public_url.startswith(("http://", "https://")):
         raise ConfigError("PORTAL_PUBLIC_URL must start with http:// or https://.")
+    if (
+        min(settings.resident_idle_minutes, settings.security_log_days, settings.private_link_days)
+        < 1
+    ):
+        raise ConfigError(
+            "PORTAL_RESIDENT_IDLE_MINUTES, PORTAL_SECURITY_LOG_DAYS and PORTAL_PRIVATE_LINK_DAYS"
+            " must be at least 1."
+        )
+    _validate_debug(settings)
+    _validate_mail_transport(settings)
     _validate_inbound(settings)
+
+
+def _validate_debug(settings: Settings) -> None:
+    """Debug mode shows internals and tracebacks: never on a public HTTPS address."""
+    if settings.debug and settings.public_url.startswith("https://"):
+        raise ConfigError(
+            "PORTAL_DEBUG is on while PORTAL_PUBLIC_URL is an https:// address. Debug mode is "
+            "for a developer's own machine only; switch it off on a public server."
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (localhost or a loopback address)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _validate_mail_transport(settings: Settings) -> None:
+    """Mail leaves this machine only encrypted: plaintext SMTP is for a server on loopback."""
+    if settings.mail_use_tls and settings.mail_use_ssl:
+        raise ConfigError("Set only one of PORTAL_MAIL_USE_TLS (STARTTLS) and PORTAL_MAIL_USE_SSL.")
+    if not (settings.mail_use_tls or settings.mail_use_ssl) and not is_loopback(
+        settings.mail_server
+    ):
+        raise ConfigError(
+            f"PORTAL_MAIL_SERVER {settings.mail_server!r} is not on this machine, so mail to it "
+            "must be encrypted: set PORTAL_MAIL_USE_TLS=1 (STARTTLS, usually port 587) or "
+            "PORTAL_MAIL_USE_SSL=1 (port 465)."
+        )
+    if settings.mail_ca_file and not Path(settings.mail_ca_file).is_file():
+        raise ConfigError(f"PORTAL_MAIL_CA_FILE {settings.mail_ca_file!r} is not a file.")
 
 
 def _validate_inbound(settings: Settings) -> None:

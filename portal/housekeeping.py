@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from flask import Flask
 
 from .config import Settings
 from .db import get_db
-from .services import retention
+from .models import utcnow
+from .services import retention, security_log
 
 
 def periods(app: Flask) -> retention.Periods:
@@ -18,6 +20,10 @@ def periods(app: Flask) -> retention.Periods:
 
 
 def purge(app: Flask, now: datetime | None = None) -> retention.PurgeResult:
-    """Apply every retention period once, in one transaction."""
+    """Apply every retention period once, the security log's included, in one transaction."""
+    settings: Settings = app.extensions["portal.settings"]
+    now = now or utcnow()
     with get_db(app).session() as session:
-        return retention.purge(session, periods(app), now)
+        result = retention.purge(session, periods(app), now)
+        events = security_log.purge(session, now, settings.security_log_days)
+        return dataclasses.replace(result, security_events=events)

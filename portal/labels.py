@@ -213,6 +213,26 @@ def audit_detail(action: str, detail: str) -> str:
     return "" if action in ("book", "referral") else detail
 
 
+ALL_EVENTS = _l("Alle Ereignisse")
+# The security event log's kinds of event (portal.services.security_log.KINDS).
+SECURITY_EVENTS = {
+    "signin": _l("Angemeldet"),
+    "signin_recovery": _l("Angemeldet mit Wiederherstellungs-Code"),
+    "signin_failed": _l("Anmeldung abgelehnt"),
+    "signin_wait": _l("Anmeldung abgelehnt: Wartezeit nach Fehlversuchen"),
+    "code_failed": _l("Einmal-Code abgelehnt"),
+    "activation": _l("Konto eingerichtet"),
+    "password_change": _l("Eigenes Passwort geändert"),
+    "password_reset": _l("Passwort zurückgesetzt"),
+    "factor_reset": _l("Zweiter Faktor zurückgesetzt"),
+    "recovery_codes": _l("Neue Wiederherstellungs-Codes"),
+    "signout": _l("Abgemeldet"),
+    "session_end": _l("Sitzung beendet"),
+    "session_expired": _l("Sitzung abgelaufen"),
+    "csrf_failed": _l("Formular ohne gültiges Sicherheitsmerkmal abgelehnt"),
+    "rate_limited": _l("Zu viele Anfragen in kurzer Zeit abgelehnt"),
+}
+
 AUDIT_ACTIONS = {
     "view": _l("Anfrage angesehen"),
     "take": _l("Anfrage übernommen"),
@@ -245,6 +265,7 @@ AUDIT_ACTIONS = {
     "lockout": _l("Anmeldung gesperrt nach zu vielen Fehlversuchen"),
     "signout": _l("Abgemeldet"),
     "audit_view": _l("Protokoll angesehen"),
+    "security_log_view": _l("Sicherheitsprotokoll angesehen"),
     "hours_rule_add": _l("Sprechzeit eingetragen"),
     "hours_rule_change": _l("Sprechzeit geändert"),
     "hours_rule_end": _l("Sprechzeit beendet"),

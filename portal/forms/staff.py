@@ -47,6 +47,17 @@ class CodeForm(BaseForm):
     )
 
 
+class SecurityLogFilterForm(BaseForm):
+    """Filter the security event log by kind (a GET form, so no CSRF token)."""
+
+    class Meta:
+        """GET forms change nothing and carry no token."""
+
+        csrf = False
+
+    kind = SelectField(_l("Art des Ereignisses"), validate_choice=False)
+
+
 class InboxFilterForm(BaseForm):
     """Filter the inbox by status (a GET form, so no CSRF token)."""
 

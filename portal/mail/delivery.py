@@ -6,6 +6,7 @@ import contextlib
 import logging
 import smtplib
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,16 +14,77 @@ from email import message_from_bytes
 from email.mime.base import MIMEBase
 from typing import Any
 
-from flask import Flask
-from flask_mail import Mail, Message
+from flask import Flask, current_app
+from flask_mail import Connection, Mail, Message
 
-from ..config import Settings
+from ..config import Settings, is_loopback
 from ..db import get_db
 from ..models import OutboxMessage
 from ..services import outbox, verp
 
 log = logging.getLogger("portal.delivery")
-mail = Mail()
+
+
+class PlaintextRefused(smtplib.SMTPException):
+    """Plaintext SMTP to a server that is not on this machine: nothing is sent."""
+
+
+def tls_context(ca_file: str = "") -> ssl.SSLContext:
+    """A TLS context that verifies the server's certificate and host name.
+
+    ``ca_file`` (PEM) replaces the system's trusted CAs, for a server with a local CA.
+    """
+    context = ssl.create_default_context(cafile=ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class VerifiedConnection(Connection):
+    """Flask-Mail's connection, but TLS (STARTTLS or implicit) always verifies the server.
+
+    Flask-Mail itself calls ``starttls()`` without a context, which accepts any
+    certificate; and plaintext is refused unless the server is on loopback.
+    """
+
+    def __init__(self, state: Any, settings: Settings) -> None:
+        super().__init__(state)
+        self.settings = settings
+
+    def configure_host(self) -> smtplib.SMTP | smtplib.SMTP_SSL:
+        """Connect, secure the connection with a verified context, then log in."""
+        settings = self.settings
+        if not (settings.mail_use_tls or settings.mail_use_ssl) and not is_loopback(
+            settings.mail_server
+        ):
+            raise PlaintextRefused("plaintext SMTP to a remote server")
+        context = tls_context(settings.mail_ca_file)
+        host: smtplib.SMTP | smtplib.SMTP_SSL
+        if settings.mail_use_ssl:
+            host = smtplib.SMTP_SSL(settings.mail_server, settings.mail_port, context=context)
+        else:
+            host = smtplib.SMTP(settings.mail_server, settings.mail_port)
+        try:
+            if settings.mail_use_tls:
+                host.starttls(context=context)
+            if settings.mail_username and settings.mail_password:
+                host.login(settings.mail_username, settings.mail_password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+
+class VerifyingMail(Mail):
+    """Flask-Mail whose connections are :class:`VerifiedConnection`."""
+
+    def connect(self) -> Connection:
+        """Open a connection that verifies the server's certificate."""
+        return VerifiedConnection(
+            current_app.extensions["mail"], current_app.extensions["portal.settings"]
+        )
+
+
+mail = VerifyingMail()
 
 AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
 

@@ -37,8 +37,10 @@ class StaffUser(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
     last_totp_step: Mapped[int] = mapped_column(default=0)
+    # Failed sign-in steps since the last complete sign-in, counted atomically in SQL.
     failed_signins: Mapped[int] = mapped_column(default=0)
-    failed_window_start: Mapped[datetime | None]
+    # No attempt is checked before this moment (growing delays after repeated failures).
+    signin_wait_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_signin_at: Mapped[datetime | None]
@@ -141,7 +143,10 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    # No foreign key: the entry keeps naming its author after the account is deleted.
+    staff_id: Mapped[int | None]
+    # The author's name (or email) when the entry was written, for when the account is gone.
+    staff_label: Mapped[str] = mapped_column(String(254), default="", server_default="")
     action: Mapped[str] = mapped_column(String(40))
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("help_request.id", ondelete="SET NULL")
@@ -152,4 +157,33 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(String(200), default="", server_default="")
     address: Mapped[str] = mapped_column(String(45), default="", server_default="")
 
-    staff: Mapped[StaffUser | None] = relationship(lazy="joined")
+    staff: Mapped[StaffUser | None] = relationship(
+        primaryjoin="foreign(AuditEntry.staff_id) == StaffUser.id", lazy="joined", viewonly=True
+    )
+
+    @property
+    def author(self) -> str:
+        """Who wrote the entry: the account's name now, else the name it had then."""
+        return self.staff.shown_name if self.staff is not None else self.staff_label
+
+
+class SecurityEvent(Base):
+    """A sign-in, sign-out, enrolment, refused form or rate limit: the security event log.
+
+    Nothing personal beyond the staff account's id: an email typed at a failed sign-in is
+    kept only as a keyed hash, the address only as its network (IPv4 /24, IPv6 /48).
+    """
+
+    __tablename__ = "security_event"
+    __table_args__ = (Index("ix_security_event_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    # The account concerned, without a foreign key: the log outlives deleted accounts.
+    staff_id: Mapped[int | None]
+    # A keyed hash of what was typed as the account (unknown accounts), else "".
+    subject: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    network: Mapped[str] = mapped_column(String(49), default="", server_default="")
+    # A code such as the endpoint refused; never content.
+    detail: Mapped[str] = mapped_column(String(100), default="", server_default="")

@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "figures": frozenset({"coordinator", "admin"}),
     "catalogue": frozenset({"editor"}),
     "accounts": frozenset({"admin"}),
+    "security_log": frozenset({"admin"}),
 }
 
 

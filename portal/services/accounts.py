@@ -198,7 +198,7 @@ def complete_activation(
     if activation.sets_password:
         staff.check_password_policy(password, user.email)
     if activation.sets_factor:
-        staff.verify_code(user, code)
+        staff.verify_code(session, user, code)
     claimed = session.execute(
         update(StaffActivation)
         .where(StaffActivation.id == activation.id, StaffActivation.used_at.is_(None))
@@ -208,7 +208,7 @@ def complete_activation(
         raise ActivationInvalid()
     if activation.sets_password:
         user.password_hash = staff.hash_password(password)
-    user.failed_signins = 0
+    staff.clear_attempts(session, user)
     staff.revoke_all_sessions(session, user)
     return new_recovery_codes(session, user) if activation.sets_factor else []
 
@@ -257,9 +257,10 @@ def use_recovery_code(session: Session, user: StaffUser, code: str) -> None:
     """Spend one recovery code of ``user`` instead of a one-time code.
 
     Raises :class:`InvalidCredentials` (counted like a wrong code) if it is unknown or was
-    used, and :class:`TooManyAttempts` while the account is locked.
+    used, and :class:`TooManyAttempts` while the account must wait. The attempt is counted
+    first, atomically, as a one-time code is.
     """
-    staff.check_limit(user)
+    staff.claim_attempt(session, user)
     spent = session.execute(
         update(RecoveryCode)
         .where(
@@ -270,9 +271,8 @@ def use_recovery_code(session: Session, user: StaffUser, code: str) -> None:
         .values(used_at=utcnow())
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
-        staff.note_failure(user)
         raise InvalidCredentials()
-    user.failed_signins = 0
+    staff.clear_attempts(session, user)
 
 
 def _other_active_admins(session: Session, user: StaffUser) -> int:
@@ -323,10 +323,16 @@ def set_active(session: Session, user: StaffUser, active: bool) -> None:
     user.active = active
 
 
-def change_own_password(user: StaffUser, current: str, new: str) -> None:
-    """Change a password after checking the current one (:class:`InvalidCredentials`)."""
+def change_own_password(session: Session, user: StaffUser, current: str, new: str) -> None:
+    """Change a password after checking the current one (:class:`InvalidCredentials`).
+
+    The check counts like a sign-in attempt (:class:`TooManyAttempts` while the account
+    must wait), so a forgotten open session cannot be used to guess the password.
+    """
+    staff.claim_attempt(session, user)
     if not staff.password_matches(user, current):
         raise InvalidCredentials()
+    staff.forgive_attempt(session, user)
     staff.set_password(user, new)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry, HelpRequest, utcnow
+from ..models import AuditEntry, HelpRequest, StaffUser, utcnow
 
 
 def record(
@@ -16,7 +16,12 @@ def record(
     detail: str = "",
     address: str = "",
 ) -> None:
-    """Write one audit entry in the caller's transaction."""
+    """Write one audit entry in the caller's transaction.
+
+    The author's name is copied into the entry, so it still says who did it once the
+    account is deleted.
+    """
+    author = session.get(StaffUser, staff_id) if staff_id is not None else None
     if isinstance(request, HelpRequest):
         request_id: int | None = request.id
         reference = request.reference
@@ -25,6 +30,7 @@ def record(
     session.add(
         AuditEntry(
             staff_id=staff_id,
+            staff_label=author.shown_name[:254] if author is not None else "",
             action=action,
             request_id=request_id,
             reference=reference,

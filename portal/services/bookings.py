@@ -360,6 +360,11 @@ def booking_by_token(session: Session, token: str) -> Booking | None:
     return session.scalar(select(Booking).where(Booking.token_hash == hash_token(token)))
 
 
+def booking_link_expired(booking: Booking, now: datetime, days: int) -> bool:
+    """Whether a booking's private link has stopped working: ``days`` after the appointment."""
+    return now - booking.slot_end > timedelta(days=days)
+
+
 def current_booking(session: Session, uid: str) -> Booking | None:
     """The latest row of a booking (after moves), by its calendar UID."""
     if not uid or len(uid) > 80:

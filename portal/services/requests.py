@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -159,12 +159,17 @@ def request_by_id(session: Session, request_id: int) -> HelpRequest | None:
 
 
 def request_by_status_token(session: Session, token: str) -> HelpRequest | None:
-    """The request a private status link points to, if any."""
+    """The request a private status link points to, if any (expired or not)."""
     if not token or len(token) > 100:
         return None
     return session.scalar(
         select(HelpRequest).where(HelpRequest.status_token_hash == hash_token(token))
     )
+
+
+def status_link_expired(request: HelpRequest, now: datetime, days: int) -> bool:
+    """Whether a request's status link has stopped working: ``days`` after it was closed."""
+    return request.closed_at is not None and now - request.closed_at > timedelta(days=days)
 
 
 def request_by_reference(session: Session, reference: str) -> HelpRequest | None:

@@ -78,6 +78,7 @@ class PurgeResult:
     audit_entries: int
     outbox_messages: int
     staff_sessions: int
+    security_events: int = 0
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ def main() -> None:
     worker.start()
     print(" * Delivery worker started (flask --app portal outbox status shows the queue)")
     try:
-        app.run(host="127.0.0.1", port=5000, use_reloader=False, threaded=True)
+        # Never the Werkzeug debugger: its console runs any Python code a visitor types.
+        app.run(host="127.0.0.1", port=5000, use_reloader=False, use_debugger=False, threaded=True)
     finally:
         stop.set()
         controller.stop()

@@ -166,15 +166,15 @@ def start() -> str:
 
 def _started_from(origin: str) -> Any:
     """The open request this browser just sent (``done``) or opened by its link (``status``)."""
-    from .requests import SESSION_STATUS, SESSION_SUBMITTED
+    from .requests import SESSION_SUBMITTED, linked_status_request
 
     if origin == "done":
-        request_id = (session.get(SESSION_SUBMITTED) or {}).get("id")
+        submitted = session.get(SESSION_SUBMITTED) or {}
+        found = requests.request_by_status_token(db.session(), submitted.get("token", ""))
     elif origin == "status":
-        request_id = session.get(SESSION_STATUS)
+        found = linked_status_request()
     else:
         return None
-    found = requests.request_by_id(db.session(), request_id) if request_id else None
     if found is None or found.status not in requests.OPEN_STATUSES or found.anonymised_at:
         return None
     return found
@@ -233,7 +233,6 @@ def begin() -> Response:
     session[SESSION_DRAFT] = drafts.start_draft(
         db.session(), current_settings().draft_hours, answers
     )
-    session.permanent = True
     db.commit()
     return redirect(step_url(bookings.first_missing_step(answers) or "check"))
 

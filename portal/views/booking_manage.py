@@ -33,17 +33,30 @@ def manage_link(token: str) -> Response:
     found = bookings.booking_by_token(db.session(), token)
     if found is None:
         abort(404)
+    if bookings.booking_link_expired(found, utcnow(), current_settings().private_link_days):
+        return Response(
+            render_template("request/link_expired.html", help_request=found.request), status=410
+        )
     session[SESSION_MANAGE] = {"uid": found.uid, "token": token}
     session.pop(SESSION_MOVE, None)
     return redirect(url_for("booking.manage"))
 
 
 def _managed() -> tuple[Booking, str]:
+    """The booking this browser opened by its link; the link is checked again at every use."""
     remembered = session.get(SESSION_MANAGE) or {}
-    found = bookings.current_booking(db.session(), remembered.get("uid", ""))
+    token = remembered.get("token", "")
+    linked = bookings.booking_by_token(db.session(), token)
+    if (
+        linked is None
+        or linked.uid != remembered.get("uid")
+        or bookings.booking_link_expired(linked, utcnow(), current_settings().private_link_days)
+    ):
+        abort(404)
+    found = bookings.current_booking(db.session(), linked.uid)
     if found is None or found.request.anonymised_at is not None:
         abort(404)
-    return found, remembered.get("token", "")
+    return found, token
 
 
 def _changeable(found: Booking) -> bool:

@@ -52,10 +52,17 @@ def taken() -> Response | str:
     )
 
 
+def _just_booked() -> dict[str, str] | None:
+    """The booking this browser just made, if its private link still matches it."""
+    booked = session.get(SESSION_BOOKED) or {}
+    linked = bookings.booking_by_token(db.session(), booked.get("token", ""))
+    return booked if linked is not None and linked.uid == booked.get("uid") else None
+
+
 @bp.get("/done")
 def done() -> Response | str:
     """The confirmation: reference, date, time and place, the calendar file, the private link."""
-    booked = session.get(SESSION_BOOKED)
+    booked = _just_booked()
     found = bookings.current_booking(db.session(), booked.get("uid", "")) if booked else None
     if found is None or booked is None:
         return redirect(url_for("booking.start"))
@@ -83,7 +90,7 @@ def calendar_response(found: Any, token: str | None) -> Response:
 @bp.get("/done/termin.ics")
 def done_calendar() -> Response:
     """Download the appointment just booked (the session says which; no data in the URL)."""
-    booked = session.get(SESSION_BOOKED)
+    booked = _just_booked()
     found = bookings.current_booking(db.session(), booked.get("uid", "")) if booked else None
     if found is None or booked is None:
         abort(404)

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..i18n import DEFAULT_LOCALE, LOCALE_CODES
+from ..security_events import security_event
 
 log = logging.getLogger("portal.errors")
 PAGES = {400: "400", 404: "404", 405: "404", 413: "400", 429: "429"}
@@ -22,12 +23,21 @@ def _guess_language() -> None:
         g.lang = first if first in LOCALE_CODES else DEFAULT_LOCALE
 
 
+def _log_security_event(error: HTTPException, code: int) -> None:
+    """Refused CSRF tokens and rate-limit hits go to the security event log, committed at once."""
+    kind = "csrf_failed" if isinstance(error, CSRFError) else "rate_limited" if code == 429 else ""
+    if not kind:
+        return
+    security_event(kind, detail=request.endpoint or "", own_transaction=True)
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[Any, int]:
         code = error.code or 500
+        _log_security_event(error, code)
         if request.path.startswith("/api/"):
             return jsonify({"error": error.description, "status": code}), code
         _guess_language()

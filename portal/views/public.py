@@ -11,6 +11,7 @@ from ..forms.feedback import FeedbackForm
 from ..i18n import best_locale, current_locale
 from ..security import limiter
 from ..services import towns
+from ..sessions import forget_resident
 from . import current_settings
 
 bp = Blueprint("public", __name__)
@@ -44,6 +45,19 @@ def favicon() -> Response:
 def home() -> str:
     """What the Soziales Duo is, for whom, how to reach it, and emergency numbers."""
     return render_template("public/home.html", towns=towns.all_towns(db.session()))
+
+
+@bp.post("/<lang>/forget")
+def forget_device() -> Response:
+    """Forget this browser's drafts, requests and bookings (for a shared computer)."""
+    forget_resident()
+    flash(
+        _(
+            "Dieses Gerät hat Ihre Angaben vergessen. Mit Ihrem privaten Link kommen Sie"
+            " jederzeit wieder zu Ihrer Anfrage."
+        )
+    )
+    return redirect(url_for("public.home"))
 
 
 @bp.get("/<lang>/impressum")

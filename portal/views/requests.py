@@ -149,7 +149,6 @@ def begin() -> Response:
     with contextlib.suppress(DraftExpired):
         drafts.discard_draft(db.session(), _draft())
     session[SESSION_DRAFT] = drafts.start_draft(db.session(), settings.draft_hours, answers)
-    session.permanent = True
     db.commit()
     return redirect(url_for("request.step", name="who"))
 
@@ -267,9 +266,9 @@ def _submit(draft: RequestDraft) -> Response:
 @bp.get("/done")
 def done() -> Response | str:
     """The confirmation: reference, time of receipt, what happens next, the status link."""
-    submitted = session.get(SESSION_SUBMITTED)
-    found = requests.request_by_id(db.session(), submitted["id"]) if submitted else None
-    if found is None or submitted is None:
+    submitted = session.get(SESSION_SUBMITTED) or {}
+    found = requests.request_by_status_token(db.session(), submitted.get("token", ""))
+    if found is None or found.id != submitted.get("id"):
         return redirect(url_for("request.start"))
     return render_template(
         "request/done.html",
@@ -278,27 +277,52 @@ def done() -> Response | str:
     )
 
 
+def _linked_request(token: object) -> HelpRequest | None:
+    """The request a private link opens, checked against the stored hash at every use.
+
+    The status link stops working :attr:`private_link_days` after the request was closed;
+    a link from a message of ours expires on its own date.
+    """
+    if not isinstance(token, str):
+        return None
+    found = requests.request_by_status_token(db.session(), token)
+    if found is not None:
+        days = current_settings().private_link_days
+        return None if requests.status_link_expired(found, utcnow(), days) else found
+    return messages.request_by_link(db.session(), token, utcnow())
+
+
+def _expired_link(token: str) -> HelpRequest | None:
+    """The request behind a link that did work once, for the kind "expired" page."""
+    found = requests.request_by_status_token(db.session(), token)
+    if found is None:
+        found = messages.request_of_expired_link(db.session(), token, utcnow())
+    return found if found is not None and found.anonymised_at is None else None
+
+
 @bp.get("/status/<token>")
 def status_link(token: str) -> Response:
-    """The private link: remember which request it opens, then show it without the token."""
-    found = requests.request_by_status_token(db.session(), token) or messages.request_by_link(
-        db.session(), token, utcnow()
-    )
-    if found is None:
-        expired = messages.request_of_expired_link(db.session(), token, utcnow())
-        if expired is not None and expired.anonymised_at is None:
+    """The private link: remember it (sealed in the cookie), then show the request without it."""
+    if _linked_request(token) is None:
+        expired = _expired_link(token)
+        if expired is not None:
             return Response(
                 render_template("request/link_expired.html", help_request=expired), status=410
             )
         abort(404)
-    session[SESSION_STATUS] = found.id
+    session[SESSION_STATUS] = token
     return redirect(url_for("request.status"))
 
 
+def linked_status_request() -> HelpRequest | None:
+    """The request this browser opened by its private link, if the link still works."""
+    found = _linked_request(session.get(SESSION_STATUS))
+    return None if found is None or found.anonymised_at is not None else found
+
+
 def _status_request() -> HelpRequest:
-    request_id = session.get(SESSION_STATUS)
-    found = requests.request_by_id(db.session(), request_id) if request_id else None
-    if found is None or found.anonymised_at is not None:
+    found = linked_status_request()
+    if found is None:
         abort(404)
     return found
 

@@ -46,6 +46,11 @@ def walk_accounts(auditor: Auditor, base: str, lang: str, colleague_id: int, own
     page.goto(f"{staff_base}/me")
     auditor.check(f"{lang}-me")
     auditor.check(f"{lang}-me-errors", _click(page, "form[action$='/me/password']"))
+    page.goto(f"{staff_base}/security")  # the sign-in above is in it
+    assert page.locator("main table tbody tr").count() >= 1
+    auditor.check(f"{lang}-security-log")
+    page.goto(f"{staff_base}/security?kind=signin_failed")
+    auditor.check(f"{lang}-security-log-filtered")
 
 
 def walk_activation(auditor: Auditor, base: str, lang: str, token: str) -> None:
@@ -102,7 +107,7 @@ def test_every_account_page_passes_axe_and_the_html_checker_in_german_and_arabic
         auditor.page.context.clear_cookies()
         walk_activation(auditor, live_server, lang, tokens[lang])
     context.close()
-    assert auditor.count == 2 * 11
+    assert auditor.count == 2 * 13
     assert not auditor.violations, "\n".join(f"{k}: {v}" for k, v in auditor.violations.items())
     assert foreign == []
     assert vnu_errors(tmp_path) == []

@@ -193,7 +193,7 @@ def test_a_reset_password_needs_a_new_one_from_the_link(app: Flask, mailbox: Mai
     old = post_form(
         app.test_client(), "/de/staff/signin", {"email": "rita@example.org", "password": PASSWORD}
     )
-    assert "stimmen nicht" in old.get_data(as_text=True)
+    assert "Die Anmeldung hat nicht geklappt" in old.get_data(as_text=True)
     _new_secret, answer = _activate(
         app.test_client(), _link(_mails(app, mailbox, "rita@example.org")[0])
     )
@@ -386,7 +386,7 @@ def test_a_locked_out_administrator_is_reset_from_the_command_line(app: Flask) -
     refused = post_form(
         app.test_client(), "/de/staff/signin", {"email": "yara@example.org", "password": PASSWORD}
     )
-    assert "stimmen nicht" in refused.get_data(as_text=True)
+    assert "Die Anmeldung hat nicht geklappt" in refused.get_data(as_text=True)
     new_secret, answer = _activate(app.test_client(), _link(result.output))
     assert answer.status_code == 200  # type: ignore[attr-defined]
     response = sign_in(app.test_client(), "yara@example.org", new_secret, NEW_PASSWORD, ahead=1)

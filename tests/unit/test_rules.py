@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pyotp
 import pytest
 
 from portal.config import ConfigError, load_settings
 from portal.forms.base import normalise_email, normalise_phone
-from portal.models import StaffUser
 from portal.services import staff
-from portal.services.errors import InvalidCredentials, WeakPassword
+from portal.services.errors import WeakPassword
 from portal.services.references import format_reference
 from portal.services.requests import respond_by
 from portal.services.workdays import add_working_days
@@ -45,14 +43,6 @@ def test_weak_passwords_are_refused(password: str) -> None:
 
 def test_a_long_passphrase_is_accepted_without_composition_rules() -> None:
     staff.check_password_policy("meine katze heisst minka und mag regen", "anna@example.org")
-
-
-def test_a_one_time_code_cannot_be_used_twice() -> None:
-    user = StaffUser(email="a@example.org", totp_secret=pyotp.random_base32(), last_totp_step=0)
-    code = pyotp.TOTP(user.totp_secret).now()
-    staff.verify_code(user, code)
-    with pytest.raises(InvalidCredentials):
-        staff.verify_code(user, code)
 
 
 def test_a_missing_secret_key_outside_debug_refuses_to_start(tmp_path: Path) -> None:

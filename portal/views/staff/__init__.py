@@ -34,6 +34,7 @@ SECTIONS: list[tuple[str, Any, str]] = [
     ("staff.figures", _l("Zahlen"), "figures"),
     ("staff.catalogue", _l("Angebote"), "catalogue"),
     ("staff.audit_log", _l("Protokoll"), "audit"),
+    ("staff.security_log_page", _l("Sicherheit"), "security_log"),
 ]
 
 
@@ -126,6 +127,7 @@ from . import (  # noqa: E402, F401  (routes register on import)
     mailbox,
     overview,
     rights,
+    security,
     towns,
     work,
 )

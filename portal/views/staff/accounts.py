@@ -26,6 +26,7 @@ from ...forms.staff import EmptyForm
 from ...mail import accounts as account_mail
 from ...models import StaffActivation, StaffUser, Town
 from ...security import limiter
+from ...security_events import security_event
 from ...services import access, audit, staff, towns
 from ...services import accounts as rules
 from ...services.errors import (
@@ -238,6 +239,7 @@ def account_reset_password(staff_id: int) -> Response:
     activation = rules.reset_password(db.session(), user)
     account_mail.queue_activation(db.session(), activation, invited=False)
     record("account_reset_password", detail=user.email)
+    security_event("password_reset", staff_id=user.id, detail=f"by {g.staff.id}")
     return _done(
         user, _("Das Passwort ist zurückgesetzt. %(email)s bekommt einen Link.", email=user.email)
     )
@@ -253,6 +255,7 @@ def account_reset_factor(staff_id: int) -> Response:
     activation = rules.reset_factor(db.session(), user)
     account_mail.queue_activation(db.session(), activation, invited=False)
     record("account_reset_factor", detail=user.email)
+    security_event("factor_reset", staff_id=user.id, detail=f"by {g.staff.id}")
     return _done(
         user,
         _("Der zweite Faktor ist zurückgesetzt. %(email)s bekommt einen Link.", email=user.email),
@@ -282,6 +285,7 @@ def account_session_end(staff_id: int, session_id: int) -> Response:
     if not rules.end_session(db.session(), user, session_id):
         abort(404)
     record("session_end", detail=user.email)
+    security_event("session_end", staff_id=user.id, detail=f"by {g.staff.id}")
     return _done(user, _("Die Sitzung ist beendet."))
 
 
@@ -294,6 +298,7 @@ def account_sessions_end(staff_id: int) -> Response:
         abort(400)
     staff.revoke_all_sessions(db.session(), user)
     record("session_end_all", detail=user.email)
+    security_event("session_end", staff_id=user.id, detail=f"all by {g.staff.id}")
     return _done(user, _("Alle Sitzungen sind beendet."))
 
 
@@ -329,12 +334,12 @@ def me_password() -> Response | tuple[str, int]:
         return _me_page(form, 400)
     user: StaffUser = g.staff
     try:
-        staff.check_limit(user)
-        rules.change_own_password(user, form.current.data or "", form.password.data or "")
+        rules.change_own_password(
+            db.session(), user, form.current.data or "", form.password.data or ""
+        )
     except TooManyAttempts:
         form.current.errors = [str(TOO_MANY)]
     except InvalidCredentials:
-        staff.note_failure(user)
         db.commit()
         form.current.errors = [_("Das jetzige Passwort stimmt nicht.")]
     except WeakPassword as weak:
@@ -343,6 +348,7 @@ def me_password() -> Response | tuple[str, int]:
         staff.revoke_all_sessions(db.session(), user, keep=g.staff_session)
         account_mail.queue_account_changed(db.session(), user, ["password"])
         record("password_change")
+        security_event("password_change", staff_id=user.id)
         db.commit()
         flash(_("Ihr neues Passwort ist gespeichert. Ihre anderen Sitzungen sind beendet."))
         return redirect(url_for("staff.me"))
@@ -358,6 +364,7 @@ def me_session_end(session_id: int) -> Response:
     if not rules.end_session(db.session(), g.staff, session_id):
         abort(404)
     record("session_end", detail=g.staff.email)
+    security_event("session_end", staff_id=g.staff.id, detail="own")
     db.commit()
     if session_id == g.staff_session.id:
         session.clear()
@@ -376,6 +383,7 @@ def me_recovery_codes() -> str:
     codes = rules.new_recovery_codes(db.session(), g.staff)
     account_mail.queue_account_changed(db.session(), g.staff, ["recovery_codes"])
     record("recovery_codes")
+    security_event("recovery_codes", staff_id=g.staff.id)
     db.commit()
     return render_template(
         "staff/recovery_codes.html",
@@ -443,6 +451,7 @@ def _complete(activation: StaffActivation, form: ActivationForm) -> Response | s
     )
     account_mail.queue_account_changed(db.session(), user, changes)
     audit.record(db.session(), user.id, "account_activate", address=request.remote_addr or "")
+    security_event("activation", staff_id=user.id, detail=",".join(changes))
     db.commit()
     session.pop(ACTIVATION_KEY, None)
     if codes:

@@ -17,13 +17,22 @@ from ... import db
 from ...forms.staff import CodeForm, EmptyForm, SignInForm
 from ...models import StaffSession, StaffUser
 from ...security import limiter
+from ...security_events import security_event
 from ...services import access, accounts, audit, staff
 from ...services.errors import InvalidCredentials, TooManyAttempts
 from .. import current_settings
 from . import NEXT_KEY, SECTIONS, SESSION_KEY, bp, live_session
 
-# A password or code tried too often: the same answer at sign-in, the code step and Mein Konto.
-TOO_MANY = _l("Zu viele Fehlversuche. Bitte versuchen Sie es in einer Stunde wieder.")
+# A code or password tried too often: the code step and Mein Konto (the account is known there).
+TOO_MANY = _l(
+    "Zu viele Fehlversuche. Bitte warten Sie einige Minuten und versuchen Sie es dann noch einmal."
+)
+# Every failure at the first step gets this one answer: unknown address, wrong password or a
+# wait after repeated failures, so that nobody learns which addresses have an account.
+SIGNIN_FAILED = _l(
+    "Die Anmeldung hat nicht geklappt. Bitte prüfen Sie E-Mail-Adresse und Passwort. Nach"
+    " mehreren Fehlversuchen müssen Sie vor dem nächsten Versuch einige Minuten warten."
+)
 
 _live_session = live_session
 
@@ -34,6 +43,18 @@ def _audit(action: str, user: StaffUser | None) -> None:
 
 def _account(email: str) -> StaffUser | None:
     return staff.account_by_email(db.session(), email)
+
+
+def _signin_failed(email: str, waiting: bool) -> None:
+    """Audit and log a refused first step: the account's id, or a keyed hash of the typed name."""
+    user = _account(email)
+    _audit("lockout" if waiting else "signin_failed", user)
+    security_event(
+        "signin_wait" if waiting else "signin_failed",
+        staff_id=user.id if user else None,
+        typed_account="" if user else email,
+    )
+    db.commit()
 
 
 def landing(user: StaffUser) -> str:
@@ -74,18 +95,14 @@ def signin() -> Response | str:
     """Step one: email and password."""
     form = SignInForm()
     if form.validate_on_submit():
+        email = form.email.data or ""
         try:
             user = staff.verify_password(
-                db.session(), form.email.data or "", form.password.data or ""
+                db.session(), email, form.password.data or "", allow_demo=current_settings().debug
             )
-        except TooManyAttempts:
-            _audit("lockout", _account(form.email.data or ""))
-            db.commit()
-            form.password.errors = [str(TOO_MANY)]
-        except InvalidCredentials:
-            _audit("signin_failed", _account(form.email.data or ""))
-            db.commit()
-            form.password.errors = [_("E-Mail-Adresse oder Passwort stimmen nicht.")]
+        except (TooManyAttempts, InvalidCredentials) as failure:
+            _signin_failed(email, waiting=isinstance(failure, TooManyAttempts))
+            form.password.errors = [str(SIGNIN_FAILED)]
         else:
             if not user.totp_enabled:
                 _audit("signin_failed", user)
@@ -122,12 +139,16 @@ def _check_code(found: StaffSession, form: CodeForm) -> Response | None:
         if recovery:
             accounts.use_recovery_code(db.session(), found.staff, entered)
         else:
-            staff.verify_code(found.staff, entered)
+            staff.verify_code(db.session(), found.staff, entered)
     except TooManyAttempts:
         _audit("lockout", found.staff)
+        security_event("signin_wait", staff_id=found.staff_id, detail="code")
         form.code.errors = [str(TOO_MANY)]
     except InvalidCredentials:
         _audit("signin_failed", found.staff)
+        security_event(
+            "code_failed", staff_id=found.staff_id, detail="recovery" if recovery else ""
+        )
         form.code.errors = [
             _("Dieser Wiederherstellungs-Code stimmt nicht oder wurde schon benutzt.")
             if recovery
@@ -138,6 +159,7 @@ def _check_code(found: StaffSession, form: CodeForm) -> Response | None:
     else:
         session[SESSION_KEY] = staff.upgrade_session(found)
         _audit("signin_recovery" if recovery else "signin", found.staff)
+        security_event("signin_recovery" if recovery else "signin", staff_id=found.staff_id)
         db.commit()
         return redirect(_safe_next(found.staff))
     db.commit()
@@ -165,6 +187,7 @@ def signout() -> Response:
         if found is not None:
             staff.revoke_session(found)
             _audit("signout", found.staff)
+            security_event("signout", staff_id=found.staff_id)
             db.commit()
     session.clear()
     flash(_("Sie sind abgemeldet."))
