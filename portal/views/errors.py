@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
         return render_template(f"errors/{template}.html", csrf=isinstance(error, CSRFError)), code
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[str, int]:
+    def _unexpected(error: Exception) -> tuple[Any, int]:
         # The path and the exception type only: never form data or request bodies.
         log.error(
             "unhandled %s on %s %s",
@@ -46,7 +46,10 @@ def init_app(app: Flask) -> None:
             request.url_rule,
             exc_info=error,
         )
-        _guess_language()
         if app.testing and app.config.get("PROPAGATE_EXCEPTIONS"):
             raise error
+        if request.path.startswith("/api/"):
+            body = {"error": InternalServerError.description, "status": InternalServerError.code}
+            return jsonify(body), InternalServerError.code
+        _guess_language()
         return render_template("errors/500.html"), InternalServerError.code

@@ -71,7 +71,9 @@ def test_a_post_without_csrf_token_is_refused_and_changes_nothing(client: FlaskC
 def test_secure_cookies_when_served_over_https(app_config: dict) -> None:
     from portal import create_app
 
-    app = create_app({**app_config, "public_url": "https://portal.example.org"})
+    app = create_app(
+        {**app_config, "public_url": "https://portal.example.org", "proxy_count": 1}
+    )
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-portal"
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     get_db(app).engine.dispose()
