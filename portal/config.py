@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,13 @@ def _validate_abuse_limits(settings: Settings) -> None:
         raise ConfigError(
             "PORTAL_CONFIRMATION_MAILS_PER_DAY and PORTAL_BOOKINGS_PER_CONTACT must be at least 1."
         )
+    if settings.security_txt_expires:
+        try:
+            datetime.fromisoformat(settings.security_txt_expires)
+        except ValueError:
+            raise ConfigError(
+                "PORTAL_SECURITY_TXT_EXPIRES must be a date such as 2027-06-30."
+            ) from None
     if not settings.security_contact.startswith(("mailto:", "https://", "tel:")):
         raise ConfigError(
             "PORTAL_SECURITY_CONTACT must be a mailto:, https:// or tel: address (RFC 9116)."

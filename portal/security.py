@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, Response, abort, current_app, request
 from flask_limiter import Limiter, RequestLimit
@@ -122,6 +123,29 @@ def confirmation_allowed(address: str) -> bool:
     except Exception:  # the storage is down: a confirmation too many beats a lost one
         log.exception("confirmation quota storage unavailable; sending the confirmation")
         return True
+
+
+# Without a configured date, security.txt says it expires this long after the server started.
+SECURITY_TXT_DEFAULT_DAYS = 180
+
+
+def security_txt(settings: Settings, now: datetime) -> str:
+    """The portal's ``/.well-known/security.txt`` after RFC 9116."""
+    if settings.security_txt_expires:
+        expires = datetime.fromisoformat(settings.security_txt_expires)
+        expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+    else:
+        expires = (now + timedelta(days=SECURITY_TXT_DEFAULT_DAYS)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+    canonical = settings.public_url.rstrip("/") + "/.well-known/security.txt"
+    lines = (
+        f"Contact: {settings.security_contact}",
+        f"Expires: {expires.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        "Preferred-Languages: de, en",
+        f"Canonical: {canonical}",
+    )
+    return "\n".join(lines) + "\n"
 
 
 def _storage(settings: Settings) -> Storage:
