@@ -8,7 +8,7 @@ import ipaddress
 import logging
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Flask, Response, abort, current_app, g, request
 from flask_limiter import Limiter, RequestLimit
 from flask_wtf.csrf import CSRFProtect
 from limits import RateLimitItemPerDay
@@ -46,8 +46,8 @@ HEADERS = {
 
 # Pages that show what someone submitted must never be kept in a shared cache or history.
 PRIVATE_BLUEPRINTS = frozenset({"request", "booking", "staff"})
-# Public pages with a form: what was typed into it comes back on the page after a refusal.
-PRIVATE_ENDPOINTS = frozenset({"public.accessibility"})
+# A catalogue search names what someone looks for ("Schulden", "Sucht"): not for shared caches.
+SEARCH_ENDPOINTS = frozenset({"catalogue.index"})
 # The only HTTP methods the portal answers; everything else (OPTIONS, PUT, TRACE …) gets a 405.
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 # What the ``Server`` header says: no product, no version.
@@ -154,6 +154,16 @@ def _storage(settings: Settings) -> Storage:
     return storage
 
 
+def _is_private(response: Response) -> bool:
+    """Pages with request data, a form (its CSRF token belongs to one visitor) or a search."""
+    return (
+        request.blueprint in PRIVATE_BLUEPRINTS
+        or "csrf_token" in g
+        or bool(request.endpoint in SEARCH_ENDPOINTS and request.args)
+        or response.status_code >= 400
+    )
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     """Set cookie flags, turn on CSRF protection and rate limits, add headers to responses."""
     secure = settings.secure_cookies
@@ -186,7 +196,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     @app.before_request
     def _only_known_methods() -> None:
         if request.method not in ALLOWED_METHODS:
-            abort(405, valid_methods=sorted(ALLOWED_METHODS))
+            methods = request.url_rule.methods if request.url_rule else None
+            abort(405, valid_methods=sorted((methods or ALLOWED_METHODS) & ALLOWED_METHODS))
 
     @app.after_request
     def _add_headers(response: Response) -> Response:
@@ -196,8 +207,9 @@ def init_app(app: Flask, settings: Settings) -> None:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         response.headers["Server"] = SERVER_NAME
         if "Allow" in response.headers:
-            response.headers["Allow"] = ", ".join(sorted(ALLOWED_METHODS))
-        if request.blueprint in PRIVATE_BLUEPRINTS or request.endpoint in PRIVATE_ENDPOINTS:
+            allowed = {m.strip() for m in response.headers["Allow"].split(",")} & ALLOWED_METHODS
+            response.headers["Allow"] = ", ".join(sorted(allowed))
+        if _is_private(response):
             response.headers["Cache-Control"] = "no-store"
         elif request.endpoint == "static":
             response.headers.setdefault("Cache-Control", "public, max-age=86400")

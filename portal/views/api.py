@@ -105,9 +105,10 @@ def _open_data_headers(response: Response) -> Response:
 
 
 @bp.errorhandler(HTTPException)
-def _error(error: HTTPException) -> tuple[Response, int]:
+def _error(error: HTTPException) -> tuple[Response, int, list[tuple[str, str]]]:
     code = error.code or 500
-    return jsonify({"error": error.description, "status": code}), code
+    headers = [(name, value) for name, value in error.get_headers() if name == "Allow"]
+    return jsonify({"error": error.description, "status": code}), code, headers
 
 
 @bp.get("/")

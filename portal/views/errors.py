@@ -26,15 +26,18 @@ def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[Any, int]:
+    def _http_error(error: HTTPException) -> tuple[Any, int, list[tuple[str, str]]]:
         code = error.code or 500
+        # Only the Allow header of a 405 goes out; the others describe the failed request.
+        headers = [(name, value) for name, value in error.get_headers() if name == "Allow"]
         if request.path.startswith("/api/"):
-            return jsonify({"error": error.description, "status": code}), code
+            return jsonify({"error": error.description, "status": code}), code, headers
         _guess_language()
         if code >= 500:
-            return render_template("errors/500.html"), code
+            return render_template("errors/500.html"), code, headers
         template = "400" if isinstance(error, CSRFError) else PAGES.get(code, "400")
-        return render_template(f"errors/{template}.html", csrf=isinstance(error, CSRFError)), code
+        page = render_template(f"errors/{template}.html", csrf=isinstance(error, CSRFError))
+        return page, code, headers
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Any, int]:
