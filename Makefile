@@ -9,7 +9,7 @@ INSTANCE := instance
 export PORTAL_INSTANCE_PATH ?= $(CURDIR)/$(INSTANCE)
 
 .PHONY: help venv system-deps qa-deps translations extract update-catalogs compile check-translations \
-        db run test test-postgres lint bench clean
+        db run test test-postgres lint bench lock audit clean
 
 help:
 	@echo "make run    serve the portal at http://127.0.0.1:5000 with demo data and a mail catcher"
@@ -17,6 +17,8 @@ help:
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  benchmarks: submissions against a slow mail server, booking, catalogue search"
 	@echo "make translations  extract, update and compile the message catalogs"
+	@echo "make lock   pin every production dependency with hashes into requirements.lock"
+	@echo "make audit  pip-audit over requirements.lock (fails on a vulnerability or an unchecked package)"
 
 $(BIN)/python:
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
@@ -101,6 +103,18 @@ bench: venv compile
 	$(BIN)/python scripts/bench_submit.py
 	$(BIN)/python scripts/bench_catalogue.py
 	$(BIN)/python scripts/bench_booking.py
+
+# Production pins with hashes, from PyPI only (the machine's pip configuration is left out, so no
+# local wheel or mirror ends up in the hashes). Install with: pip install --require-hashes -r requirements.lock
+LOCK_INDEX ?= https://pypi.org/simple
+lock: venv
+	$(BIN)/pip install --quiet 'pip-tools>=7.4,<8'
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes \
+	  --allow-unsafe --strip-extras --extra postgres --index-url $(LOCK_INDEX) --no-emit-index-url \
+	  --output-file requirements.lock setup.cfg
+
+audit: venv
+	$(BIN)/python scripts/audit_lock.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
