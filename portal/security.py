@@ -51,7 +51,7 @@ SEARCH_ENDPOINTS = frozenset({"catalogue.index"})
 # The only HTTP methods the portal answers; everything else (OPTIONS, PUT, TRACE …) gets a 405.
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 # What the ``Server`` header says: no product, no version.
-SERVER_NAME = "Soziales Duo"
+SERVER_HEADER = "Soziales Duo"
 
 
 def client_key() -> str:
@@ -125,7 +125,7 @@ def confirmation_allowed(address: str) -> bool:
         return True
 
 
-# Without a configured date, security.txt says it expires this long after the server started.
+# Without a configured date, security.txt says it expires this many days after the day it is read.
 SECURITY_TXT_DEFAULT_DAYS = 180
 
 
@@ -205,7 +205,7 @@ def init_app(app: Flask, settings: Settings) -> None:
             response.headers.setdefault(name, value)
         if secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
-        response.headers["Server"] = SERVER_NAME
+        response.headers["Server"] = SERVER_HEADER
         if "Allow" in response.headers:
             allowed = {m.strip() for m in response.headers["Allow"].split(",")} & ALLOWED_METHODS
             response.headers["Allow"] = ", ".join(sorted(allowed))

@@ -256,3 +256,27 @@ def test_upcoming_bookings_per_contact_are_capped_with_a_clear_message(
     # A cancelled appointment frees the place for a new one.
     assert _book(client, 5, "anna@example.org").endswith("/booking/done")
     get_db(capped).engine.dispose()
+
+
+def test_with_redis_down_limits_count_in_memory_and_confirmations_still_go(
+    app: Flask, app_config: dict[str, Any], mailbox: Mailbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.conftest import free_port
+
+    down = f"redis://127.0.0.1:{free_port()}/3"
+    sending = _quota_app(app_config, rate_limit_storage_uri=down)
+    client = sending.test_client()
+    answer_all(client)
+    assert submit(client).status_code == 302
+    deliver(sending)
+    get_db(sending).engine.dispose()
+    assert len(mailbox.to("elif@example.org")) == 1
+    assert "confirmation quota storage unavailable" in caplog.text
+    limited = _quota_app(app_config, rate_limit_storage_uri=down, rate_limit_submit="1 per hour")
+    client = limited.test_client()
+    codes = [
+        post_form(client, "/de/barrierefreiheit", {"message": "Kontrast"}).status_code
+        for _ in range(2)
+    ]
+    get_db(limited).engine.dispose()
+    assert codes == [302, 429]
