@@ -299,16 +299,18 @@ def test_the_production_server_shows_no_version(app_config: dict[str, Any]) -> N
     )
     try:
         headers: list[tuple[str, str]] = []
-        for _ in range(100):
+        for _ in range(200):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                 connection.request("GET", "/de/impressum")
                 answer = connection.getresponse()
+                answer.read()
                 headers = answer.getheaders()
-                connection.close()
                 break
             except OSError:
                 time.sleep(0.1)
+            finally:
+                connection.close()
         assert headers, "gunicorn did not answer"
         servers = [value for name, value in headers if name.lower() == "server"]
         assert servers and not any(re.search(r"[0-9]", value) for value in servers), servers

@@ -272,7 +272,9 @@ def test_accessibility_feedback_never_lets_input_into_a_header(
     assert queued == 1
     deliver(app)
     [sent] = mailbox.messages
-    assert _stored(message) in sent.get_body(("plain",)).get_content()
+    # Line breaks in the text become CRLF in the email: compare the words.
+    words = " ".join(_stored(message).split())
+    assert words in " ".join(sent.get_body(("plain",)).get_content().split())
     _headers_free_of([sent], [message, page])
 
 
