@@ -9,7 +9,7 @@ INSTANCE := instance
 export PORTAL_INSTANCE_PATH ?= $(CURDIR)/$(INSTANCE)
 
 .PHONY: help venv system-deps qa-deps translations extract update-catalogs compile check-translations \
-        db run test test-postgres lint bench clean
+        db run test test-postgres lint bench lock audit clean
 
 help:
 	@echo "make run    serve the portal at http://127.0.0.1:5000 with demo data and a mail catcher"
@@ -17,6 +17,8 @@ help:
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  benchmarks: submissions against a slow mail server, booking, catalogue search"
 	@echo "make translations  extract, update and compile the message catalogs"
+	@echo "make lock   pin every production dependency with hashes into requirements.lock"
+	@echo "make audit  pip-audit over requirements.lock (exit 1: a vulnerability; 2: packages left unchecked)"
 
 $(BIN)/python:
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
@@ -32,7 +34,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed
 
 # Debian packages: gettext tools, Chromium for browser tests, Java for the Nu Html Checker,
-# Dovecot for the IMAP tests (the tests start their own instance; no system service is used).
+# Dovecot for the IMAP tests and Redis for the shared rate limits (the tests start their own
+# instances; no system service is used).
 system-deps:
 	@missing=""; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
@@ -41,6 +44,7 @@ system-deps:
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
 	[ -x /usr/lib/dovecot/imap ] || missing="$$missing dovecot-imapd"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -101,6 +105,18 @@ bench: venv compile
 	$(BIN)/python scripts/bench_submit.py
 	$(BIN)/python scripts/bench_catalogue.py
 	$(BIN)/python scripts/bench_booking.py
+
+# Production pins with hashes, from PyPI only (the machine's pip configuration is left out, so no
+# local wheel or mirror ends up in the hashes). Install with: pip install --require-hashes -r requirements.lock
+LOCK_INDEX ?= https://pypi.org/simple
+lock: venv
+	$(BIN)/pip install --quiet 'pip-tools>=7.4,<8'
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes \
+	  --allow-unsafe --strip-extras --extra postgres --index-url $(LOCK_INDEX) --no-emit-index-url \
+	  --output-file requirements.lock setup.cfg
+
+audit: venv
+	$(BIN)/python scripts/audit_lock.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

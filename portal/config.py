@@ -6,6 +6,7 @@ import dataclasses
 import ipaddress
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,15 @@ class Settings:
     rate_limit_submit: str = "20 per hour"
     rate_limit_signin: str = "30 per 15 minutes"
     rate_limit_storage_uri: str = "memory://"
+    # Prefix of every rate-limit and quota key, so several portals can share one Redis.
+    rate_limit_key_prefix: str = "soziales-duo"
+    # Confirmation emails (request, booking made, moved, cancelled) one address gets per day.
+    confirmation_mails_per_day: int = 5
+    # Upcoming active appointments one email address or phone number may hold at once.
+    bookings_per_contact: int = 3
+    # /.well-known/security.txt (RFC 9116): where to report a vulnerability, and until when.
+    security_contact: str = "mailto:it-sicherheit@verl.de"
+    security_txt_expires: str = ""
     draft_hours: int = 48
     booking_horizon_days: int = 56
     booking_lead_minutes: int = 120
@@ -223,6 +233,35 @@ def validate(settings: Settings) -> None:
     _validate_debug(settings)
     _validate_mail_transport(settings)
     _validate_inbound(settings)
+    _validate_abuse_limits(settings)
+
+
+def _validate_abuse_limits(settings: Settings) -> None:
+    """Behind HTTPS the visitor's address comes from a proxy; the limits need to know how many."""
+    if settings.secure_cookies and settings.proxy_count < 1:
+        raise ConfigError(
+            "PORTAL_PUBLIC_URL is https://, so the portal runs behind a TLS proxy: set "
+            "PORTAL_PROXY_COUNT to the number of reverse proxies in front of it (usually 1). "
+            "Without it every visitor seems to come from the proxy's address and shares one "
+            "rate limit."
+        )
+    if settings.proxy_count < 0:
+        raise ConfigError("PORTAL_PROXY_COUNT must not be negative.")
+    if settings.confirmation_mails_per_day < 1 or settings.bookings_per_contact < 1:
+        raise ConfigError(
+            "PORTAL_CONFIRMATION_MAILS_PER_DAY and PORTAL_BOOKINGS_PER_CONTACT must be at least 1."
+        )
+    if settings.security_txt_expires:
+        try:
+            datetime.fromisoformat(settings.security_txt_expires)
+        except ValueError:
+            raise ConfigError(
+                "PORTAL_SECURITY_TXT_EXPIRES must be a date such as 2027-06-30."
+            ) from None
+    if not settings.security_contact.startswith(("mailto:", "https://", "tel:")):
+        raise ConfigError(
+            "PORTAL_SECURITY_CONTACT must be a mailto:, https:// or tel: address (RFC 9116)."
+        )
 
 
 def _validate_debug(settings: Settings) -> None:

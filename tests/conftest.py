@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -68,6 +70,42 @@ class Mailbox:
     def to(self, address: str) -> list[EmailMessage]:
         """The messages sent to ``address``."""
         return [m for m in self.messages if address in str(m["To"])]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Redis the rate-limit tests share counters through: PORTAL_TEST_REDIS_URL, or a
+    private redis-server process for this run (Debian's package, installed by make system-deps)."""
+    if os.environ.get("PORTAL_TEST_REDIS_URL"):
+        yield os.environ["PORTAL_TEST_REDIS_URL"]
+        return
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    uri = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield uri
+    server.terminate()
+    server.wait(timeout=10)
 
 
 @pytest.fixture

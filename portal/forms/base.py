@@ -17,6 +17,26 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 # Characters that must never reach a header or a stored line: CR, LF, NUL, NEL, LS, PS.
 FORBIDDEN_IN_LINE = re.compile("[\r\n\x00\u0085\u2028\u2029]")
+# Bidi embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI): they
+# turn what staff read around ("Trojan Source"), e.g. a name that shows as something else.
+# Marks (LRM, RLM, ALM) change no order and stay allowed: Arabic keyboards type them.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+BIDI_MESSAGE = _l(
+    "Ihre Angabe enthält unsichtbare Zeichen, die die Schreibrichtung umdrehen. Bitte schreiben Sie die Angabe ohne diese Zeichen neu, am besten von Hand statt kopiert."
+)
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits (``str.isdigit`` also takes "²")."""
+    return text.isascii() and text.isdigit()
+
+
+def parse_number(raw: str | None, maximum: int = 10**9) -> int | None:
+    """``raw`` as a whole number from 0 to ``maximum``, or ``None`` for anything else."""
+    if not raw or len(raw) > len(str(maximum)) or not is_number(raw):
+        return None
+    value = int(raw)
+    return value if value <= maximum else None
 
 
 def strip_filter(value: Any) -> Any:
@@ -50,6 +70,8 @@ class SingleLine:
 
     def __call__(self, form: Any, field: Field) -> None:
         """Validate ``field``."""
+        if field.data and BIDI_CONTROLS.search(field.data):
+            raise ValidationError(BIDI_MESSAGE)
         if field.data and (FORBIDDEN_IN_LINE.search(field.data) or "\t" in field.data):
             raise ValidationError(_l("Bitte schreiben Sie die Angabe in eine Zeile."))
 
@@ -60,6 +82,8 @@ class NoControlCharacters:
     def __call__(self, form: Any, field: Field) -> None:
         """Validate ``field``."""
         text = field.data or ""
+        if BIDI_CONTROLS.search(text):
+            raise ValidationError(BIDI_MESSAGE)
         if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
             raise ValidationError(_l("Der Text enthält Zeichen, die wir nicht speichern können."))
 
@@ -77,7 +101,7 @@ def normalise_phone(raw: str) -> str | None:
 
 def normalise_email(raw: str) -> str | None:
     """A syntactically valid email address in normal form, or ``None``."""
-    if FORBIDDEN_IN_LINE.search(raw):
+    if FORBIDDEN_IN_LINE.search(raw) or BIDI_CONTROLS.search(raw):
         return None
     try:
         return validate_email(raw, check_deliverability=False).normalized

@@ -57,7 +57,7 @@ LOCATION_TYPES = {
     "postal": _l("Nur Postanschrift"),
     "virtual": _l("Ohne Adresse (Telefon, Hausbesuch)"),
 }
-TIME_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})$")
+TIME_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})$", re.ASCII)
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 
 

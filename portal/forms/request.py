@@ -29,6 +29,7 @@ from .base import (
     PhoneNumber,
     SingleLine,
     honeypot_field,
+    is_number,
 )
 
 
@@ -224,7 +225,7 @@ class DetailsForm(BaseForm):
         """A five-digit German postcode, required for a home visit."""
         if self.needs_address and not field.data:
             raise ValidationError(_l("Bitte geben Sie die Postleitzahl ein."))
-        if field.data and not (len(field.data) == 5 and field.data.isdigit()):
+        if field.data and not (len(field.data) == 5 and is_number(field.data)):
             raise ValidationError(_l("Eine Postleitzahl hat fünf Ziffern, zum Beispiel 33415."))
 
     def validate_city(self, field: StringField) -> None:

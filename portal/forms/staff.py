@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional, Regexp, Va
 from .. import labels
 from .base import BaseForm, MaxLength, MultiCheckboxField, NoControlCharacters, SingleLine
 
-REFERENCE = r"^SD-\d{4}-\d{5}$"
+REFERENCE = r"^SD-[0-9]{4}-[0-9]{5}$"
 MAX_PROPOSED = 3
 
 

@@ -13,7 +13,7 @@ from ..services.towns import LocationFacts, TownFacts
 from .base import BaseForm, EmailAddress, MaxLength, SingleLine, normalise_phone
 
 SLUG = r"^[a-z][a-z0-9-]{1,19}$"
-POSTCODE = re.compile(r"^\d{5}$")
+POSTCODE = re.compile(r"^\d{5}$", re.ASCII)
 
 
 class PhoneText:

@@ -161,9 +161,12 @@ def _encrypted(email: outbox.Email, help_request: HelpRequest, link: str) -> out
 
 
 def queue_new_request(
-    session: Session, help_request: HelpRequest, status_token: str | None
+    session: Session, help_request: HelpRequest, status_token: str | None, confirm: bool = True
 ) -> None:
-    """Queue the staff notification and, with an email address, the resident's confirmation."""
+    """Queue the staff notification and, with an email address, the resident's confirmation.
+
+    ``confirm=False`` (the address had its confirmations for today) leaves the confirmation out.
+    """
     staff_link = external_url(
         "staff.request_detail", lang=STAFF_LOCALE, reference=help_request.reference
     )
@@ -179,7 +182,8 @@ def queue_new_request(
         **_staff_facts(help_request),
     )
     outbox.enqueue(session, _encrypted(notification, help_request, staff_link))
-    queue_resident_confirmation(session, help_request, status_token)
+    if confirm:
+        queue_resident_confirmation(session, help_request, status_token)
 
 
 def queue_resident_confirmation(

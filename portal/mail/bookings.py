@@ -118,8 +118,9 @@ def _queue_booker(
     template: str,
     link: str,
     calendar: str = "",
+    confirm: bool = True,
 ) -> None:
-    if not booking.email:
+    if not booking.email or not confirm:
         return
     with force_locale(booking.locale):
         place_text = place(booking)
@@ -151,24 +152,35 @@ def _queue_booker(
     outbox.enqueue(session, email)
 
 
-def queue_booking_made(session: Session, booking: Booking, token: str | None) -> None:
-    """Tell the town's inbox about the new appointment and send the booker the confirmation."""
+def queue_booking_made(
+    session: Session, booking: Booking, token: str | None, confirm: bool = True
+) -> None:
+    """Tell the town's inbox about the new appointment and send the booker the confirmation.
+
+    ``confirm=False`` (the address had its confirmations for today) tells the inbox only.
+    """
     _queue_staff(session, booking, "new")
     link = manage_url(booking, token) if token else ""
-    _queue_booker(session, booking, "booking_confirmation", "booking_confirmation", link, "publish")
+    _queue_booker(
+        session, booking, "booking_confirmation", "booking_confirmation", link, "publish", confirm
+    )
 
 
-def queue_booking_moved(session: Session, booking: Booking, token: str | None) -> None:
+def queue_booking_moved(
+    session: Session, booking: Booking, token: str | None, confirm: bool = True
+) -> None:
     """Tell the inbox and the booker the new time; the calendar entry replaces the old one."""
     _queue_staff(session, booking, "moved")
     link = manage_url(booking, token) if token else ""
-    _queue_booker(session, booking, "booking_moved", "booking_confirmation", link, "publish")
+    _queue_booker(
+        session, booking, "booking_moved", "booking_confirmation", link, "publish", confirm
+    )
 
 
-def queue_booking_cancelled(session: Session, booking: Booking) -> None:
+def queue_booking_cancelled(session: Session, booking: Booking, confirm: bool = True) -> None:
     """Tell the inbox and the booker that the appointment is cancelled."""
     _queue_staff(session, booking, "cancelled")
-    _queue_booker(session, booking, "booking_cancelled", "booking_cancelled", "", "cancel")
+    _queue_booker(session, booking, "booking_cancelled", "booking_cancelled", "", "cancel", confirm)
 
 
 def queue_booking_reminder(session: Session, booking: Booking) -> None:

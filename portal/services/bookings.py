@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Booking, ConsultationLocation, HelpRequest, RequestDraft, RequestEvent
 from . import choices
-from .errors import BookingClosed, DraftIncomplete, SlotTaken, SlotUnavailable
+from .errors import BookingClosed, DraftIncomplete, SlotTaken, SlotUnavailable, TooManyBookings
 from .references import next_reference
 from .requests import BERLIN, OPEN_STATUSES, respond_by
 from .slots import Policy, Slot, check_slot, free_slots, location_by_code, parse_slot_key
@@ -172,6 +172,7 @@ def book_draft(
     response_days: int,
     now: datetime,
     privacy_version: str = "",
+    contact_limit: int | None = None,
 ) -> Booked:
     """Turn a complete booking draft into a booking, once.
 
@@ -179,9 +180,10 @@ def book_draft(
     creates) with the time and ``privacy_version`` of the privacy notice agreed to.
 
     Raises :class:`SlotUnavailable` (``past``, ``outside``, ``taken``, ``malformed``) when the
-    chosen slot cannot be had, :class:`SlotTaken` when another booking won the race, and
-    :class:`DraftIncomplete` when an answer is missing. A second submit of the same draft
-    returns the first booking with ``created=False``.
+    chosen slot cannot be had, :class:`SlotTaken` when another booking won the race,
+    :class:`DraftIncomplete` when an answer is missing, and :class:`TooManyBookings` when the
+    booker's email address or phone number already holds ``contact_limit`` upcoming bookings.
+    A second submit of the same draft returns the first booking with ``created=False``.
     """
     existing = booked_from(session, draft)
     if existing is not None:
@@ -196,6 +198,10 @@ def book_draft(
     slot = check_slot(session, location, parse_slot_key(answers["slot"]), now, policy)
     token = new_token()
     booking = _booking_from(answers, slot, location, locale, now)
+    if contact_limit is not None:
+        held = upcoming_bookings_of_contact(session, booking.email, booking.phone, now)
+        if held >= contact_limit:
+            raise TooManyBookings(contact_limit)
     booking.token_hash = hash_token(token)
     booking.draft_key_hash = draft.key_hash
     booking.consented_at, booking.consent_purpose = now, "booking"
@@ -216,6 +222,30 @@ def book_draft(
         raise SlotTaken() from None
     draft.answers = {}
     return Booked(booking, token, created=True, request_created=joined is None)
+
+
+def _same_contact(booking: Booking, email: str, phone: str) -> bool:
+    if email and booking.email and booking.email.casefold() == email.casefold():
+        return True
+    return bool(phone and booking.phone and _digits(booking.phone) == _digits(phone))
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isascii() and ch.isdigit())
+
+
+def upcoming_bookings_of_contact(session: Session, email: str, phone: str, now: datetime) -> int:
+    """How many active bookings still ahead carry this email address or phone number.
+
+    Compared in Python over the upcoming active bookings (a few hundred at most), so the
+    contact columns are never searched in SQL and may be stored encrypted.
+    """
+    if not email and not phone:
+        return 0
+    upcoming = session.scalars(
+        select(Booking).where(Booking.status == "active", Booking.slot_end > now)
+    )
+    return sum(1 for booking in upcoming if _same_contact(booking, email, phone))
 
 
 def _attach(request: HelpRequest, booking: Booking, now: datetime) -> None:

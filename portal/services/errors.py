@@ -52,6 +52,14 @@ class SlotTaken(SlotUnavailable):
         super().__init__("taken")
 
 
+class TooManyBookings(DomainError):
+    """The booker's email address or phone number already holds ``limit`` upcoming bookings."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
 class BookingClosed(DomainError):
     """The booking can no longer be moved or cancelled (cancelled, moved or already past)."""
 

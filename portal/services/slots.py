@@ -28,7 +28,7 @@ from .errors import SlotUnavailable
 from .workdays import is_public_holiday
 
 BERLIN = ZoneInfo("Europe/Berlin")
-_KEY = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z$")
+_KEY = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z$", re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import db
+from .. import db, security
 from ..config import Settings
 from ..forms.base import BaseForm
 from ..models import RequestDraft
@@ -19,6 +19,22 @@ def current_settings() -> Settings:
     """The typed settings of the running app."""
     settings: Settings = current_app.extensions["portal.settings"]
     return settings
+
+
+def may_confirm_to(address: str) -> bool:
+    """Whether a confirmation email may go to ``address`` today; if not, say so on the next page.
+
+    What was sent is stored and staff are told either way; only the email to the visitor is left
+    out once the address had ``CONFIRMATION_MAILS_PER_DAY`` of them.
+    """
+    if not address or security.confirmation_allowed(address):
+        return True
+    flash(
+        _(
+            "Heute haben wir schon mehrere E-Mails an diese Adresse geschickt. Darum schicken wir keine weitere Bestätigung per E-Mail. Ihre Angaben sind trotzdem bei uns angekommen. Bitte notieren Sie sich, was auf dieser Seite steht."
+        )
+    )
+    return False
 
 
 def live_draft(cookie: str) -> RequestDraft:

@@ -12,6 +12,7 @@ from flask_babel import force_locale
 from werkzeug.exceptions import HTTPException
 
 from .. import db, labels
+from ..forms.base import parse_number
 from ..i18n import DEFAULT_LOCALE, LOCALE_CODES
 from ..models import Organization
 from ..services import catalogue, catalogue_search, hsds
@@ -41,9 +42,10 @@ def _positive(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    value = parse_number(raw, maximum)
+    if value is None or value < 1:
         raise BadParameter(f"{name} must be a whole number from 1 to {maximum}")
-    return int(raw)
+    return value
 
 
 def _flag(name: str) -> bool:
@@ -103,9 +105,10 @@ def _open_data_headers(response: Response) -> Response:
 
 
 @bp.errorhandler(HTTPException)
-def _error(error: HTTPException) -> tuple[Response, int]:
+def _error(error: HTTPException) -> tuple[Response, int, list[tuple[str, str]]]:
     code = error.code or 500
-    return jsonify({"error": error.description, "status": code}), code
+    headers = [(name, value) for name, value in error.get_headers() if name == "Allow"]
+    return jsonify({"error": error.description, "status": code}), code, headers
 
 
 @bp.get("/")

@@ -13,6 +13,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    flash,
     redirect,
     render_template,
     request,
@@ -20,18 +21,27 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from .. import db, labels
 from ..forms import booking as forms
+from ..forms.base import parse_number
 from ..i18n import current_locale
 from ..mail import bookings as booking_mail
 from ..models import ConsultationLocation, RequestDraft, utcnow
 from ..security import limiter
 from ..services import bookings, choices, drafts, requests, slots, towns
-from ..services.errors import DraftExpired, DraftIncomplete, SlotUnavailable
-from . import Step, current_settings, draft_expired, leave_for_elsewhere, live_draft
+from ..services.errors import DraftExpired, DraftIncomplete, SlotUnavailable, TooManyBookings
+from . import (
+    Step,
+    current_settings,
+    draft_expired,
+    leave_for_elsewhere,
+    live_draft,
+    may_confirm_to,
+)
 
 bp = Blueprint("booking", __name__, url_prefix="/<lang>/booking")
 
@@ -284,7 +294,7 @@ def _save(draft: RequestDraft, name: str, new: dict[str, Any]) -> None:
 
 def _page_number(total: int) -> int:
     raw = request.args.get("page", "0")
-    number = int(raw) if raw.isdigit() and len(raw) < 4 else 0
+    number = parse_number(raw, 999) or 0
     return min(number, max(total - 1, 0))
 
 
@@ -419,14 +429,26 @@ def _book(draft: RequestDraft) -> Response | str:
             response_days=settings.response_days,
             now=utcnow(),
             privacy_version=settings.privacy_notice_version,
+            contact_limit=settings.bookings_per_contact,
         )
     except DraftIncomplete as exc:
         return redirect(step_url(exc.step))
     except SlotUnavailable as problem:
         return _lost_slot(draft, problem.reason)
+    except TooManyBookings as refused:
+        flash(
+            ngettext(
+                "Mit dieser E-Mail-Adresse oder Telefonnummer ist schon %(num)d Termin gebucht, der noch bevorsteht. Mehr Termine gleichzeitig sind nicht möglich. Bitte sagen Sie zuerst einen Termin ab (mit dem Link aus der Bestätigung) oder rufen Sie uns an.",
+                "Mit dieser E-Mail-Adresse oder Telefonnummer sind schon %(num)d Termine gebucht, die noch bevorstehen. Mehr Termine gleichzeitig sind nicht möglich. Bitte sagen Sie zuerst einen Termin ab (mit dem Link aus der Bestätigung) oder rufen Sie uns an.",
+                refused.limit,
+            )
+        )
+        return redirect(url_for("booking.check"))
     if not booked.created:
         return redirect(url_for("booking.done"))
-    booking_mail.queue_booking_made(db.session(), booked.booking, booked.token)
+    booking_mail.queue_booking_made(
+        db.session(), booked.booking, booked.token, confirm=may_confirm_to(booked.booking.email)
+    )
     db.commit()
     session.pop(SESSION_DRAFT, None)
     session[SESSION_BOOKED] = {"uid": booked.booking.uid, "token": booked.token}

@@ -19,7 +19,7 @@ from ..models import Booking, utcnow
 from ..security import limiter
 from ..services import audit, bookings, requests, retention, slots
 from ..services.errors import BookingClosed, SlotUnavailable
-from . import current_settings
+from . import current_settings, may_confirm_to
 from .booking import bp, checked_slot, policy, slot_page, slot_problem
 from .booking_results import calendar_response
 
@@ -102,7 +102,9 @@ def cancel() -> Response | str:
             bookings.cancel_booking(db.session(), found, utcnow())
         except BookingClosed:
             return _closed()
-        booking_mail.queue_booking_cancelled(db.session(), found)
+        booking_mail.queue_booking_cancelled(
+            db.session(), found, confirm=may_confirm_to(found.email)
+        )
         db.commit()
         flash(_("Ihr Termin ist abgesagt. Die Zeit ist wieder frei für andere."))
         return redirect(url_for("booking.manage"))
@@ -166,7 +168,9 @@ def move_confirm() -> Response | str:
             return _move_lost(problem.reason)
         except BookingClosed:
             return _closed()
-        booking_mail.queue_booking_moved(db.session(), moved, token or None)
+        booking_mail.queue_booking_moved(
+            db.session(), moved, token or None, confirm=may_confirm_to(moved.email)
+        )
         db.commit()
         session.pop(SESSION_MOVE, None)
         flash(_("Ihr Termin ist verschoben. Wir haben die alte Zeit wieder freigegeben."))

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import format_time, get_locale
 
 from .. import db, labels
+from ..forms.base import parse_number
 from ..forms.catalogue import SearchForm
 from ..i18n import current_locale
 from ..models import Schedule, Service
@@ -87,7 +88,7 @@ def index() -> str:
     searched = any(request.args.get(name) for name in ("q", "topic", "town", "language"))
     form.validate()
     page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and 0 < int(page) <= MAX_PAGE else 1
+    page_number = parse_number(page, MAX_PAGE) or 1
     results = None
     services: list[Service] = []
     if searched:

@@ -35,19 +35,22 @@ def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[Any, int]:
+    def _http_error(error: HTTPException) -> tuple[Any, int, list[tuple[str, str]]]:
         code = error.code or 500
         _log_security_event(error, code)
+        # Only the Allow header of a 405 goes out; the others describe the failed request.
+        headers = [(name, value) for name, value in error.get_headers() if name == "Allow"]
         if request.path.startswith("/api/"):
-            return jsonify({"error": error.description, "status": code}), code
+            return jsonify({"error": error.description, "status": code}), code, headers
         _guess_language()
         if code >= 500:
-            return render_template("errors/500.html"), code
+            return render_template("errors/500.html"), code, headers
         template = "400" if isinstance(error, CSRFError) else PAGES.get(code, "400")
-        return render_template(f"errors/{template}.html", csrf=isinstance(error, CSRFError)), code
+        page = render_template(f"errors/{template}.html", csrf=isinstance(error, CSRFError))
+        return page, code, headers
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[str, int]:
+    def _unexpected(error: Exception) -> tuple[Any, int]:
         # The path and the exception type only: never form data or request bodies.
         log.error(
             "unhandled %s on %s %s",
@@ -56,7 +59,10 @@ def init_app(app: Flask) -> None:
             request.url_rule,
             exc_info=error,
         )
-        _guess_language()
         if app.testing and app.config.get("PROPAGATE_EXCEPTIONS"):
             raise error
+        if request.path.startswith("/api/"):
+            body = {"error": InternalServerError.description, "status": InternalServerError.code}
+            return jsonify(body), InternalServerError.code
+        _guess_language()
         return render_template("errors/500.html"), InternalServerError.code

@@ -6,9 +6,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import db, mail
+from .. import db, mail, security
 from ..forms.feedback import FeedbackForm
 from ..i18n import best_locale, current_locale
+from ..models import utcnow
 from ..security import limiter
 from ..services import towns
 from ..sessions import forget_resident
@@ -33,6 +34,13 @@ def request_entry() -> Response:
 def booking_entry() -> Response:
     """Stable entry for flyers and QR codes: consultation booking in the browser's language."""
     return redirect(url_for("booking.start", lang=best_locale()))
+
+
+@bp.get("/.well-known/security.txt")
+def security_txt() -> Response:
+    """Where to report a vulnerability (RFC 9116)."""
+    body = security.security_txt(current_settings(), utcnow())
+    return Response(body, mimetype="text/plain", headers={"Cache-Control": "max-age=86400"})
 
 
 @bp.get("/favicon.ico")

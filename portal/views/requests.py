@@ -29,7 +29,14 @@ from ..services import (
     towns,
 )
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
-from . import Step, current_settings, draft_expired, leave_for_elsewhere, live_draft
+from . import (
+    Step,
+    current_settings,
+    draft_expired,
+    leave_for_elsewhere,
+    live_draft,
+    may_confirm_to,
+)
 
 bp = Blueprint("request", __name__, url_prefix="/<lang>/request")
 
@@ -256,7 +263,12 @@ def _submit(draft: RequestDraft) -> Response:
     if not submission.created:
         # A parallel click already sent it; leave the cookie that click set untouched.
         return redirect(url_for("request.done"))
-    mail.queue_new_request(db.session(), submission.request, submission.status_token)
+    mail.queue_new_request(
+        db.session(),
+        submission.request,
+        submission.status_token,
+        confirm=may_confirm_to(submission.request.email),
+    )
     db.commit()
     session.pop(SESSION_DRAFT, None)
     session[SESSION_SUBMITTED] = {"id": submission.request.id, "token": submission.status_token}

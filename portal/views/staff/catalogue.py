@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from ... import db, labels
+from ...forms.base import parse_number
 from ...forms.catalogue_editing import (
     FORMS,
     TEXT_LABELS,
@@ -114,7 +115,7 @@ def _editor(kind: str, record_id: str | None) -> tuple[RecordForm, Any, Any]:
 
 
 def _number(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+    return parse_number(raw)
 
 
 @bp.get("/catalogue/", endpoint="catalogue")
