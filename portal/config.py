@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .crypto import BadKey, decode_key
+
 
 class ConfigError(RuntimeError):
     """Raised at start-up when the configuration cannot run the portal safely."""
@@ -90,6 +92,11 @@ class Settings:
     provider_vat_id: str = ""
     supervisory_authority: str = "Landrat des Kreises Gütersloh (Kommunalaufsicht)"
     privacy_officer: str = "Datenschutzbeauftragte der Stadt Verl, Paderborner Straße 5, 33415 Verl"
+    # Keys that encrypt personal data at rest (URL-safe base64, 32 bytes each): the first
+    # encrypts, all decrypt. Empty: the key file instance/encryption.keys (created if missing).
+    encryption_keys: tuple[str, ...] = ()
+    # The key of the blind indexes (exact lookups of email and phone); needed with the above.
+    blind_index_key: str = ""
     debug: bool = False
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -141,6 +148,9 @@ def _coerce(name: str, value: Any) -> Any:
         return int(value)
     if kind == "float":
         return float(value)
+    if kind == "tuple[str, ...]":
+        items = value.replace(",", " ").split() if isinstance(value, str) else value
+        return tuple(str(item).strip() for item in items if str(item).strip())
     return str(value)
 
 
@@ -197,6 +207,7 @@ def validate(settings: Settings) -> None:
     if not settings.public_url.startswith(("http://", "https://")):
         raise ConfigError("PORTAL_PUBLIC_URL must start with http:// or https://.")
     _validate_inbound(settings)
+    _validate_keys(settings)
 
 
 def _validate_inbound(settings: Settings) -> None:
@@ -209,3 +220,22 @@ def _validate_inbound(settings: Settings) -> None:
         )
     if settings.imap_interval < 10:
         raise ConfigError("PORTAL_IMAP_INTERVAL must be at least 10 seconds.")
+
+
+def _validate_keys(settings: Settings) -> None:
+    """Configured encryption keys need a blind-index key, and every key must be well formed."""
+    if not settings.encryption_keys and not settings.blind_index_key:
+        return
+    if not settings.encryption_keys or not settings.blind_index_key:
+        raise ConfigError(
+            "PORTAL_ENCRYPTION_KEYS and PORTAL_BLIND_INDEX_KEY go together: set both, or "
+            "neither (then the portal keeps its keys in instance/encryption.keys)."
+        )
+    try:
+        for key in (*settings.encryption_keys, settings.blind_index_key):
+            decode_key(key)
+    except BadKey as bad:
+        raise ConfigError(
+            f"PORTAL_ENCRYPTION_KEYS / PORTAL_BLIND_INDEX_KEY: {bad}. Make a key with "
+            "`flask --app portal keys generate`."
+        ) from None
