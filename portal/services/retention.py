@@ -46,6 +46,8 @@ BOOKING_PERSONAL = (
     "street",
     "postcode",
     "city",
+    "email_index",
+    "phone_index",
 )
 
 

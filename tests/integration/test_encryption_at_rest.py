@@ -279,3 +279,24 @@ def test_the_totp_secret_is_stored_encrypted(app: Flask, client: FlaskClient) ->
     assert secret not in stored and stored.startswith("E1:")
     with get_db(app).readers() as session:
         assert session.scalars(select(StaffUser.totp_secret)).one() == secret
+
+
+def test_anonymising_a_request_empties_its_blind_indexes(app: Flask, client: FlaskClient) -> None:
+    from datetime import timedelta
+
+    from portal.models import utcnow
+    from portal.services import retention
+
+    seed_schedule(app)
+    walk_booking(client, details=BOOKING_DETAILS)
+    confirm(client)
+    with get_db(app).session() as session:
+        request = session.scalars(select(HelpRequest)).one()
+        request.status, request.outcome = "closed", "helped"
+        request.closed_at = utcnow() - timedelta(days=400)
+    with get_db(app).session() as session:
+        assert retention.purge(session, 180, 365, 30).requests == 1
+    with get_db(app).engine.connect() as connection:
+        for table in ("help_request", "booking"):
+            indexes = connection.execute(text(f"SELECT email_index, phone_index FROM {table}"))
+            assert [tuple(row) for row in indexes] == [("", "")], table
