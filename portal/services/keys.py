@@ -12,7 +12,17 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, LargeBinary, String, Table, func, or_, select, update
+from sqlalchemy import (
+    Column,
+    LargeBinary,
+    String,
+    Table,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from .. import crypto
@@ -54,7 +64,14 @@ def _key_id(column: EncryptedColumn) -> Any:
     """SQL for the key id written in front of each stored value (no decryption needed)."""
     start = len(crypto.PREFIX) + 1
     kind = LargeBinary() if column.binary else String()
-    return func.substr(column.column, start, crypto.KEY_ID_LENGTH, type_=kind)
+    # Positions written inline: PostgreSQL needs the GROUP BY expression to equal the selected
+    # one, and two sets of bind parameters would not.
+    return func.substr(
+        column.column,
+        literal_column(str(start)),
+        literal_column(str(crypto.KEY_ID_LENGTH)),
+        type_=kind,
+    )
 
 
 def _filled(column: EncryptedColumn) -> Any:
