@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import LargeBinary, String, Text, event
-from sqlalchemy.orm import Mapper
+from sqlalchemy import LargeBinary, String, Text, event, inspect
+from sqlalchemy.orm import Mapper, defer
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql import ClauseElement, operators
 from sqlalchemy.types import TypeDecorator
@@ -138,6 +138,17 @@ class BlindIndex(TypeDecorator[str]):
         if value is None:
             return None
         return ring_of(dialect).blind_index(self.kind, value)
+
+
+def without_content(model: type) -> list[Any]:
+    """Loader options that leave ``model``'s encrypted columns unloaded (loaded, and
+    decrypted, only if something reads them): for lists that show no content."""
+    columns = [
+        getattr(model, prop.key)
+        for prop in inspect(model).column_attrs
+        if isinstance(prop.columns[0].type, ENCRYPTED_TYPES)
+    ]
+    return [defer(column) for column in columns]
 
 
 def index_contacts(model: type, pairs: dict[str, str]) -> None:

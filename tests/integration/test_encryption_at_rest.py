@@ -300,3 +300,14 @@ def test_anonymising_a_request_empties_its_blind_indexes(app: Flask, client: Fla
         for table in ("help_request", "booking"):
             indexes = connection.execute(text(f"SELECT email_index, phone_index FROM {table}"))
             assert [tuple(row) for row in indexes] == [("", "")], table
+
+
+def test_the_staff_inbox_lists_requests_without_decrypting_them(
+    app: Flask, client: FlaskClient
+) -> None:
+    reference = _submit_request(client)
+    with get_db(app).engine.begin() as connection:  # a value no key can open
+        connection.execute(text("UPDATE help_request SET need_text = 'E1:00000000:AAAA'"))
+    colleague = _staff(app, "inbox-at-rest@example.org", "shs")
+    listing = colleague.get("/de/staff/")
+    assert listing.status_code == 200 and reference in listing.get_data(as_text=True)
