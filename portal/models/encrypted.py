@@ -143,9 +143,10 @@ class BlindIndex(TypeDecorator[str]):
 def without_content(model: type) -> list[Any]:
     """Loader options that leave ``model``'s encrypted columns unloaded (loaded, and
     decrypted, only if something reads them): for lists that show no content."""
+    mapper: Mapper[Any] = inspect(model)
     columns = [
         getattr(model, prop.key)
-        for prop in inspect(model).column_attrs
+        for prop in mapper.column_attrs
         if isinstance(prop.columns[0].type, ENCRYPTED_TYPES)
     ]
     return [defer(column) for column in columns]
