@@ -3,18 +3,20 @@ the old key; and migration 0010 encrypting rows written before it."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 from sqlalchemy.orm import Session
 
 from portal import create_app, crypto, migrate
 from portal.db import get_db, make_engine
-from portal.models import HelpRequest, OutboxMessage, StaffUser, Town
+from portal.models import HelpRequest, OutboxMessage, RequestDraft, StaffUser, Town
 from portal.services import keys
 from tests.conftest import answer_all, submit
 from tests.integration.test_staff import make_staff
@@ -87,10 +89,28 @@ def test_a_rotation_stopped_half_way_loses_nothing_and_the_old_key_goes_last(
         get_db(after).engine.dispose()
 
 
+@pytest.fixture
+def scratch_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the kind under test, to migrate up and down freely."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'before.sqlite'}"
+        return
+    url = make_url(database_url)
+    name = f"{url.database}_scratch"
+    server = make_engine(url.set(database="postgres").render_as_string(hide_password=False))
+    with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    server.dispose()
+
+
 def test_migration_0010_encrypts_rows_written_before_it_and_its_downgrade_decrypts(
-    tmp_path: Path,
+    scratch_url: str,
 ) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'before.sqlite'}")
+    engine = make_engine(scratch_url)
     ring = crypto.KeyRing.from_text([crypto.new_key()], crypto.new_key())
     crypto.attach(engine, ring)
     migrate.upgrade(engine)
@@ -113,19 +133,28 @@ def test_migration_0010_encrypts_rows_written_before_it_and_its_downgrade_decryp
                 status_token_hash="a" * 64,
             )
         )
+        session.add(
+            RequestDraft(
+                key_hash="b" * 64,
+                answers={"need": NEED, "name": "Elif Demir"},
+                expires_at=datetime(2026, 12, 5, tzinfo=UTC),
+            )
+        )
     migrate.downgrade(engine, "0a9c1stf0009")
     with engine.connect() as connection:
         plain = connection.execute(text("SELECT need_text, email FROM help_request")).one()
         assert tuple(plain) == (NEED, "Elif@example.org")
+        answers = connection.execute(text("SELECT answers FROM request_draft")).scalar_one()
+        assert "Elif Demir" in str(answers)
         connection.execute(
             text(
                 "INSERT INTO outbox_message (message_id, kind, recipient, reply_to, subject,"
                 " body_text, body_html, locale, status, attempts, created_at, next_attempt_at,"
                 " last_error, attachment_data) VALUES ('<1@x>', 'booking_confirmation',"
                 " 'elif@example.org', '', 'Termin', 'LINK-IM-TEXT', '<p>LINK</p>', 'de', 'sent',"
-                " 1, '2026-12-01',"
-                " '2026-12-01', '', x'00')"
-            )
+                " 1, '2026-12-01', '2026-12-01', '', :data)"
+            ),
+            {"data": b"BEGIN:VCALENDAR"},
         )
         connection.commit()
     migrate.upgrade(engine)
@@ -140,7 +169,10 @@ def test_migration_0010_encrypts_rows_written_before_it_and_its_downgrade_decryp
             text("SELECT body_text, body_html, attachment_data, recipient FROM outbox_message")
         ).one()
         assert tuple(sent[:3]) == ("", "", None) and sent[3].startswith("E1:")
+        stored = connection.execute(text("SELECT answers FROM request_draft")).scalar_one()
+        assert stored.startswith("E1:") and "Elif" not in stored
     with Session(engine) as session:
         assert session.scalars(select(HelpRequest.need_text)).one() == NEED
+        assert session.scalars(select(RequestDraft.answers)).one()["name"] == "Elif Demir"
         assert session.scalars(select(OutboxMessage.recipient)).one() == "elif@example.org"
     engine.dispose()
