@@ -164,6 +164,8 @@ class KeyRing:
 
     def _open(self, kid: str, body: bytes) -> bytes:
         cipher = self._cipher(kid)
+        if len(body) < NONCE_BYTES + 16:
+            raise Tampered(f"a value under key {kid} is too short to be a ciphertext")
         try:
             return cipher.decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], None)
         except InvalidTag:

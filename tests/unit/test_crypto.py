@@ -34,6 +34,8 @@ def test_a_changed_ciphertext_or_plaintext_in_an_encrypted_column_is_refused() -
         ring.decrypt_text("Schulden beim Vermieter")
     with pytest.raises(crypto.Tampered):
         ring.decrypt_bytes(b"raw message")
+    with pytest.raises(crypto.Tampered):
+        ring.decrypt_text(stored[:20])
 
 
 def test_old_keys_decrypt_the_newest_encrypts_and_a_removed_key_is_named() -> None:
