@@ -45,6 +45,7 @@ BOOKING_SUBJECT = "Karl Schmidt"  # walk_booking's person concerned
 STAFF_NOTE = "INTERNE-NOTIZ-GEHEIM Schulden beim Vermieter"
 STAFF_MESSAGE = "Bitte schicken Sie den Bescheid. NACHRICHT-GEHEIM"
 REPLY_TEXT = "GMAIL-ANTWORT"
+STRANGER = "fremde.person@example.net"
 
 
 @pytest.fixture
@@ -80,13 +81,10 @@ def _booked(client: FlaskClient) -> str:
     return manage_path(page).rsplit("/", 1)[1]
 
 
-def _reply(app: Flask, reference: str) -> None:
+def _reply(app: Flask, reference: str, sender: str = REQUEST_DETAILS["email"]) -> None:
     raw = REPLY.read_bytes()
-    for key, value in {
-        "reference": reference,
-        "portal": INBOUND,
-        "from": REQUEST_DETAILS["email"],
-    }.items():
+    raw = raw.replace(b"Message-ID: <", b"Message-ID: <" + sender.encode() + b".")  # not a dupe
+    for key, value in {"reference": reference, "portal": INBOUND, "from": sender}.items():
         raw = raw.replace(b"{{" + key.encode() + b"}}", value.encode())
     assert app.test_cli_runner().invoke(args=["mail", "receive"], input=raw).exit_code == 0
 
@@ -116,6 +114,7 @@ def _everything(app: Flask, client: FlaskClient, mailbox: Mailbox) -> tuple[list
     assert _step(colleague, reference, "note", {"text": STAFF_NOTE}).status_code == 302  # type: ignore[attr-defined]
     _step(colleague, reference, "message", {"text": STAFF_MESSAGE, "wait": "y"})
     _reply(app, reference)
+    _reply(app, "SD-1999-99999", STRANGER)  # matches nothing: kept whole, for the coordinator
     factor = _enrol(app, mailbox)
     typed = [
         *REQUEST_DETAILS.values(),
@@ -128,6 +127,8 @@ def _everything(app: Flask, client: FlaskClient, mailbox: Mailbox) -> tuple[list
         STAFF_NOTE,
         STAFF_MESSAGE,
         REPLY_TEXT,
+        STRANGER,
+        "ZITIERTER-VERLAUF",  # in the raw message of the unmatched one
         *factor,
     ]
     # "33758" is the postcode of a town and sits in plain configuration; it is no secret.
@@ -178,6 +179,11 @@ def test_nothing_typed_in_is_readable_in_any_row_or_in_the_database_file(
         "inbound_mail",
         "staff_user",
     }
+    with get_db(app).readers() as session:  # the unmatched message is there, readable by the portal
+        from portal.models import InboundMail
+
+        kept = [m.raw for m in session.scalars(select(InboundMail)) if m.kind == "unmatched"]
+        assert len(kept) == 1 and b"ZITIERTER-VERLAUF" in (kept[0] or b"")
     assert _leaks(values, [*secrets, token]) == []
     # Pending emails carry the private link only encrypted; delivered ones not at all.
     deliver(app)
