@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import housekeeping, labels, migrate
+from . import crypto, housekeeping, labels, migrate
 from .config import Settings
 from .db import get_db
 from .i18n import LOCALE_CODES
@@ -30,6 +30,7 @@ from .services import (
     audit,
     figures,
     hsds,
+    keys,
     outbox,
     schedule,
     slots,
@@ -59,6 +60,7 @@ CERTIFICATE_PROBLEMS = {
 }
 mail_cli = AppGroup("mail", help="Mail that comes back: replies, bounces, auto-replies.")
 figures_cli = AppGroup("figures", help="Figures for the towns and the funder, kept as counts.")
+keys_cli = AppGroup("keys", help="The keys that encrypt personal data at rest.")
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again later
 
 
@@ -328,7 +330,7 @@ def retention_purge(now_text: str | None) -> None:
     result = housekeeping.purge(app, now)
     click.echo(
         f"drafts deleted {result.drafts}, requests deleted {result.requests}, "
-        f"bookings cleared {result.bookings}, email bodies cleared {result.email_bodies}, "
+        f"bookings cleared {result.bookings}, "
         f"audit entries deleted {result.audit_entries}, emails deleted {result.outbox_messages}, "
         f"staff sessions deleted {result.staff_sessions}, security events deleted {result.security_events}"
     )
@@ -426,6 +428,97 @@ def towns_certificate(town_slug: str, remove: bool, path: Path | None) -> None:
         click.echo(f"Certificate removed: notifications to {name} carry no content.")
 
 
+@keys_cli.command("status")
+def keys_status() -> None:
+    """Show the keys in the ring and how many stored values each one encrypts."""
+    database = get_db(current_app)
+    ring = database.keyring
+    with database.session() as session:
+        counts = keys.key_counts(session)
+    totals: dict[str, int] = {}
+    for column_counts in counts.values():
+        for kid, number in column_counts.items():
+            totals[kid] = totals.get(kid, 0) + number
+    click.echo(f"Keys from {ring.source}:")
+    for kid in ring.key_ids:
+        role = "encrypts and decrypts" if kid == ring.current_id else "decrypts only"
+        click.echo(f"  {kid}  {role:22}  {totals.pop(kid, 0)} values")
+    for kid, number in sorted(totals.items()):
+        click.echo(f"  {kid}  NOT IN THE RING        {number} values (cannot be read)")
+    for name, column_counts in counts.items():
+        shown = ", ".join(f"{kid}: {n}" for kid, n in sorted(column_counts.items())) or "empty"
+        click.echo(f"    {name}: {shown}")
+    old = sum(n for c in counts.values() for kid, n in c.items() if kid != ring.current_id)
+    click.echo(
+        f"{old} values under older keys; run `flask --app portal keys rotate`."
+        if old
+        else "Every value is under the newest key."
+    )
+
+
+@keys_cli.command("rotate")
+@click.option("--batch-size", default=keys.DEFAULT_BATCH, show_default=True, type=int)
+def keys_rotate(batch_size: int) -> None:
+    """Re-encrypt every value under the newest key, committing after each batch."""
+    database = get_db(current_app)
+    current = database.keyring.current_id
+    for column in keys.encrypted_columns():
+        moved, last = 0, 0
+        while True:
+            with database.session() as session:  # one transaction per batch
+                batch = keys.rotate_batch(session, column, current, last, batch_size)
+            if batch is None:
+                break
+            moved, last = moved + batch[0], batch[1]
+        if moved:
+            click.echo(f"{column.name}: {moved} values re-encrypted")
+    click.echo(f"Every value is now under key {current}.")
+
+
+@keys_cli.command("generate")
+@click.option("--add", is_flag=True, help="Put the new key first in instance/encryption.keys.")
+def keys_generate(add: bool) -> None:
+    """Make a new random key; with --add it becomes the key that encrypts."""
+    key = crypto.new_key()
+    if not add:
+        click.echo(key)
+        return
+    path = Path(current_app.instance_path) / crypto.KEY_FILE
+    if get_db(current_app).keyring.source != str(path):
+        raise click.ClickException(
+            "The keys come from PORTAL_ENCRYPTION_KEYS: put this key first there, restart, "
+            f"then run `keys rotate`: {key}"
+        )
+    old, index = crypto.parse_key_file(path.read_text("utf-8"))
+    crypto.write_key_file(path, [key, *old], index)
+    click.echo(
+        f"Key {crypto.key_id(crypto.decode_key(key))} added to {path} and encrypts from the "
+        "next start of each process (web servers and worker). Then run `keys rotate`."
+    )
+
+
+@keys_cli.command("retire")
+@click.argument("key_id")
+def keys_retire(key_id: str) -> None:
+    """Remove an old key from instance/encryption.keys once no stored value needs it."""
+    database = get_db(current_app)
+    path = Path(current_app.instance_path) / crypto.KEY_FILE
+    if database.keyring.source != str(path):
+        raise click.ClickException("The keys come from configuration: remove it there.")
+    if key_id == database.keyring.current_id:
+        raise click.ClickException("This key encrypts new values; add a newer one first.")
+    with database.session() as session:
+        used = sum(c.get(key_id, 0) for c in keys.key_counts(session).values())
+    if used:
+        raise click.ClickException(f"{used} values still need key {key_id}: run `keys rotate`.")
+    old, index = crypto.parse_key_file(path.read_text("utf-8"))
+    kept = [key for key in old if crypto.key_id(crypto.decode_key(key)) != key_id]
+    if len(kept) == len(old):
+        raise click.ClickException(f"No key {key_id} in {path}.")
+    crypto.write_key_file(path, kept, index)
+    click.echo(f"Key {key_id} removed from {path}.")
+
+
 def _checked_certificate(pem: str) -> smime.CertificateInfo:
     try:
         return smime.describe(smime.load_certificate(pem, utcnow()))
@@ -449,5 +542,6 @@ def init_app(app: Flask) -> None:
         digest_cli,
         mail_cli,
         figures_cli,
+        keys_cli,
     ):
         app.cli.add_command(group)

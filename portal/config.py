@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .crypto import BadKey, decode_key
+
 
 class ConfigError(RuntimeError):
     """Raised at start-up when the configuration cannot run the portal safely."""
@@ -90,7 +92,6 @@ class Settings:
     retention_days_unclosed: int = 365
     retention_warning_days: int = 30
     retention_days_booking: int = 30
-    retention_hours_email: int = 24
     retention_days_audit: int = 365
     retention_days_outbox: int = 30
     # The version of the privacy notice residents agree to; stored with each consent.
@@ -115,6 +116,11 @@ class Settings:
     provider_vat_id: str = ""
     supervisory_authority: str = "Landrat des Kreises Gütersloh (Kommunalaufsicht)"
     privacy_officer: str = "Datenschutzbeauftragte der Stadt Verl, Paderborner Straße 5, 33415 Verl"
+    # Keys that encrypt personal data at rest (URL-safe base64, 32 bytes each): the first
+    # encrypts, all decrypt. Empty: the key file instance/encryption.keys (created if missing).
+    encryption_keys: tuple[str, ...] = ()
+    # The key of the blind indexes (exact lookups of email and phone); needed with the above.
+    blind_index_key: str = ""
     debug: bool = False
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -166,6 +172,9 @@ def _coerce(name: str, value: Any) -> Any:
         return int(value)
     if kind == "float":
         return float(value)
+    if kind == "tuple[str, ...]":
+        items = value.replace(",", " ").split() if isinstance(value, str) else value
+        return tuple(str(item).strip() for item in items if str(item).strip())
     return str(value)
 
 
@@ -234,6 +243,7 @@ def validate(settings: Settings) -> None:
     _validate_mail_transport(settings)
     _validate_inbound(settings)
     _validate_abuse_limits(settings)
+    _validate_keys(settings)
 
 
 def _validate_abuse_limits(settings: Settings) -> None:
@@ -313,12 +323,11 @@ def _validate_inbound(settings: Settings) -> None:
 
 
 def _validate_retention(settings: Settings) -> None:
-    """Every period is at least one day (or hour), and the warning comes before the deletion."""
+    """Every period is at least one day, and the warning comes before the deletion."""
     periods = (
         settings.retention_days_request,
         settings.retention_days_unclosed,
         settings.retention_days_booking,
-        settings.retention_hours_email,
         settings.retention_days_audit,
         settings.retention_days_outbox,
     )
@@ -331,3 +340,22 @@ def _validate_retention(settings: Settings) -> None:
         )
     if not 0 < len(settings.privacy_notice_version) <= 20:
         raise ConfigError("PORTAL_PRIVACY_NOTICE_VERSION must have 1 to 20 characters.")
+
+
+def _validate_keys(settings: Settings) -> None:
+    """Configured encryption keys need a blind-index key, and every key must be well formed."""
+    if not settings.encryption_keys and not settings.blind_index_key:
+        return
+    if not settings.encryption_keys or not settings.blind_index_key:
+        raise ConfigError(
+            "PORTAL_ENCRYPTION_KEYS and PORTAL_BLIND_INDEX_KEY go together: set both, or "
+            "neither (then the portal keeps its keys in instance/encryption.keys)."
+        )
+    try:
+        for key in (*settings.encryption_keys, settings.blind_index_key):
+            decode_key(key)
+    except BadKey as bad:
+        raise ConfigError(
+            f"PORTAL_ENCRYPTION_KEYS / PORTAL_BLIND_INDEX_KEY: {bad}. Make a key with "
+            "`flask --app portal keys generate`."
+        ) from None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import crypto
 from .config import Settings
 
 READ_ONLY = "portal_read_only"
@@ -43,6 +45,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted content is overwritten, not left in free pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -56,8 +60,10 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """The engine and session factory of one application."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, keyring: crypto.KeyRing) -> None:
         self.engine = make_engine(settings.database_url)
+        self.keyring = keyring
+        crypto.attach(self.engine, keyring)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.readers = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
@@ -77,7 +83,10 @@ class Database:
 
 def init_app(app: Flask, settings: Settings) -> Database:
     """Attach a :class:`Database` to the app and close the request session at teardown."""
-    database = Database(settings)
+    keyring = crypto.load_keyring(
+        settings.encryption_keys, settings.blind_index_key, Path(app.instance_path)
+    )
+    database = Database(settings, keyring)
     app.extensions["portal.db"] = database
 
     @app.teardown_appcontext

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+from .encrypted import BlindIndex, EncryptedText, index_contacts
 from .request import HelpRequest
 from .town import Town
 
@@ -140,16 +141,23 @@ class Booking(Base):
     locale: Mapped[str] = mapped_column(String(5), default="de")
     on_behalf: Mapped[bool] = mapped_column(default=False)
     relationship_kind: Mapped[str] = mapped_column(String(20), default="")
-    subject_name: Mapped[str] = mapped_column(String(120), default="")
+    subject_name: Mapped[str] = mapped_column(EncryptedText, default="")
     authority: Mapped[str] = mapped_column(String(20), default="")
     topic: Mapped[str] = mapped_column(String(20), default="")
-    note: Mapped[str] = mapped_column(Text, default="")
-    booker_name: Mapped[str] = mapped_column(String(120), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    email: Mapped[str] = mapped_column(String(254), default="")
-    street: Mapped[str] = mapped_column(String(120), default="")
-    postcode: Mapped[str] = mapped_column(String(10), default="")
-    city: Mapped[str] = mapped_column(String(80), default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")
+    booker_name: Mapped[str] = mapped_column(EncryptedText, default="")
+    phone: Mapped[str] = mapped_column(EncryptedText, default="")
+    email: Mapped[str] = mapped_column(EncryptedText, default="")
+    street: Mapped[str] = mapped_column(EncryptedText, default="")
+    postcode: Mapped[str] = mapped_column(EncryptedText, default="")
+    city: Mapped[str] = mapped_column(EncryptedText, default="")
+    # Keyed hashes of the normalised email and phone, for exact lookups (see crypto.py).
+    email_index: Mapped[str] = mapped_column(
+        BlindIndex("email"), default="", server_default="", index=True
+    )
+    phone_index: Mapped[str] = mapped_column(
+        BlindIndex("phone"), default="", server_default="", index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
     reminder_queued_at: Mapped[datetime | None]
@@ -162,3 +170,6 @@ class Booking(Base):
 
     location: Mapped[ConsultationLocation] = relationship(lazy="joined")
     request: Mapped[HelpRequest] = relationship(lazy="joined")
+
+
+index_contacts(Booking, {"email_index": "email", "phone_index": "phone"})

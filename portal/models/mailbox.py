@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
+from .encrypted import EncryptedBytes, EncryptedText
 
 INBOUND_KINDS = ("staff_reply", "resident_reply", "bounce", "auto_reply", "unmatched")
 
@@ -30,11 +31,11 @@ class InboundMail(Base):
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(20))
-    sender: Mapped[str] = mapped_column(String(254), default="")
-    subject: Mapped[str] = mapped_column(String(300), default="")
-    body_text: Mapped[str] = mapped_column(Text, default="")
+    sender: Mapped[str] = mapped_column(EncryptedText, default="")
+    subject: Mapped[str] = mapped_column(EncryptedText, default="")
+    body_text: Mapped[str] = mapped_column(EncryptedText, default="")
     # Kept only for messages that matched nothing, so the coordinator can read them.
-    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    raw: Mapped[bytes | None] = mapped_column(EncryptedBytes)
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("help_request.id", ondelete="SET NULL")
     )

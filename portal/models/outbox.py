@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
+from .encrypted import BlindIndex, EncryptedBytes, EncryptedText, index_contacts
 
 
 class OutboxMessage(Base):
@@ -24,16 +25,22 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
-    recipient: Mapped[str] = mapped_column(String(254))
-    reply_to: Mapped[str] = mapped_column(String(254), default="")
-    subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
+    # Addresses, subject and bodies are stored encrypted; the bodies and the attachment are
+    # dropped once the message is delivered (they may hold a private link).
+    recipient: Mapped[str] = mapped_column(EncryptedText)
+    # Keyed hash of the recipient, so a town inbox's messages are found without decrypting.
+    recipient_index: Mapped[str] = mapped_column(
+        BlindIndex("email"), default="", server_default="", index=True
+    )
+    reply_to: Mapped[str] = mapped_column(EncryptedText, default="")
+    subject: Mapped[str] = mapped_column(EncryptedText)
+    body_text: Mapped[str] = mapped_column(EncryptedText)
+    body_html: Mapped[str] = mapped_column(EncryptedText)
     locale: Mapped[str] = mapped_column(String(5), default="de")
     # One optional attachment (an appointment's .ics), stored as rendered so nothing is lost.
     attachment_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     attachment_type: Mapped[str] = mapped_column(String(100), default="", server_default="")
-    attachment_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment_data: Mapped[bytes | None] = mapped_column(EncryptedBytes)
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("help_request.id", ondelete="SET NULL")
     )
@@ -49,7 +56,10 @@ class OutboxMessage(Base):
     bounce_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # The whole message as an S/MIME enveloped-data entity, for inboxes with a certificate;
     # when set, it is sent instead of the text and HTML parts.
-    encrypted_mime: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # When retention removed the body, attachment and encrypted copy of a sent email: the
-    # row keeps only its metadata (recipient, subject, times, delivery result).
+    encrypted_mime: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+    # When the body, attachment and encrypted copy of a sent email were removed: the row
+    # keeps only its metadata (recipient, subject, times, delivery result).
     cleared_at: Mapped[datetime | None]
+
+
+index_contacts(OutboxMessage, {"recipient_index": "recipient"})

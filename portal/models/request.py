@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, false
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+from .encrypted import BlindIndex, EncryptedJSON, EncryptedText, index_contacts
 from .town import Town
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class RequestDraft(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -66,14 +67,14 @@ class HelpRequest(Base):
     locale: Mapped[str] = mapped_column(String(5))
     on_behalf: Mapped[bool] = mapped_column(default=False)
     relationship_kind: Mapped[str] = mapped_column(String(20), default="")
-    subject_name: Mapped[str] = mapped_column(String(120), default="")
+    subject_name: Mapped[str] = mapped_column(EncryptedText, default="")
     authority: Mapped[str] = mapped_column(String(20), default="")
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The catalogue offer the request was started from ("ask the Soziales Duo about this").
     catalogue_service_id: Mapped[str | None] = mapped_column(
         ForeignKey("catalogue_service.id", ondelete="SET NULL")
     )
-    need_text: Mapped[str] = mapped_column(Text, default="")
+    need_text: Mapped[str] = mapped_column(EncryptedText, default="")
     urgency: Mapped[str] = mapped_column(String(10))
     contact_method: Mapped[str] = mapped_column(String(30))
     contact_days: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -81,13 +82,20 @@ class HelpRequest(Base):
     language: Mapped[str] = mapped_column(String(40), default="de")
     interpreter: Mapped[bool] = mapped_column(default=False)
     accessibility: Mapped[list[str]] = mapped_column(JSON, default=list)
-    accessibility_note: Mapped[str] = mapped_column(String(500), default="")
-    requester_name: Mapped[str] = mapped_column(String(120), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    email: Mapped[str] = mapped_column(String(254), default="")
-    street: Mapped[str] = mapped_column(String(120), default="")
-    postcode: Mapped[str] = mapped_column(String(10), default="")
-    city: Mapped[str] = mapped_column(String(80), default="")
+    accessibility_note: Mapped[str] = mapped_column(EncryptedText, default="")
+    requester_name: Mapped[str] = mapped_column(EncryptedText, default="")
+    phone: Mapped[str] = mapped_column(EncryptedText, default="")
+    email: Mapped[str] = mapped_column(EncryptedText, default="")
+    street: Mapped[str] = mapped_column(EncryptedText, default="")
+    postcode: Mapped[str] = mapped_column(EncryptedText, default="")
+    city: Mapped[str] = mapped_column(EncryptedText, default="")
+    # Keyed hashes of the normalised email and phone, for exact lookups (see crypto.py).
+    email_index: Mapped[str] = mapped_column(
+        BlindIndex("email"), default="", server_default="", index=True
+    )
+    phone_index: Mapped[str] = mapped_column(
+        BlindIndex("phone"), default="", server_default="", index=True
+    )
     status_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     draft_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     closed_at: Mapped[datetime | None]
@@ -113,6 +121,9 @@ class HelpRequest(Base):
     )
 
 
+index_contacts(HelpRequest, {"email_index": "email", "phone_index": "phone"})
+
+
 class RequestEvent(Base):
     """One entry on a request's timeline, with who did it when.
 
@@ -127,7 +138,7 @@ class RequestEvent(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("help_request.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(30))
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(EncryptedText, default="")
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     # Codes that describe the change (old and new status, outcome, urgency, colleague id).
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -165,7 +176,7 @@ class Referral(Base):
         ForeignKey("catalogue_organization.id", ondelete="SET NULL")
     )
     office_name: Mapped[str] = mapped_column(String(200))
-    passed_on: Mapped[str] = mapped_column(Text, default="")
+    passed_on: Mapped[str] = mapped_column(EncryptedText, default="")
     consent: Mapped[str] = mapped_column(String(10))
     follow_up_on: Mapped[date]
     status: Mapped[str] = mapped_column(String(10), default="open")

@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+from .encrypted import EncryptedText
 from .town import Town
 
 ROLES = ("caseworker", "coordinator", "editor", "admin")
@@ -34,7 +35,7 @@ class StaffUser(Base):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     role: Mapped[str] = mapped_column(String(20), default="caseworker")
     password_hash: Mapped[str] = mapped_column(String(200))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
     totp_enabled: Mapped[bool] = mapped_column(default=False)
     last_totp_step: Mapped[int] = mapped_column(default=0)
     # Failed sign-in steps since the last complete sign-in, counted atomically in SQL.

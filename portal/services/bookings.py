@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -224,28 +224,28 @@ def book_draft(
     return Booked(booking, token, created=True, request_created=joined is None)
 
 
-def _same_contact(booking: Booking, email: str, phone: str) -> bool:
-    if email and booking.email and booking.email.casefold() == email.casefold():
-        return True
-    return bool(phone and booking.phone and _digits(booking.phone) == _digits(phone))
-
-
-def _digits(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isascii() and ch.isdigit())
-
-
-def upcoming_bookings_of_contact(session: Session, email: str, phone: str, now: datetime) -> int:
+def upcoming_bookings_of_contact(
+    session: Session, email: str | None, phone: str | None, now: datetime
+) -> int:
     """How many active bookings still ahead carry this email address or phone number.
 
-    Compared in Python over the upcoming active bookings (a few hundred at most), so the
-    contact columns are never searched in SQL and may be stored encrypted.
+    Looked up by the blind indexes (keyed hashes of the normalised address and number), so
+    the encrypted contact columns are never searched: ``Anna@Example.org`` and
+    ``+49 5246 12345`` find ``anna@example.org`` and ``05246 12345``.
     """
-    if not email and not phone:
+    same = []
+    if email and email.strip():
+        same.append(Booking.email_index == email)
+    if phone and phone.strip():
+        same.append(Booking.phone_index == phone)
+    if not same:
         return 0
-    upcoming = session.scalars(
-        select(Booking).where(Booking.status == "active", Booking.slot_end > now)
+    count = session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.status == "active", Booking.slot_end > now, or_(*same))
     )
-    return sum(1 for booking in upcoming if _same_contact(booking, email, phone))
+    return int(count or 0)
 
 
 def _attach(request: HelpRequest, booking: Booking, now: datetime) -> None:

@@ -166,7 +166,7 @@ def _undelivered(session: Session, town: Town, since: datetime) -> list[Undelive
         select(OutboxMessage, HelpRequest.reference)
         .outerjoin(HelpRequest, OutboxMessage.request_id == HelpRequest.id)
         .where(
-            or_(HelpRequest.town_id == town.id, OutboxMessage.recipient == town.inbox_email),
+            or_(HelpRequest.town_id == town.id, OutboxMessage.recipient_index == town.inbox_email),
             or_(
                 (OutboxMessage.status == "bounced") & (OutboxMessage.bounced_at >= since),
                 (OutboxMessage.status == "failed") & (OutboxMessage.next_attempt_at >= since),

@@ -89,17 +89,23 @@ def claim_due(session: Session, limit: int = 20, now: datetime | None = None) ->
     return ids
 
 
-# Emails whose body carries a one-time secret (a staff activation link): once delivered, only
-# their metadata stays, so a copy of the database holds no usable link.
-SECRET_KINDS = frozenset({"staff_activation"})
-REMOVED_NOTE = "[removed after delivery: the message held a one-time link]"
+def drop_content(message: OutboxMessage) -> None:
+    """Forget what a message said and carried; its metadata (kind, recipient, Message-ID,
+    times, status) stays for the timeline and for bounces that come back later.
+
+    Bodies and attachments may hold a private link (status, booking, activation) or an
+    ``.ics`` with one: once delivered, a copy of the database must hold no usable link.
+    """
+    message.body_text = ""
+    message.body_html = ""
+    message.attachment_data = None
+    message.encrypted_mime = None
+    message.cleared_at = utcnow()
 
 
 def mark_sent(session: Session, message: OutboxMessage) -> None:
-    """Record a successful delivery; the body of a message with a one-time secret is dropped."""
-    if message.kind in SECRET_KINDS:
-        message.body_text = REMOVED_NOTE
-        message.body_html = ""
+    """Record a successful delivery and drop the message's content."""
+    drop_content(message)
     message.status = "sent"
     message.sent_at = utcnow()
     message.attempts += 1

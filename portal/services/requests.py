@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import HelpRequest, RequestDraft, RequestEvent, Town, utcnow
+from ..models.encrypted import without_content
 from .errors import DraftIncomplete, RequestClosed
 from .references import next_reference
 from .tokens import hash_token, new_token
@@ -226,8 +227,16 @@ class InboxFilter:
 
 
 def filtered_inbox(session: Session, wanted: InboxFilter, limit: int = 200) -> list[HelpRequest]:
-    """Requests matching ``wanted``, newest first; without a status, the open ones."""
-    query = select(HelpRequest).order_by(HelpRequest.received_at.desc()).limit(limit)
+    """Requests matching ``wanted``, newest first; without a status, the open ones.
+
+    The list shows no content, so nothing encrypted is loaded or decrypted for it.
+    """
+    query = (
+        select(HelpRequest)
+        .options(*without_content(HelpRequest))
+        .order_by(HelpRequest.received_at.desc())
+        .limit(limit)
+    )
     if wanted.town_ids is not None:
         query = query.where(HelpRequest.town_id.in_(wanted.town_ids))
     if wanted.status:

@@ -49,7 +49,6 @@ class Periods:
     unclosed_days: int = 365
     warning_days: int = 30
     booking_days: int = 30
-    email_hours: int = 24
     audit_days: int = 365
     outbox_days: int = 30
 
@@ -61,7 +60,6 @@ class Periods:
             unclosed_days=settings.retention_days_unclosed,
             warning_days=settings.retention_warning_days,
             booking_days=settings.retention_days_booking,
-            email_hours=settings.retention_hours_email,
             audit_days=settings.retention_days_audit,
             outbox_days=settings.retention_days_outbox,
         )
@@ -74,7 +72,6 @@ class PurgeResult:
     drafts: int
     requests: int
     bookings: int
-    email_bodies: int
     audit_entries: int
     outbox_messages: int
     staff_sessions: int
@@ -100,6 +97,8 @@ BOOKING_PERSONAL = (
     "street",
     "postcode",
     "city",
+    "email_index",
+    "phone_index",
 )
 
 
@@ -243,31 +242,6 @@ def clear_bookings(session: Session, before: datetime, now: datetime) -> int:
     return int(cleared.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def clear_email_bodies(session: Session, before: datetime, now: datetime) -> int:
-    """Keep only the metadata of emails delivered before ``before``.
-
-    Failed emails keep their body until the outbox period ends, so ``outbox retry`` can
-    still send them.
-    """
-    cleared = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status.in_(("sent", "bounced")),
-            OutboxMessage.sent_at <= before,
-            OutboxMessage.cleared_at.is_(None),
-        )
-        .values(
-            body_text="",
-            body_html="",
-            attachment_data=None,
-            encrypted_mime=None,
-            cleared_at=now,
-        ),
-        execution_options={"synchronize_session": False},
-    )
-    return int(cleared.rowcount or 0)  # type: ignore[attr-defined]
-
-
 def _delete_old_audit(session: Session, before: datetime) -> int:
     """Audit entries past their period, unless their request still holds personal data.
 
@@ -309,7 +283,6 @@ def purge(session: Session, periods: Periods, now: datetime | None = None) -> Pu
     now = now or utcnow()
     requests = delete_requests(session, _due_requests(session, periods, now), now)
     bookings = clear_bookings(session, now - timedelta(days=periods.booking_days), now)
-    bodies = clear_email_bodies(session, now - timedelta(hours=periods.email_hours), now)
     session.execute(delete(ResidentLink).where(ResidentLink.expires_at <= now))
     # An activation link that was used or has expired opens nothing: its hash goes.
     session.execute(
@@ -324,7 +297,6 @@ def purge(session: Session, periods: Periods, now: datetime | None = None) -> Pu
         drafts=purge_expired_drafts(session, now),
         requests=requests,
         bookings=bookings,
-        email_bodies=bodies,
         audit_entries=_delete_old_audit(session, now - timedelta(days=periods.audit_days)),
         outbox_messages=_delete_old_mail(session, now - timedelta(days=periods.outbox_days)),
         staff_sessions=int(sessions.rowcount or 0),  # type: ignore[attr-defined]

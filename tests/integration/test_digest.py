@@ -112,14 +112,14 @@ def _prepare(app: Flask, client: FlaskClient, day: date) -> list[str]:
             )
         bounced = session.scalar(
             select(OutboxMessage).where(
-                OutboxMessage.request_id == overdue.id, OutboxMessage.recipient != SHS_INBOX
+                OutboxMessage.request_id == overdue.id, OutboxMessage.recipient_index != SHS_INBOX
             )
         )
         assert bounced is not None
         bounced.status, bounced.bounced_at = "bounced", utcnow()
         failed = session.scalar(
             select(OutboxMessage).where(
-                OutboxMessage.request_id == untaken.id, OutboxMessage.recipient == SHS_INBOX
+                OutboxMessage.request_id == untaken.id, OutboxMessage.recipient_index == SHS_INBOX
             )
         )
         assert failed is not None

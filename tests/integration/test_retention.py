@@ -30,9 +30,7 @@ from tests.booking_support import confirm, seed_schedule, walk_booking
 from tests.conftest import Mailbox, deliver
 from tests.integration.test_triage import _reference, _staff, _step
 
-PERIODS = retention.Periods(
-    closed_days=90, unclosed_days=365, warning_days=30, booking_days=30, email_hours=24
-)
+PERIODS = retention.Periods(closed_days=90, unclosed_days=365, warning_days=30, booking_days=30)
 EVERYTHING = (RequestEvent, Referral, ResidentLink, Booking, OutboxMessage, InboundMail)
 
 
@@ -105,7 +103,7 @@ def test_a_closed_request_is_deleted_with_everything_after_its_period(
         assert kept.count == 1 and kept.outcome == "referred"
     # A second run at the same time changes nothing and counts nothing twice.
     again = _purge(app, days=91)
-    assert (again.requests, again.bookings, again.email_bodies) == (0, 0, 0)
+    assert (again.requests, again.bookings) == (0, 0)
     with get_db(app).readers() as session:
         assert (
             session.scalars(select(FigureCount.count).where(FigureCount.measure == "request")).one()
@@ -164,27 +162,6 @@ def test_the_bookers_details_go_after_the_appointment_and_the_request_lives_on(
         # The appointment was activity: the request is not idle yet.
         assert session.scalars(select(HelpRequest)).one() is not None
     assert _purge(app, days=days_after + 32).bookings == 0
-
-
-def test_a_sent_emails_body_goes_after_hours_and_a_failed_one_stays_for_a_retry(
-    app: Flask, client: FlaskClient, mailbox: Mailbox
-) -> None:
-    _reference(client)
-    deliver(app)
-    with get_db(app).session() as session:
-        sent = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "sent")).all()
-        assert sent and all(message.body_text for message in sent)
-        failed = sent[0]
-        failed.status, failed.sent_at = "failed", None
-    assert _purge(app, days=0.9).email_bodies == 0
-    assert _purge(app, days=1.1).email_bodies == len(sent) - 1
-    with get_db(app).readers() as session:
-        for message in session.scalars(select(OutboxMessage)):
-            if message.status == "sent":
-                assert message.cleared_at and not message.body_text and not message.body_html
-                assert message.attachment_data is None and message.subject
-            else:
-                assert message.body_text and message.cleared_at is None
 
 
 def test_stray_mail_goes_after_the_outbox_period(app: Flask) -> None:
@@ -250,7 +227,6 @@ def test_the_privacy_notice_states_the_configured_periods(app_config: dict) -> N
             "retention_days_request": 77,
             "retention_days_unclosed": 222,
             "retention_days_booking": 11,
-            "retention_hours_email": 5,
             "retention_days_audit": 444,
             "draft_hours": 33,
         }
@@ -261,7 +237,7 @@ def test_the_privacy_notice_states_the_configured_periods(app_config: dict) -> N
         "löschen wir 77 Tage nach dem Abschluss",
         "löschen wir 222 Tage nach dem letzten Schritt",
         "löschen wir 11 Tage nach dem Termin",
-        "löschen wir nach 5 Stunden",
+        "löschen wir, sobald sie versendet ist",
         "nach 444 Tagen",
         "nach 33 Stunden",
     ):

@@ -362,7 +362,7 @@ def test_the_coordinator_sees_a_bounced_notification_and_files_stray_mail(
     deliver(app)
     with get_db(app).session() as session:
         notice = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.recipient == SHS_INBOX)
+            select(OutboxMessage).where(OutboxMessage.recipient_index == SHS_INBOX)
         ).one()
         notice.status, notice.bounced_at = "bounced", utcnow()
         notice.bounce_reason = "5.1.1 user unknown"
