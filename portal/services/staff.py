@@ -279,6 +279,12 @@ def totp_uri(user: StaffUser) -> str:
     )
 
 
+def ascii_digits(code: str) -> str:
+    """The decimal digits of ``code`` in ASCII: "١٢٣ ٤٥٦" (Arabic-Indic, as an Arabic keyboard
+    types them) becomes "123456"; spaces, dashes and "²" are dropped."""
+    return "".join(str(unicodedata.decimal(ch)) for ch in code if ch.isdecimal())
+
+
 def verify_code(session: Session, user: StaffUser, code: str, at: float | None = None) -> None:
     """Accept a one-time code once, even when the same code arrives in parallel.
 
@@ -287,7 +293,7 @@ def verify_code(session: Session, user: StaffUser, code: str, at: float | None =
     used, so of two requests with one code exactly one wins.
     """
     claim_attempt(session, user)
-    code = "".join(ch for ch in code if ch.isdigit())
+    code = ascii_digits(code)
     totp = pyotp.TOTP(user.totp_secret or "")
     moment = time.time() if at is None else at
     current_step = int(moment // totp.interval)

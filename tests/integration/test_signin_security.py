@@ -99,6 +99,20 @@ def test_a_used_code_and_an_older_one_are_refused(app: Flask) -> None:
             staff.verify_code(session, user, totp.at(now - 30), at=now)
 
 
+def test_a_code_typed_in_arabic_indic_digits_counts_and_superscripts_do_not(app: Flask) -> None:
+    secret = make_staff(app, "rana@example.org", "verl")
+    totp = pyotp.TOTP(secret)
+    now = time.time()
+    code = totp.at(now)
+    arabic = "".join(chr(0x0660 + int(digit)) for digit in code)
+    superscript = code.translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    with get_db(app).session() as session:
+        user = session.scalars(select(StaffUser)).one()
+        with pytest.raises(InvalidCredentials):
+            staff.verify_code(session, user, superscript, at=now)
+        staff.verify_code(session, user, f"{arabic[:3]} {arabic[3:]}", at=now)
+
+
 def test_waits_grow_from_two_seconds_to_fifteen_minutes() -> None:
     waits = [staff.wait_after(n).total_seconds() for n in range(12)]
     assert waits[: staff.FREE_ATTEMPTS] == [0] * staff.FREE_ATTEMPTS
