@@ -286,7 +286,7 @@ def _validate_debug(settings: Settings) -> None:
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine (localhost or a loopback address)."""
     name = host.strip().strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
+    if name == "localhost":
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
@@ -320,6 +320,11 @@ def _validate_inbound(settings: Settings) -> None:
         )
     if settings.imap_interval < 10:
         raise ConfigError("PORTAL_IMAP_INTERVAL must be at least 10 seconds.")
+    if settings.imap_host and not settings.imap_ssl and not is_loopback(settings.imap_host):
+        raise ConfigError(
+            f"PORTAL_IMAP_HOST {settings.imap_host!r} is not on this machine, so residents' "
+            "replies must be fetched encrypted: set PORTAL_IMAP_SSL=1 (port 993)."
+        )
 
 
 def _validate_retention(settings: Settings) -> None:

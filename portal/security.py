@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, Response, abort, current_app, g, request
 from flask_limiter import Limiter, RequestLimit
 from flask_wtf.csrf import CSRFProtect
-from limits import RateLimitItemPerDay
+from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
@@ -113,6 +113,31 @@ class ConfirmationQuota:
         return bool(self.strategy.hit(self.item, self.prefix, "confirmation", self._key(address)))
 
 
+class EventThrottle:
+    """At most one security-log entry per kind and visitor a minute, for the events anyone
+    can cause at will (a refused CSRF token, a rate limit): a flood of them must neither fill
+    the database nor push real sign-in events off the staff page."""
+
+    def __init__(self, storage: Storage, prefix: str) -> None:
+        self.strategy = FixedWindowRateLimiter(storage)
+        self.prefix = prefix
+        self.item = RateLimitItemPerMinute(1)
+
+    def allows(self, kind: str, visitor: str) -> bool:
+        """Count one event of ``kind`` from ``visitor``; ``False`` when one went this minute."""
+        return bool(self.strategy.hit(self.item, self.prefix, "security-event", kind, visitor))
+
+
+def event_worth_logging(kind: str) -> bool:
+    """Whether this visitor's ``kind`` event should go to the security log now."""
+    throttle: EventThrottle = current_app.extensions["portal.event_throttle"]
+    try:
+        return throttle.allows(kind, client_key())
+    except Exception:  # the storage is down: log the event rather than lose it
+        log.exception("security event throttle unavailable")
+        return True
+
+
 def confirmation_allowed(address: str) -> bool:
     """Whether one more confirmation email may go to ``address`` today (and count it)."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
@@ -186,6 +211,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    app.extensions["portal.event_throttle"] = EventThrottle(
+        _storage(settings), settings.rate_limit_key_prefix
+    )
     app.extensions["portal.confirmation_quota"] = ConfirmationQuota(
         _storage(settings),
         settings.secret_key or app.config["SECRET_KEY"],

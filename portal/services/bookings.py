@@ -260,6 +260,7 @@ def confirm_slot_for_request(
     start: datetime,
     now: datetime,
     policy: Policy,
+    privacy_version: str = "",
 ) -> Booked:
     """Book ``start`` at ``location`` for an existing request (the staff area calls this).
 
@@ -286,6 +287,7 @@ def confirm_slot_for_request(
     booking = _booking_from(answers, slot, location, request.locale, now)
     booking.token_hash = hash_token(token)
     booking.consent_purpose = "staff"
+    booking.privacy_version = privacy_version
     try:
         with session.begin_nested():
             _attach(request, booking, now)
@@ -370,6 +372,10 @@ _CARRIED_ON_MOVE = (
     "street",
     "postcode",
     "city",
+    # What the booker agreed to, and when, stays with the appointment when it moves.
+    "consented_at",
+    "consent_purpose",
+    "privacy_version",
 )
 
 

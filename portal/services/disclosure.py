@@ -96,6 +96,16 @@ def _with_staff(record: RequestEvent | AuditEntry) -> dict[str, Any]:
     return found
 
 
+def _access(entry: AuditEntry) -> dict[str, Any]:
+    """An access-log row for the person: what was done, when and by whom, without the
+    colleague's network address (their data, not the person's) or internal account id."""
+    found = row(entry)
+    for internal in ("address", "staff_id", "staff_label"):
+        found.pop(internal, None)
+    found["staff_name"] = entry.author
+    return found
+
+
 def as_dict(export: Export, now: datetime) -> dict[str, Any]:
     """The machine-readable export: one object per table, every stored column."""
     request = row(export.request)
@@ -112,7 +122,7 @@ def as_dict(export: Export, now: datetime) -> dict[str, Any]:
         "private_links": [row(link) for link in export.links],
         "emails_sent": [row(message) for message in export.emails],
         "emails_received": [row(mail) for mail in export.received],
-        "access_log": [_with_staff(entry) for entry in export.audit],
+        "access_log": [_access(entry) for entry in export.audit],
     }
 
 

@@ -118,6 +118,10 @@ def rotate_batch(
         .where(_filled(column), stale, table.c.id > after_id)
         .order_by(table.c.id)
         .limit(size)
+        # Locked until the batch commits: a value the worker or the purge empties meanwhile
+        # waits for the batch instead of being written back (PostgreSQL; SQLite writes one
+        # transaction at a time anyway).
+        .with_for_update()
     ).all()
     for row_id, value in rows:
         session.execute(

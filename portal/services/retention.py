@@ -30,6 +30,7 @@ from ..models import (
     StaffSession,
     utcnow,
 )
+from ..models.encrypted import without_content
 from . import figures
 from .drafts import purge_expired_drafts
 from .requests import BERLIN, OPEN_STATUSES
@@ -125,10 +126,14 @@ def _unclosed_since(
     session: Session, before: datetime, town_ids: list[int] | None
 ) -> list[HelpRequest]:
     """Open requests received before ``before`` (only those can be idle that long)."""
-    query = select(HelpRequest).where(
-        HelpRequest.status.in_(OPEN_STATUSES),
-        HelpRequest.received_at <= before,
-        HelpRequest.anonymised_at.is_(None),
+    query = (
+        select(HelpRequest)
+        .where(
+            HelpRequest.status.in_(OPEN_STATUSES),
+            HelpRequest.received_at <= before,
+            HelpRequest.anonymised_at.is_(None),
+        )
+        .options(*without_content(HelpRequest))
     )
     if town_ids is not None:
         query = query.where(HelpRequest.town_id.in_(town_ids))
@@ -157,10 +162,14 @@ def expiring(
 
 def _due_requests(session: Session, periods: Periods, now: datetime) -> list[HelpRequest]:
     """Requests past their period: closed long enough ago, or idle too long without closing."""
-    closed = select(HelpRequest).where(
-        HelpRequest.status == "closed",
-        HelpRequest.closed_at <= now - timedelta(days=periods.closed_days),
-        HelpRequest.anonymised_at.is_(None),
+    closed = (
+        select(HelpRequest)
+        .where(
+            HelpRequest.status == "closed",
+            HelpRequest.closed_at <= now - timedelta(days=periods.closed_days),
+            HelpRequest.anonymised_at.is_(None),
+        )
+        .options(*without_content(HelpRequest))
     )
     # Two purges at once (a timer on two servers) never take the same request, so its
     # counts move into the kept figures once (PostgreSQL; SQLite writes one at a time).
@@ -223,7 +232,16 @@ def delete_requests(session: Session, requests: Iterable[HelpRequest], now: date
 
 
 def erase(session: Session, request: HelpRequest, now: datetime | None = None) -> None:
-    """Delete one request at once, at its requester's wish (Art. 17 DSGVO); figures stay."""
+    """Delete one request at once, at its requester's wish (Art. 17 DSGVO); figures stay.
+
+    The row is locked first (PostgreSQL), so a purge or a second erasure at the same moment
+    cannot count the request into the figures twice: whoever comes second finds it gone.
+    """
+    locked = session.scalar(
+        select(HelpRequest.id).where(HelpRequest.id == request.id).with_for_update()
+    )
+    if locked is None:
+        return
     delete_requests(session, [request], now or utcnow())
 
 

@@ -177,15 +177,15 @@ def claim_attempt(session: Session, user: StaffUser, now: datetime | None = None
 
 
 def forgive_attempt(session: Session, user: StaffUser, now: datetime | None = None) -> None:
-    """Take back the attempt counted by :func:`claim_attempt`: it was right (the password)."""
-    now = now or utcnow()
+    """Take back the attempt counted by :func:`claim_attempt`: it was right (the password).
+
+    The count goes back by one and no wait is left: the claim only succeeded because no
+    wait was running, so the owner who typed the right password goes on to the code at once.
+    """
     session.execute(
         update(StaffUser)
         .where(StaffUser.id == user.id, StaffUser.failed_signins > 0)
-        .values(
-            failed_signins=StaffUser.failed_signins - 1,
-            signin_wait_until=_wait_until(StaffUser.failed_signins - 1, now),
-        )
+        .values(failed_signins=StaffUser.failed_signins - 1, signin_wait_until=None)
         .execution_options(synchronize_session=False)
     )
     session.expire(user, ["failed_signins", "signin_wait_until"])

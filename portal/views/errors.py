@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..i18n import DEFAULT_LOCALE, LOCALE_CODES
+from ..security import event_worth_logging
 from ..security_events import security_event
 
 log = logging.getLogger("portal.errors")
@@ -26,7 +27,7 @@ def _guess_language() -> None:
 def _log_security_event(error: HTTPException, code: int) -> None:
     """Refused CSRF tokens and rate-limit hits go to the security event log, committed at once."""
     kind = "csrf_failed" if isinstance(error, CSRFError) else "rate_limited" if code == 429 else ""
-    if not kind:
+    if not kind or not event_worth_logging(kind):
         return
     security_event(kind, detail=request.endpoint or "", own_transaction=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from portal.models import (
     RequestEvent,
     utcnow,
 )
+from portal.services import bookings, slots
 from tests.booking_support import confirm, manage_path, seed_schedule, slot_keys, walk_booking
 from tests.conftest import Mailbox, answer_all, csrf_token, deliver, post_form, submit
 from tests.integration.test_triage import _reference, _staff, _step
@@ -75,6 +77,11 @@ def test_a_booking_records_its_own_consent(app: Flask, client: FlaskClient) -> N
         for row in (booking, request):
             assert (row.consent_purpose, row.privacy_version) == ("booking", version)
             assert row.consented_at is not None
+        # Moving the appointment keeps what was agreed, and when.
+        agreed = (booking.consented_at, booking.consent_purpose, booking.privacy_version)
+        later = booking.slot_start + timedelta(days=7)
+        moved = bookings.move_booking(session, booking, later, utcnow(), slots.Policy())
+        assert (moved.consented_at, moved.consent_purpose, moved.privacy_version) == agreed
 
 
 def test_staff_see_everything_stored_as_a_page_and_a_json_file_both_audited(
@@ -101,6 +108,8 @@ def test_staff_see_everything_stored_as_a_page_and_a_json_file_both_audited(
     assert data["request"]["privacy_version"] == version and data["request"]["consented_at"]
     assert "NOTIZ-INTERN" in [event["text"] for event in data["events"]]
     assert data["emails_sent"] and data["access_log"]
+    # The colleagues' network addresses are theirs, not the person's: not in the export.
+    assert all("address" not in entry and entry["staff_name"] for entry in data["access_log"])
     assert "status_token_hash" not in data["request"] and "draft_key_hash" not in data["request"]
     with get_db(app).readers() as session:
         exports = session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()

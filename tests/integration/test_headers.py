@@ -225,6 +225,15 @@ def test_over_plain_http_in_development_the_rules_hold_too(app: Flask, client: F
     _walk_every_route(app, client, values, https=False)
 
 
+def test_the_open_data_api_is_cached_publicly_but_a_search_in_it_is_not(
+    client: FlaskClient,
+) -> None:
+    listing = client.get("/api/hsds/services")
+    assert listing.headers["Cache-Control"] == "public, max-age=300"
+    searched = client.get("/api/hsds/services?search=Schulden")
+    assert searched.status_code == 200 and searched.headers["Cache-Control"] == "no-store"
+
+
 @pytest.mark.parametrize("method", ["OPTIONS", "PUT", "DELETE", "TRACE", "PATCH", "PROPFIND"])
 @pytest.mark.parametrize("path", ["/de/", "/de/request/", "/api/hsds/", "/static/css/portal.css"])
 def test_only_get_head_and_post_are_answered(client: FlaskClient, method: str, path: str) -> None:

@@ -155,6 +155,17 @@ def test_plaintext_smtp_to_a_remote_server_refuses_to_start(tmp_path: Path) -> N
         )
 
 
+def test_residents_replies_are_fetched_in_plaintext_only_from_this_machine(
+    tmp_path: Path,
+) -> None:
+    base = {"secret_key": "x" * 40, "imap_ssl": False}
+    with pytest.raises(ConfigError, match="PORTAL_IMAP_SSL"):
+        load_settings(tmp_path, {**base, "imap_host": "imap.example.org"}, environ={})
+    assert load_settings(tmp_path, {**base, "imap_host": "127.0.0.1"}, environ={}).imap_host
+    secure = {**base, "imap_host": "imap.example.org", "imap_ssl": True}
+    assert load_settings(tmp_path, secure, environ={}).imap_ssl
+
+
 def test_plaintext_smtp_is_refused_at_sending_too(app: Flask) -> None:
     settings = app.extensions["portal.settings"]
     remote = type(settings)(**{**settings.__dict__, "mail_server": "192.0.2.1"})
@@ -174,6 +185,7 @@ def test_plaintext_smtp_is_refused_at_sending_too(app: Flask) -> None:
         ("mail.example.org", False),
         ("192.0.2.1", False),
         ("localhost.example.org", False),
+        ("mail.localhost", False),
     ],
 )
 def test_only_this_machine_counts_as_loopback(host: str, loopback: bool) -> None:

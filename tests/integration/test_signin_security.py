@@ -14,6 +14,7 @@ import pyotp
 import pytest
 from flask import Flask
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
 
 from portal import create_app
 from portal.db import get_db
@@ -136,6 +137,10 @@ def test_the_owner_signs_in_after_the_wait_even_after_a_hundred_failures(app: Fl
         session.execute(update(StaffUser).values(signin_wait_until=utcnow()))
         user = staff.verify_password(session, "sven@example.org", PASSWORD)
         assert user.failed_signins == 100  # the password alone forgives only itself
+        # ... but leaves no wait: the owner goes on to the code at once, and it counts.
+        assert user.signin_wait_until is None
+        staff.verify_code(session, user, pyotp.TOTP(user.totp_secret).now())
+        assert user.failed_signins == 0
 
 
 def test_a_right_password_is_not_counted_as_a_failure(app: Flask) -> None:
@@ -267,6 +272,10 @@ def test_audit_entries_keep_their_author_when_the_account_is_deleted(app: Flask)
         entry = session.scalars(select(AuditEntry)).one()
         assert entry.staff_id == staff_id
         assert entry.staff is None and entry.author == "Zora Zimmermann"
+    # Nobody can rewrite who did it afterwards: the database refuses, on both databases.
+    for change in ({"staff_label": "Jemand anderes"}, {"staff_id": None}):
+        with pytest.raises(DBAPIError), get_db(app).session() as session:
+            session.execute(update(AuditEntry).values(change))
 
 
 def test_administrators_read_the_security_log_and_others_may_not(app: Flask) -> None:
@@ -300,7 +309,7 @@ def test_a_rate_limit_hit_is_logged(app_config: dict[str, Any]) -> None:
         {**app_config, "ratelimit_disabled": False, "rate_limit_signin": "1 per minute"}
     )
     client = limited.test_client()
-    for _ in range(2):
+    for _ in range(6):
         response = post_form(
             client, "/de/staff/signin", {"email": "a@example.org", "password": "a guess!!"}
         )
@@ -308,6 +317,8 @@ def test_a_rate_limit_hit_is_logged(app_config: dict[str, Any]) -> None:
     with get_db(limited).session() as session:
         kinds = session.scalars(select(SecurityEvent.kind).order_by(SecurityEvent.id)).all()
     assert kinds[-1] == "rate_limited"
+    # Five refusals in a minute from one visitor: one entry, so a flood cannot fill the log.
+    assert kinds.count("rate_limited") == 1
     get_db(limited).engine.dispose()
 
 

@@ -197,9 +197,21 @@ def _hashing(ring: _Ring, kind: str) -> Callable[[Any], Any]:
     return blind_index
 
 
+def _encrypted_already(ring: _Ring, value: Any) -> bool:
+    """Whether ``value`` is a ciphertext of this ring: a need text that merely begins with
+    "E1:" is plaintext and gets encrypted like any other."""
+    if not str(value).startswith(crypto.PREFIX):
+        return False
+    try:
+        ring.get().decrypt_text(str(value))
+    except crypto.CryptoError:
+        return False
+    return True
+
+
 def _encrypting_text(ring: _Ring) -> Callable[[Any], Any]:
     def encrypt(value: Any) -> Any:
-        return value if str(value).startswith(crypto.PREFIX) else ring.get().encrypt_text(value)
+        return value if _encrypted_already(ring, value) else ring.get().encrypt_text(value)
 
     return encrypt
 

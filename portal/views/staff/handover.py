@@ -77,7 +77,13 @@ def book(reference: str) -> Response | tuple[str, int]:
         if location is None:
             raise SlotUnavailable("malformed")
         booked = bookings.confirm_slot_for_request(
-            db.session(), found, location, slots.parse_slot_key(key), utcnow(), booking_policy()
+            db.session(),
+            found,
+            location,
+            slots.parse_slot_key(key),
+            utcnow(),
+            booking_policy(),
+            privacy_version=current_settings().privacy_notice_version,
         )
         booking_mail.queue_booking_made(db.session(), booked.booking, booked.token)
         return code
