@@ -8,11 +8,27 @@ from flask import current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import db, security
+from .. import db, mail, security
 from ..config import Settings
 from ..forms.base import BaseForm
-from ..models import RequestDraft
-from ..services import drafts
+from ..mail import bookings as booking_mail
+from ..models import HelpRequest, RequestDraft, utcnow
+from ..services import audit, bookings, drafts, retention
+from ..services import requests as request_service
+
+
+def erase_at_residents_wish(found: HelpRequest) -> None:
+    """Withdraw the request if open, cancel its appointments ahead (the bookers are told),
+    tell the town's inbox without content, audit, and delete it all; then commit."""
+    now = utcnow()
+    if found.status in request_service.OPEN_STATUSES:
+        request_service.withdraw(db.session(), found)
+        for booking in bookings.cancel_active(db.session(), found, now):
+            booking_mail.queue_booking_cancelled(db.session(), booking)
+    mail.queue_request_changed(db.session(), found, "erased")
+    audit.record(db.session(), None, "resident_erase", found)
+    retention.erase(db.session(), found, now)
+    db.commit()
 
 
 def current_settings() -> Settings:

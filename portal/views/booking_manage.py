@@ -11,15 +11,15 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import db, mail
+from .. import db
 from ..forms import booking as forms
 from ..forms.request import EraseForm
 from ..mail import bookings as booking_mail
 from ..models import Booking, utcnow
 from ..security import limiter
-from ..services import audit, bookings, requests, retention, slots
+from ..services import bookings, slots
 from ..services.errors import BookingClosed, SlotUnavailable
-from . import current_settings, may_confirm_to
+from . import current_settings, erase_at_residents_wish, may_confirm_to
 from .booking import bp, checked_slot, policy, slot_page, slot_problem
 from .booking_results import calendar_response
 
@@ -204,16 +204,7 @@ def erase() -> Response | str:
         return render_template(
             "booking/erase.html", form=form, booking=found, place=booking_mail.place(found)
         )
-    request_of = found.request
-    now = utcnow()
-    if request_of.status in requests.OPEN_STATUSES:
-        requests.withdraw(db.session(), request_of)
-        for booking in bookings.cancel_active(db.session(), request_of, now):
-            booking_mail.queue_booking_cancelled(db.session(), booking)
-    mail.queue_request_changed(db.session(), request_of, "erased")
-    audit.record(db.session(), None, "resident_erase", request_of)
-    retention.erase(db.session(), request_of, now)
-    db.commit()
+    erase_at_residents_wish(found.request)
     session.pop(SESSION_MANAGE, None)
     session.pop(SESSION_MOVE, None)
     return redirect(url_for("request.erased"))

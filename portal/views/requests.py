@@ -18,14 +18,12 @@ from ..mail import bookings as booking_mail
 from ..models import HelpRequest, RequestDraft, utcnow
 from ..security import limiter
 from ..services import (
-    audit,
     bookings,
     catalogue,
     choices,
     drafts,
     messages,
     requests,
-    retention,
     towns,
 )
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
@@ -33,6 +31,7 @@ from . import (
     Step,
     current_settings,
     draft_expired,
+    erase_at_residents_wish,
     leave_for_elsewhere,
     live_draft,
     may_confirm_to,
@@ -428,15 +427,7 @@ def erase() -> Response | str:
             forms.WithdrawForm(prefix="withdraw"),
             form,
         )
-    now = utcnow()
-    if found.status in requests.OPEN_STATUSES:
-        requests.withdraw(db.session(), found)
-        for booking in bookings.cancel_active(db.session(), found, now):
-            booking_mail.queue_booking_cancelled(db.session(), booking)
-    mail.queue_request_changed(db.session(), found, "erased")
-    audit.record(db.session(), None, "resident_erase", found)
-    retention.erase(db.session(), found, now)
-    db.commit()
+    erase_at_residents_wish(found)
     session.pop(SESSION_STATUS, None)
     session.pop(SESSION_SUBMITTED, None)
     return redirect(url_for("request.erased"))
