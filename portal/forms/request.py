@@ -207,12 +207,22 @@ class DetailsForm(BaseForm):
         super().__init__(*args, **kwargs)
         self.needs_address = needs_address
 
-    def validate_email(self, field: EmailField) -> None:
-        """At least one way to reach the person."""
-        if not self.phone.data and not field.data and not self.phone.errors:
-            raise ValidationError(
-                _l("Bitte geben Sie eine Telefonnummer oder eine E-Mail-Adresse ein.")
-            )
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' own checks, then: at least one way to reach the person.
+
+        Checked here, not as ``validate_email``: the email field's ``Optional`` ends its
+        chain when it is empty, so an inline check there never saw the empty case.
+        """
+        valid = super().validate(extra_validators)
+        if self.phone.errors or self.email.errors:
+            return valid
+        if not (self.phone.data or "").strip() and not (self.email.data or "").strip():
+            self.email.errors = [
+                *self.email.errors,
+                _l("Bitte geben Sie eine Telefonnummer oder eine E-Mail-Adresse ein."),
+            ]
+            return False
+        return valid
 
     def validate_street(self, field: StringField) -> None:
         """For a home visit we need the address."""

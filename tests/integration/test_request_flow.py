@@ -193,6 +193,19 @@ def test_overlong_and_malformed_contact_details_are_refused(client: FlaskClient)
     assert "Elif Demir" in client.get("/de/request/details").get_data(as_text=True)
 
 
+def test_without_phone_or_email_the_details_step_says_so_and_keeps_the_old_ones(
+    client: FlaskClient,
+) -> None:
+    answer_all(client)
+    for blank in ({"phone": "", "email": ""}, {"phone": "\t", "email": "  "}):
+        response = post_form(client, "/de/request/details", {"name": "Elif Demir", **blank})
+        assert response.status_code == 200
+        assert "Telefonnummer oder eine E-Mail-Adresse" in response.get_data(as_text=True)
+    page = client.get("/de/request/details").get_data(as_text=True)
+    assert "elif@example.org" in page
+    assert client.get("/de/request/check").status_code == 200
+
+
 def test_phone_and_email_are_normalised(app: Flask, client: FlaskClient) -> None:
     answer_all(
         client, overrides={"details": {"phone": "05207/123456", "email": " Elif@Example.ORG "}}
