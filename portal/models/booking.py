@@ -8,7 +8,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
-from .encrypted import BlindIndex, EncryptedText, index_contacts
+from .contact import ConsentRecord, ContactDetails
+from .encrypted import EncryptedText
 from .request import HelpRequest
 from .town import Town
 
@@ -101,7 +102,7 @@ class ConsultationClosure(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
 
 
-class Booking(Base):
+class Booking(ContactDetails, ConsentRecord, Base):
     """One person's claim on one slot.
 
     A slot belongs to at most one *active* booking: a partial unique index over
@@ -146,30 +147,11 @@ class Booking(Base):
     topic: Mapped[str] = mapped_column(String(20), default="")
     note: Mapped[str] = mapped_column(EncryptedText, default="")
     booker_name: Mapped[str] = mapped_column(EncryptedText, default="")
-    phone: Mapped[str] = mapped_column(EncryptedText, default="")
-    email: Mapped[str] = mapped_column(EncryptedText, default="")
-    street: Mapped[str] = mapped_column(EncryptedText, default="")
-    postcode: Mapped[str] = mapped_column(EncryptedText, default="")
-    city: Mapped[str] = mapped_column(EncryptedText, default="")
-    # Keyed hashes of the normalised email and phone, for exact lookups (see crypto.py).
-    email_index: Mapped[str] = mapped_column(
-        BlindIndex("email"), default="", server_default="", index=True
-    )
-    phone_index: Mapped[str] = mapped_column(
-        BlindIndex("phone"), default="", server_default="", index=True
-    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
     reminder_queued_at: Mapped[datetime | None]
-    # Consent as given when booking (see HelpRequest), and when retention cleared the
-    # booker's details after the appointment.
-    consented_at: Mapped[datetime | None]
-    consent_purpose: Mapped[str] = mapped_column(String(20), default="", server_default="")
-    privacy_version: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # When retention cleared the booker's details after the appointment.
     cleared_at: Mapped[datetime | None]
 
     location: Mapped[ConsultationLocation] = relationship(lazy="joined")
     request: Mapped[HelpRequest] = relationship(lazy="joined")
-
-
-index_contacts(Booking, {"email_index": "email", "phone_index": "phone"})

@@ -9,7 +9,8 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
-from .encrypted import BlindIndex, EncryptedJSON, EncryptedText, index_contacts
+from .contact import ConsentRecord, ContactDetails
+from .encrypted import EncryptedJSON, EncryptedText
 from .town import Town
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class ReferenceCounter(Base):
     last_value: Mapped[int] = mapped_column(default=0)
 
 
-class HelpRequest(Base):
+class HelpRequest(ContactDetails, ConsentRecord, Base):
     """A submitted request for help, routed to one town."""
 
     __tablename__ = "help_request"
@@ -84,18 +85,6 @@ class HelpRequest(Base):
     accessibility: Mapped[list[str]] = mapped_column(JSON, default=list)
     accessibility_note: Mapped[str] = mapped_column(EncryptedText, default="")
     requester_name: Mapped[str] = mapped_column(EncryptedText, default="")
-    phone: Mapped[str] = mapped_column(EncryptedText, default="")
-    email: Mapped[str] = mapped_column(EncryptedText, default="")
-    street: Mapped[str] = mapped_column(EncryptedText, default="")
-    postcode: Mapped[str] = mapped_column(EncryptedText, default="")
-    city: Mapped[str] = mapped_column(EncryptedText, default="")
-    # Keyed hashes of the normalised email and phone, for exact lookups (see crypto.py).
-    email_index: Mapped[str] = mapped_column(
-        BlindIndex("email"), default="", server_default="", index=True
-    )
-    phone_index: Mapped[str] = mapped_column(
-        BlindIndex("phone"), default="", server_default="", index=True
-    )
     status_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     draft_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     closed_at: Mapped[datetime | None]
@@ -108,20 +97,12 @@ class HelpRequest(Base):
     outcome: Mapped[str] = mapped_column(String(20), default="", server_default="")
     duplicate_of: Mapped[str] = mapped_column(String(16), default="", server_default="")
     channel: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
-    # Consent as given at submission: when, for what ("request", "booking"; "staff" when a
-    # colleague entered it), and under which version of the privacy notice.
-    consented_at: Mapped[datetime | None]
-    consent_purpose: Mapped[str] = mapped_column(String(20), default="", server_default="")
-    privacy_version: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     town: Mapped[Town] = relationship(lazy="joined")
     assignee: Mapped[StaffUser | None] = relationship(lazy="joined")
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", order_by="RequestEvent.at", cascade="all, delete-orphan"
     )
-
-
-index_contacts(HelpRequest, {"email_index": "email", "phone_index": "phone"})
 
 
 class RequestEvent(Base):
