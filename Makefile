@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
-LOCALES := en tr ar ru uk pl ro bg
+LOCALES := en tr ar ru uk pl ro bg de@ls
 INSTANCE := instance
 export PORTAL_INSTANCE_PATH ?= $(CURDIR)/$(INSTANCE)
 

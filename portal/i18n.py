@@ -15,11 +15,22 @@ TIMEZONE = "Europe/Berlin"
 
 @dataclass(frozen=True)
 class Locale:
-    """A language the portal speaks: its code, its own name and its writing direction."""
+    """A language the portal speaks.
+
+    ``code`` names it in URLs and stored records; ``catalog`` is the Babel locale whose message
+    catalog it uses (``translations/<catalog>``); ``html_lang`` is the BCP 47 tag for ``lang``
+    attributes. Leichte Sprache is German for HTML and a variant of German for the catalogs.
+    """
 
     code: str
     endonym: str
     direction: str = "ltr"
+    catalog: str = ""
+    html_lang: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "catalog", self.catalog or self.code)
+        object.__setattr__(self, "html_lang", self.html_lang or self.code)
 
 
 LOCALES = (
@@ -32,6 +43,7 @@ LOCALES = (
     Locale("pl", "Polski"),
     Locale("ro", "Română"),
     Locale("bg", "Български"),
+    Locale("ls", "Leichte Sprache", catalog="de@ls", html_lang="de"),
 )
 LOCALE_CODES = tuple(locale.code for locale in LOCALES)
 _BY_CODE = {locale.code: locale for locale in LOCALES}
@@ -44,13 +56,18 @@ def current_locale() -> Locale:
     return _BY_CODE.get(g.get("lang", DEFAULT_LOCALE), _BY_CODE[DEFAULT_LOCALE])
 
 
+def catalog_of(code: str) -> str:
+    """The Babel locale (for ``force_locale``) of a language code stored with a record."""
+    return _BY_CODE.get(code, _BY_CODE[DEFAULT_LOCALE]).catalog
+
+
 def best_locale() -> str:
     """The browser's preferred supported language, German when none matches."""
     return request.accept_languages.best_match(LOCALE_CODES, default=DEFAULT_LOCALE)
 
 
 def _select_locale() -> str:
-    return g.get("lang", DEFAULT_LOCALE)
+    return current_locale().catalog
 
 
 def switch_language_url(code: str) -> str:
@@ -70,10 +87,10 @@ def switch_language_url(code: str) -> str:
 def init_app(app: Flask, translations: Path) -> None:
     """Wire Flask-Babel to the top-level catalogs and take the language from the URL."""
     missing = [
-        code
-        for code in LOCALE_CODES
-        if code != DEFAULT_LOCALE
-        and not (translations / code / "LC_MESSAGES" / "messages.mo").is_file()
+        locale.catalog
+        for locale in LOCALES
+        if locale.code != DEFAULT_LOCALE
+        and not (translations / locale.catalog / "LC_MESSAGES" / "messages.mo").is_file()
     ]
     if missing:
         raise RuntimeError(

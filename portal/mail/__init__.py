@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, object_session
 
 from .. import labels
 from ..config import Settings
+from ..i18n import catalog_of
 from ..links import external_url
 from ..models import ConsultationLocation, HelpRequest, utcnow
 from ..services import choices, outbox, smime, towns
@@ -46,7 +47,7 @@ def _compose(
     **context: object,
 ) -> outbox.Email:
     """Render a message's subject, text and HTML parts under ``locale``."""
-    with force_locale(locale):
+    with force_locale(catalog_of(locale)):
         subject = render_template(
             f"emails/{template}.subject.txt", **subject_args, **context
         ).strip()

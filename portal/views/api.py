@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import db, labels
 from ..forms.base import parse_number
-from ..i18n import DEFAULT_LOCALE, LOCALE_CODES
+from ..i18n import DEFAULT_LOCALE, LOCALE_CODES, catalog_of
 from ..models import Organization
 from ..services import catalogue, catalogue_search, hsds
 
@@ -68,7 +68,7 @@ def _modified_after() -> datetime | None:
 
 def _term_names(lang: str) -> Callable[[str], tuple[str, str]]:
     def names(code: str) -> tuple[str, str]:
-        with force_locale(lang):
+        with force_locale(catalog_of(lang)):
             return str(labels.CATALOGUE_TOPICS[code]), str(labels.CATALOGUE_TOPIC_HINTS[code])
 
     return names

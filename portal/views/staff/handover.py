@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from ... import db, labels, mail
 from ...forms import staff as forms
 from ...forms.base import BaseForm
+from ...i18n import catalog_of
 from ...mail import bookings as booking_mail
 from ...models import ConsultationLocation, HelpRequest, utcnow
 from ...services import bookings, catalogue, messages, referrals, slots
@@ -146,7 +147,7 @@ def move_booking(reference: str, booking_id: int) -> Response:
 
 def _proposal_text(found: HelpRequest, chosen: list[tuple[ConsultationLocation, Slot]]) -> str:
     """The proposal as the resident reads it, in the language of their request."""
-    with force_locale(found.locale):
+    with force_locale(catalog_of(found.locale)):
         lines = [_("Wir schlagen Ihnen diese Termine vor:")]
         lines += [
             f"– {format_date(slot.start, 'full')}, {format_time(slot.start, 'short')}: "
