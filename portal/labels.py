@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import TYPE_CHECKING
 
 from babel.lists import format_list
-from flask_babel import get_locale
+from flask_babel import LazyString, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from .services import choices
 
 if TYPE_CHECKING:
     from .models import ConsultationLocation
@@ -59,15 +62,44 @@ DAYS = {
     "fri": _l("Freitag"),
 }
 
+
+def _hours(start: int, end: int) -> dict[str, str]:
+    """Two full hours as times of day in the current language ("08:00", "8:00 AM")."""
+    return {
+        "start": format_time(time(start), "short"),
+        "end": format_time(time(end), "short"),
+    }
+
+
+# The hours come from choices.TIME_HOURS; they are formatted when the label is shown.
 TIMES = {
-    "morning": _l("Vormittags (8 bis 12 Uhr)"),
-    "afternoon": _l("Nachmittags (12 bis 16 Uhr)"),
+    "morning": LazyString(
+        lambda: _(
+            "Vormittags (%(start)s bis %(end)s Uhr)", **_hours(*choices.TIME_HOURS["morning"])
+        )
+    ),
+    "afternoon": LazyString(
+        lambda: _(
+            "Nachmittags (%(start)s bis %(end)s Uhr)", **_hours(*choices.TIME_HOURS["afternoon"])
+        )
+    ),
 }
+# Shown when no time of day was chosen: we call within these hours.
+TIMES_ANY = LazyString(
+    lambda: _("Zwischen %(start)s und %(end)s Uhr", **_hours(*choices.CONTACT_HOURS))
+)
+TIMES_HINT = LazyString(
+    lambda: _(
+        "Wenn Sie nichts auswählen, melden wir uns montags bis freitags zwischen %(start)s und "
+        "%(end)s Uhr.",
+        **_hours(*choices.CONTACT_HOURS),
+    )
+)
 
 RELATIONSHIPS = {
-    "child": _l("Ich bin ihr Kind (Sohn oder Tochter)"),
+    "child": _l("Ich bin das Kind der Person (Sohn oder Tochter)"),
     "parent": _l("Ich bin ein Elternteil"),
-    "partner": _l("Ich bin Ehepartner oder Partnerin"),
+    "partner": _l("Ich bin mit der Person verheiratet oder lebe mit ihr in einer Partnerschaft"),
     "relative": _l("Ich bin mit der Person verwandt"),
     "neighbour": _l("Ich bin Nachbar, Nachbarin, Freund oder Freundin"),
     "carer": _l("Ich pflege oder betreue die Person"),
@@ -79,6 +111,9 @@ AUTHORITIES = {
     "consent": _l("Die Person weiß von dieser Anfrage und ist einverstanden."),
     "legal": _l("Ich bin die rechtliche Vertretung (zum Beispiel Betreuung oder Vollmacht)."),
 }
+
+# The third answer to "may you ask for the person?": it ends the request without storing it.
+NO_AUTHORITY = _l("Nein, oder ich weiß es nicht.")
 
 LANGUAGES = {
     "de": _l("Deutsch"),
@@ -108,7 +143,7 @@ STATUSES = {
     "received": _l("Eingegangen – wir melden uns bald bei Ihnen."),
     "in_progress": _l("In Bearbeitung – jemand kümmert sich um Ihre Anfrage."),
     "waiting_resident": _l("Wir warten auf Ihre Antwort. Bitte lesen Sie unsere Nachricht."),
-    "closed": _l("Abgeschlossen."),
+    "closed": _l("Abgeschlossen – wir haben die Arbeit an Ihrer Anfrage beendet."),
     "withdrawn": _l("Zurückgezogen – Sie haben die Anfrage zurückgenommen."),
 }
 
@@ -305,7 +340,7 @@ ROLE_NAMES = {
 
 # The help catalogue's topics (see portal.services.catalogue.TOPICS).
 CATALOGUE_TOPICS = {
-    "therapy": _l("Therapie und Beratung für die Seele"),
+    "therapy": _l("Therapie für Körper und Seele"),
     "transport": _l("Fahrdienste"),
     "household": _l("Hilfe im Haushalt"),
     "care": _l("Pflege zu Hause und Pflegeberatung"),
@@ -318,7 +353,7 @@ CATALOGUE_TOPICS = {
 }
 
 CATALOGUE_TOPIC_HINTS = {
-    "therapy": _l("Psychotherapie, Physiotherapie, Ergotherapie, Selbsthilfe"),
+    "therapy": _l("Physiotherapie, Ergotherapie, Psychotherapie, Selbsthilfe"),
     "transport": _l("Fahrten zum Arzt, zum Einkaufen oder zu Terminen"),
     "household": _l("Putzen, Einkaufen, Essen auf Rädern"),
     "care": _l("Ambulante Pflege, Tagespflege, Hausnotruf, Pflegegrad"),
@@ -362,8 +397,8 @@ SLOT_PROBLEMS = {
 
 BOOKING_STATUSES = {
     "active": _l("Gebucht"),
-    "cancelled": _l("Abgesagt."),
-    "moved": _l("Verschoben."),
+    "cancelled": _l("Abgesagt"),
+    "moved": _l("Verschoben"),
 }
 
 

@@ -120,7 +120,9 @@ class PhoneNumber:
         if normal is None:
             raise ValidationError(
                 _l(
-                    "Bitte geben Sie eine Telefonnummer wie 05246 1234567 oder +49 5246 1234567 ein."
+                    "Bitte geben Sie eine Telefonnummer wie %(landline)s oder %(international)s ein.",
+                    landline="05246 1234567",
+                    international="+49 5246 1234567",
                 )
             )
         field.data = normal

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
@@ -11,9 +9,10 @@ from wtforms.validators import DataRequired, InputRequired, Optional, Validation
 from .. import labels
 from ..services import choices
 from .base import BaseForm, MaxLength, NoControlCharacters, honeypot_field
-from .request import DetailsForm, RelationForm, TownForm
+from .request import NO_AUTHORITY, NOTE_MAX, DetailsForm, RelationForm, TownForm
 
 __all__ = [
+    "NO_AUTHORITY",
     "BookingCheckForm",
     "BookingDetailsForm",
     "BookingWhoForm",
@@ -74,24 +73,15 @@ class TopicForm(BaseForm):
     )
     note = TextAreaField(
         _l("Möchten Sie uns vorab kurz etwas sagen? (freiwillig)"),
-        validators=[Optional(), MaxLength(500), NoControlCharacters()],
+        validators=[Optional(), MaxLength(NOTE_MAX), NoControlCharacters()],
     )
 
 
 class BookingDetailsForm(DetailsForm):
     """How to reach the booker; a phone number for a phone appointment, an address for a visit."""
 
-    def __init__(self, *args: Any, needs_phone: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.needs_phone = needs_phone
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        """We call at the booked time, so a phone appointment needs a number."""
-        valid = bool(super().validate(extra_validators))
-        if self.needs_phone and not self.phone.data and not self.phone.errors:
-            self.phone.errors = [_l("Für einen Termin am Telefon brauchen wir Ihre Telefonnummer.")]
-            return False
-        return valid
+    # We call at the booked time, so a phone appointment needs a number.
+    phone_required = _l("Für einen Termin am Telefon brauchen wir Ihre Telefonnummer.")
 
 
 class BookingCheckForm(BaseForm):

@@ -46,6 +46,9 @@ TEXT_LABELS: dict[str, Any] = {
     "accessibility": _l("Barrierefreiheit"),
 }
 ONE_LINE = ("name", "alternate_name")
+AGES = (0, 120)  # youngest and oldest age an offer may name
+AGE_HINT = _l("Bitte geben Sie ein Alter von %(min)d bis %(max)d ein.", min=AGES[0], max=AGES[1])
+HOURS_EXAMPLE = "08:00-12:00, 14:00-16:00"
 SERVICE_STATUSES = {
     "active": _l("Aktiv"),
     "temporarily closed": _l("Zurzeit geschlossen"),
@@ -84,7 +87,7 @@ class Hours:
         """Validate ``field``."""
         if field.data and parse_hours(field.data) is None:
             raise ValidationError(
-                _l("Bitte schreiben Sie die Zeiten so: 08:00-12:00, 14:00-16:00.")
+                _l("Bitte schreiben Sie die Zeiten so: %(example)s.", example=HOURS_EXAMPLE)
             )
 
 
@@ -179,14 +182,14 @@ class ServiceForm(RecordForm):
         _l("Mindestalter"),
         validators=[
             Optional(),
-            NumberRange(0, 120, _l("Bitte geben Sie ein Alter von 0 bis 120 ein.")),
+            NumberRange(*AGES, AGE_HINT),
         ],
     )
     maximum_age = IntegerField(
         _l("Höchstalter"),
         validators=[
             Optional(),
-            NumberRange(0, 120, _l("Bitte geben Sie ein Alter von 0 bis 120 ein.")),
+            NumberRange(*AGES, AGE_HINT),
         ],
     )
     topics = MultiCheckboxField(

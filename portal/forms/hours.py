@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import LazyString, ngettext
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
@@ -13,8 +14,10 @@ from ..services.hours import ClosureFacts, RuleFacts, latest_sensible, slots_fit
 from ..services.slots import BERLIN
 from .base import BaseForm, MaxLength, SingleLine
 
-DATE_HINT = _l("Bitte geben Sie ein Datum wie 2026-12-24 ein.")
-TIME_HINT = _l("Bitte geben Sie eine Uhrzeit wie 09:30 ein.")
+# Shortest and longest appointment, in minutes.
+SLOT_MINUTES = (5, 240)
+DATE_HINT = _l("Bitte geben Sie ein Datum wie %(example)s ein.", example="2026-12-24")
+TIME_HINT = _l("Bitte geben Sie eine Uhrzeit wie %(example)s ein.", example="09:30")
 
 
 class DayField(DateField):
@@ -74,7 +77,17 @@ class RuleForm(BaseForm):
         _l("Länge eines Termins in Minuten"),
         validators=[
             InputRequired(_l("Bitte geben Sie die Länge eines Termins in Minuten ein.")),
-            NumberRange(5, 240, _l("Ein Termin dauert zwischen 5 und 240 Minuten.")),
+            NumberRange(
+                *SLOT_MINUTES,
+                LazyString(
+                    lambda: ngettext(
+                        "Ein Termin dauert zwischen %(min)d und %(num)d Minuten.",
+                        "Ein Termin dauert zwischen %(min)d und %(num)d Minuten.",
+                        SLOT_MINUTES[1],
+                        min=SLOT_MINUTES[0],
+                    )
+                ),
+            ),
         ],
     )
     valid_from = DayField(_l("Gilt ab (leer: sofort)"), validators=[Optional()])

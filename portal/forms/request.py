@@ -61,8 +61,15 @@ class WhoForm(BaseForm):
     )
 
 
+# The answer to "may you ask for the person?" that ends the request: nothing is stored.
+NO_AUTHORITY = "no"
+
+
 class RelationForm(BaseForm):
-    """Asking for someone else: who they are to you, and on what authority."""
+    """Asking for someone else: who they are to you, and on what authority.
+
+    "No / I don't know" is a choice too: it leads to a page that explains what to do instead.
+    """
 
     subject_name = StringField(
         _l("Name der Person, die Hilfe braucht"),
@@ -79,7 +86,10 @@ class RelationForm(BaseForm):
     )
     authority = RadioField(
         _l("Dürfen Sie für die Person fragen?"),
-        choices=_options(choices.AUTHORITIES, labels.AUTHORITIES),
+        choices=[
+            *_options(choices.AUTHORITIES, labels.AUTHORITIES),
+            SelectChoice(NO_AUTHORITY, labels.NO_AUTHORITY),
+        ],
         validators=[
             InputRequired(
                 _l(
@@ -100,6 +110,11 @@ class TownForm(BaseForm):
     )
 
 
+# The longest texts residents may write (also shown to them as a hint).
+NEED_MAX = 2000
+NOTE_MAX = 500
+
+
 class TopicsForm(BaseForm):
     """What the request is about; several topics are allowed."""
 
@@ -109,6 +124,11 @@ class TopicsForm(BaseForm):
         validators=[DataRequired(_l("Bitte wählen Sie mindestens ein Thema aus."))],
     )
 
+    def __init__(self, *args: Any, for_other: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if for_other:
+            self.topics.label.text = str(_l("Wobei braucht die Person Hilfe?"))
+
 
 class NeedForm(BaseForm):
     """The need in the person's own words."""
@@ -117,10 +137,19 @@ class NeedForm(BaseForm):
         _l("Beschreiben Sie Ihr Anliegen in eigenen Worten"),
         validators=[
             DataRequired(_l("Bitte beschreiben Sie kurz, wobei Sie Hilfe brauchen.")),
-            MaxLength(2000),
+            MaxLength(NEED_MAX),
             NoControlCharacters(),
         ],
     )
+
+    def __init__(self, *args: Any, for_other: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if for_other:
+            self.need.validators = [
+                DataRequired(_l("Bitte beschreiben Sie kurz, wobei die Person Hilfe braucht.")),
+                MaxLength(NEED_MAX),
+                NoControlCharacters(),
+            ]
 
 
 class UrgencyForm(BaseForm):
@@ -180,7 +209,7 @@ class AccessibilityForm(BaseForm):
     )
     accessibility_note = TextAreaField(
         _l("Möchten Sie uns noch etwas dazu sagen? (freiwillig)"),
-        validators=[Optional(), MaxLength(500), NoControlCharacters()],
+        validators=[Optional(), MaxLength(NOTE_MAX), NoControlCharacters()],
     )
 
 
@@ -203,12 +232,22 @@ class DetailsForm(BaseForm):
     postcode = StringField(_l("Postleitzahl"), validators=[MaxLength(10), SingleLine()])
     city = StringField(_l("Ort"), validators=[MaxLength(80), SingleLine()])
 
-    def __init__(self, *args: Any, needs_address: bool = False, **kwargs: Any) -> None:
+    # What we say when the chosen contact needs a phone number and none was given.
+    phone_required = _l(
+        "Für einen Rückruf brauchen wir Ihre Telefonnummer. Bitte geben Sie eine "
+        "Telefonnummer ein oder wählen Sie eine andere Art des Kontakts."
+    )
+
+    def __init__(
+        self, *args: Any, needs_address: bool = False, needs_phone: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.needs_address = needs_address
+        self.needs_phone = needs_phone
 
     def validate(self, extra_validators: Any = None) -> bool:
-        """The fields' own checks, then: at least one way to reach the person.
+        """The fields' own checks, then: at least one way to reach the person, and a phone
+        number when we are to call.
 
         Checked here, not as ``validate_email``: the email field's ``Optional`` ends its
         chain when it is empty, so an inline check there never saw the empty case.
@@ -216,6 +255,9 @@ class DetailsForm(BaseForm):
         valid = super().validate(extra_validators)
         if self.phone.errors or self.email.errors:
             return valid
+        if self.needs_phone and not (self.phone.data or "").strip():
+            self.phone.errors = [*self.phone.errors, self.phone_required]
+            return False
         if not (self.phone.data or "").strip() and not (self.email.data or "").strip():
             self.email.errors = [
                 *self.email.errors,
@@ -236,7 +278,9 @@ class DetailsForm(BaseForm):
         if self.needs_address and not field.data:
             raise ValidationError(_l("Bitte geben Sie die Postleitzahl ein."))
         if field.data and not (len(field.data) == 5 and is_number(field.data)):
-            raise ValidationError(_l("Eine Postleitzahl hat fünf Ziffern, zum Beispiel 33415."))
+            raise ValidationError(
+                _l("Eine Postleitzahl hat fünf Ziffern, zum Beispiel %(example)s.", example="33415")
+            )
 
     def validate_city(self, field: StringField) -> None:
         """The place, required for a home visit."""
@@ -270,7 +314,7 @@ class AddInformationForm(BaseForm):
         _l("Was möchten Sie ergänzen?"),
         validators=[
             DataRequired(_l("Bitte schreiben Sie, was Sie ergänzen möchten.")),
-            MaxLength(2000),
+            MaxLength(NEED_MAX),
             NoControlCharacters(),
         ],
     )

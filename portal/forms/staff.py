@@ -20,6 +20,7 @@ from .base import BaseForm, MaxLength, MultiCheckboxField, NoControlCharacters, 
 
 REFERENCE = r"^SD-[0-9]{4}-[0-9]{5}$"
 MAX_PROPOSED = 3
+REFERENCE_HINT = _l("Bitte geben Sie eine Nummer wie %(example)s ein.", example="SD-2026-00042")
 
 
 class SignInForm(BaseForm):
@@ -107,7 +108,7 @@ class CloseForm(BaseForm):
         _l("Nummer der ersten Anfrage (nur bei „doppelt“)"),
         validators=[
             Optional(),
-            Regexp(REFERENCE, message=_l("Bitte geben Sie eine Nummer wie SD-2026-00042 ein.")),
+            Regexp(REFERENCE, message=REFERENCE_HINT),
         ],
     )
 
@@ -200,7 +201,11 @@ class ReferralForm(BaseForm):
     )
     follow_up_on = DateField(
         _l("Nachfragen am"),
-        validators=[InputRequired(_l("Bitte geben Sie ein Datum wie 2026-12-24 ein."))],
+        validators=[
+            InputRequired(
+                _l("Bitte geben Sie ein Datum wie %(example)s ein.", example="2026-12-24")
+            )
+        ],
     )
 
     def validate_office_name(self, field: StringField) -> None:
@@ -232,8 +237,8 @@ class FileMailForm(BaseForm):
     reference = StringField(
         _l("Nummer der Anfrage"),
         validators=[
-            DataRequired(_l("Bitte geben Sie eine Nummer wie SD-2026-00042 ein.")),
-            Regexp(REFERENCE, message=_l("Bitte geben Sie eine Nummer wie SD-2026-00042 ein.")),
+            DataRequired(REFERENCE_HINT),
+            Regexp(REFERENCE, message=REFERENCE_HINT),
         ],
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import LazyString, ngettext
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, Field, HiddenField, StringField, URLField
 from wtforms.validators import DataRequired, Regexp, ValidationError
@@ -12,7 +13,8 @@ from wtforms.validators import DataRequired, Regexp, ValidationError
 from ..services.towns import LocationFacts, TownFacts
 from .base import BaseForm, EmailAddress, MaxLength, SingleLine, normalise_phone
 
-SLUG = r"^[a-z][a-z0-9-]{1,19}$"
+SLUG_LENGTH = (2, 20)  # shortest and longest short name
+SLUG = rf"^[a-z][a-z0-9-]{{{SLUG_LENGTH[0] - 1},{SLUG_LENGTH[1] - 1}}}$"
 POSTCODE = re.compile(r"^\d{5}$", re.ASCII)
 
 
@@ -22,7 +24,12 @@ class PhoneText:
     def __call__(self, form: Any, field: Field) -> None:
         """Validate ``field``."""
         if field.data and normalise_phone(field.data) is None:
-            raise ValidationError(_l("Bitte geben Sie eine Telefonnummer wie 05207 8905-0 ein."))
+            raise ValidationError(
+                _l(
+                    "Bitte geben Sie eine Telefonnummer wie %(example)s ein.",
+                    example="05207 8905-0",
+                )
+            )
 
 
 class Postcodes:
@@ -122,8 +129,15 @@ class NewTownForm(TownForm):
             DataRequired(_l("Bitte geben Sie einen Kurznamen ein, zum Beispiel musterstadt.")),
             Regexp(
                 SLUG,
-                message=_l(
-                    "Der Kurzname hat 2 bis 20 Zeichen: kleine Buchstaben, Ziffern und Bindestrich."
+                message=LazyString(
+                    lambda: ngettext(
+                        "Der Kurzname hat %(min)d bis %(num)d Zeichen: kleine Buchstaben, Ziffern "
+                        "und Bindestrich.",
+                        "Der Kurzname hat %(min)d bis %(num)d Zeichen: kleine Buchstaben, Ziffern "
+                        "und Bindestrich.",
+                        SLUG_LENGTH[1],
+                        min=SLUG_LENGTH[0],
+                    )
                 ),
             ),
         ],

@@ -30,6 +30,9 @@ CONTACT_METHODS = ("callback", "home_visit")
 OFFICE_PREFIX = "office_"
 DAYS = ("mon", "tue", "wed", "thu", "fri")
 TIMES = ("morning", "afternoon")
+# The hours (from, to) of each time of day, and of the whole day we call back in.
+TIME_HOURS = {"morning": (8, 12), "afternoon": (12, 16)}
+CONTACT_HOURS = (8, 16)
 RELATIONSHIPS = (
     "child",
     "parent",

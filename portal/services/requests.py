@@ -61,6 +61,8 @@ def first_missing_step(answers: dict[str, Any]) -> str | None:
         return "relation"
     if answers.get("contact_method") == "home_visit" and not answers.get("street"):
         return "details"
+    if answers.get("contact_method") == "callback" and not answers.get("phone"):
+        return "details"  # a call back needs a number (the contact was changed afterwards)
     return None
 
 

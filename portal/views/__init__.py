@@ -77,6 +77,15 @@ def leave_for_elsewhere(draft: RequestDraft, cookie: str) -> Response:
     return redirect(url_for("request.elsewhere"))
 
 
+def leave_without_authority(draft: RequestDraft, cookie: str) -> Response:
+    """Someone who may not ask for the person, or does not know: delete what they entered
+    about that person and explain what to do instead."""
+    drafts.discard_draft(db.session(), draft)
+    session.pop(cookie, None)
+    db.commit()
+    return redirect(url_for("request.no_authority"))
+
+
 @dataclass(frozen=True)
 class Step:
     """One page of a question flow: its form, the answers it sets, and whether it applies."""

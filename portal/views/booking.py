@@ -39,6 +39,7 @@ from . import (
     current_settings,
     draft_expired,
     leave_for_elsewhere,
+    leave_without_authority,
     live_draft,
     may_confirm_to,
 )
@@ -49,6 +50,8 @@ SESSION_DRAFT = "booking_draft"
 SESSION_BOOKED = "booking_done"
 ADDRESS_FIELDS = ("street", "postcode", "city")
 RELATION_FIELDS = ("subject_name", "relationship", "authority")
+# About how long booking takes, as the start page says.
+MINUTES_TO_BOOK = 3
 CONTACT_TO_LOCATION = {"callback": "phone", "home_visit": "home"}
 
 
@@ -170,7 +173,10 @@ def start() -> str:
     with contextlib.suppress(DraftExpired):
         resume = bookings.first_missing_step(current_draft().answers) or "check"
     return render_template(
-        "booking/start.html", resume=resume, locations=slots.bookable_locations(db.session())
+        "booking/start.html",
+        resume=resume,
+        locations=slots.bookable_locations(db.session()),
+        minutes=MINUTES_TO_BOOK,
     )
 
 
@@ -266,6 +272,8 @@ def step(name: str) -> Response | str:
         new = {field: form[field].data for field in current.fields}
         if name == "town" and new["town"] == "elsewhere":
             return leave_for_elsewhere(draft, SESSION_DRAFT)
+        if name == "relation" and new["authority"] == forms.NO_AUTHORITY:
+            return leave_without_authority(draft, SESSION_DRAFT)
         _save(draft, name, new)
         db.commit()
         return _after(name, draft.answers, changing)

@@ -33,6 +33,7 @@ from . import (
     draft_expired,
     erase_at_residents_wish,
     leave_for_elsewhere,
+    leave_without_authority,
     live_draft,
     may_confirm_to,
 )
@@ -42,6 +43,8 @@ bp = Blueprint("request", __name__, url_prefix="/<lang>/request")
 SESSION_DRAFT = "request_draft"
 SESSION_SUBMITTED = "request_submitted"
 SESSION_STATUS = "request_status"
+# About how long the questions take, as the start page says.
+MINUTES_TO_ASK = 5
 
 
 STEPS = (
@@ -99,6 +102,9 @@ def _form_for(step: Step, answers: dict[str, Any], formdata: Any = None) -> form
     kwargs: dict[str, Any] = {}
     if step.form is forms.DetailsForm:
         kwargs["needs_address"] = answers.get("contact_method") == "home_visit"
+        kwargs["needs_phone"] = answers.get("contact_method") == "callback"
+    if step.form in (forms.TopicsForm, forms.NeedForm):
+        kwargs["for_other"] = answers.get("who") == "other"
     form = step.form(formdata=formdata, data=data, **kwargs)
     if step.name == "town":
         choices = [
@@ -120,7 +126,7 @@ def start() -> str:
         resume = requests.first_missing_step(draft.answers) or "check"
     except DraftExpired:
         pass
-    return render_template("request/start.html", resume=resume)
+    return render_template("request/start.html", resume=resume, minutes=MINUTES_TO_ASK)
 
 
 @bp.post("/")
@@ -176,6 +182,8 @@ def step(name: str) -> Response | str:
         new = {name: form[name].data for name in step.fields}
         if name == "town" and new["town"] == "elsewhere":
             return leave_for_elsewhere(draft, SESSION_DRAFT)
+        if name == "relation" and new["authority"] == forms.NO_AUTHORITY:
+            return leave_without_authority(draft, SESSION_DRAFT)
         drafts.save_answers(draft, new, current_settings().draft_hours)
         if name == "contact" and new["contact_method"] != "home_visit":
             drafts.forget_answers(draft, ADDRESS_FIELDS)
@@ -199,6 +207,15 @@ def step(name: str) -> Response | str:
         if changing
         else (url_for("request.step", name=back) if back else url_for("request.start")),
     )
+
+
+@bp.get("/permission")
+def no_authority() -> str:
+    """For someone who may not ask for the person (or does not know): what to do instead.
+
+    Nothing was stored; the booking flow ends here too.
+    """
+    return render_template("request/no_authority.html", towns=towns.all_towns(db.session()))
 
 
 @bp.get("/elsewhere")

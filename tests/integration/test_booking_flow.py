@@ -442,3 +442,28 @@ def test_cancelling_an_appointment_leaves_the_request_where_it_stands(
         assert request.status == status and request.closed_at is None
         assert [b.status for b in session.scalars(select(Booking))] == ["cancelled"]
         assert request.events[-1].kind == "booking_cancelled"
+
+
+def test_booking_for_someone_who_has_not_agreed_ends_on_the_explaining_page(
+    app: Flask, client: FlaskClient
+) -> None:
+    post_form(client, "/de/booking/", {})
+    post_form(client, "/de/booking/who", {"who": "other"})
+    response = post_form(
+        client,
+        "/de/booking/relation",
+        {"subject_name": "Karl Schmidt", "relationship": "child", "authority": "no"},
+    )
+    assert response.headers["Location"].endswith("/de/request/permission")
+    page = client.get("/de/request/permission").get_data(as_text=True)
+    assert "Die Person muss einverstanden sein" in page
+    assert _count(app, RequestDraft) == 0 and _count(app, Booking) == 0
+
+
+def test_the_last_step_says_the_appointment_is_free_and_can_be_cancelled(
+    client: FlaskClient,
+) -> None:
+    walk_booking(client, "de")
+    html = client.get("/de/booking/check").get_data(as_text=True)
+    assert "Termin festmachen" in html and "verbindlich" not in html
+    assert "Er ist kostenlos. Sie können ihn später verschieben oder absagen." in html

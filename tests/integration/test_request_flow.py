@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portal.db import get_db
 from portal.models import HelpRequest, OutboxMessage, RequestDraft
 from portal.services import drafts, requests
-from tests.conftest import Mailbox, answer_all, deliver, post_form, submit
+from tests.conftest import FULL_ANSWERS, Mailbox, answer_all, deliver, post_form, submit
 
 
 def _count(app: Flask, model: type) -> int:
@@ -200,7 +200,10 @@ def test_without_phone_or_email_the_details_step_says_so_and_keeps_the_old_ones(
     for blank in ({"phone": "", "email": ""}, {"phone": "\t", "email": "  "}):
         response = post_form(client, "/de/request/details", {"name": "Elif Demir", **blank})
         assert response.status_code == 200
-        assert "Telefonnummer oder eine E-Mail-Adresse" in response.get_data(as_text=True)
+        # The answers ask for a call back, so it is the phone number that is missing.
+        assert "Für einen Rückruf brauchen wir Ihre Telefonnummer" in response.get_data(
+            as_text=True
+        )
     page = client.get("/de/request/details").get_data(as_text=True)
     assert "elif@example.org" in page
     assert client.get("/de/request/check").status_code == 200
@@ -311,3 +314,72 @@ def test_an_unknown_status_link_is_not_found(client: FlaskClient) -> None:
 def test_request_pages_are_never_cached(client: FlaskClient) -> None:
     answer_all(client)
     assert client.get("/de/request/check").headers["Cache-Control"] == "no-store"
+
+
+def test_someone_who_may_not_ask_for_the_person_is_told_what_to_do_and_nothing_is_stored(
+    app: Flask, client: FlaskClient
+) -> None:
+    post_form(client, "/de/request/", {})
+    post_form(client, "/de/request/who", {"who": "other"})
+    relation = client.get("/de/request/relation").get_data(as_text=True)
+    assert "Nein, oder ich weiß es nicht." in relation
+    response = post_form(
+        client,
+        "/de/request/relation",
+        {"subject_name": "Fatma Demir", "relationship": "neighbour", "authority": "no"},
+    )
+    assert response.headers["Location"].endswith("/de/request/permission")
+    page = client.get("/de/request/permission").get_data(as_text=True)
+    assert "Die Person muss einverstanden sein" in page
+    assert "nichts von Ihren Angaben gespeichert" in page
+    assert "zusammen mit der Person anrufen" in page
+    assert _count(app, RequestDraft) == 0
+    assert _count(app, HelpRequest) == 0
+    assert client.get("/de/request/topics").headers["Location"].endswith("/de/request/")
+
+
+def test_the_questions_about_someone_else_speak_of_the_person(client: FlaskClient) -> None:
+    post_form(client, "/de/request/", {})
+    post_form(client, "/de/request/who", {"who": "me"})
+    assert "Wobei brauchen Sie Hilfe?" in client.get("/de/request/topics").get_data(as_text=True)
+    post_form(client, "/de/request/who", {"who": "other"})
+    topics = client.get("/de/request/topics").get_data(as_text=True)
+    assert "Wobei braucht die Person Hilfe?" in topics
+    assert "Wobei brauchen Sie Hilfe?" not in topics
+    refused = post_form(client, "/de/request/need", {"need": ""}).get_data(as_text=True)
+    assert "wobei die Person Hilfe braucht" in refused
+    english = client.get("/en/request/topics").get_data(as_text=True)
+    assert "Wobei braucht" not in english and "the person" in english
+
+
+def test_a_call_back_cannot_be_chosen_with_only_an_email_address(
+    app: Flask, client: FlaskClient
+) -> None:
+    post_form(client, "/de/request/", {})
+    for step, data in FULL_ANSWERS[:-1]:
+        post_form(client, f"/de/request/{step}", data)
+    details = client.get("/de/request/details").get_data(as_text=True)
+    assert "Dafür brauchen wir Ihre Telefonnummer" in details
+    refused = post_form(
+        client, "/de/request/details", {"name": "Elif Demir", "email": "elif@example.org"}
+    )
+    assert refused.status_code == 200
+    assert "Für einen Rückruf brauchen wir Ihre Telefonnummer." in refused.get_data(as_text=True)
+    # With a home visit the email address alone is enough again.
+    post_form(client, "/de/request/contact", {"contact_method": "home_visit"})
+    accepted = post_form(
+        client,
+        "/de/request/details",
+        {
+            "name": "Elif Demir",
+            "email": "elif@example.org",
+            "street": "Am Markt 1",
+            "postcode": "33758",
+            "city": "Schloß Holte-Stukenbrock",
+        },
+    )
+    assert accepted.status_code == 302
+    # Changed back to a call back afterwards: the check page sends the visitor to the number.
+    post_form(client, "/de/request/contact?change=1", {"contact_method": "callback"})
+    assert client.get("/de/request/check").headers["Location"].endswith("/de/request/details")
+    assert _count(app, HelpRequest) == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import segno
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -48,9 +49,17 @@ ACTIVATION_KEY = "staff_activation"
 def _weak_password(reason: str) -> str:
     """Why a new password was refused, in words."""
     if reason == "long":
-        return _("Das Passwort darf höchstens 128 Zeichen lang sein.")
+        return ngettext(
+            "Das Passwort darf höchstens %(num)d Zeichen lang sein.",
+            "Das Passwort darf höchstens %(num)d Zeichen lang sein.",
+            staff.MAX_PASSWORD,
+        )
     if reason == "short":
-        return _("Das Passwort muss mindestens 12 Zeichen lang sein.")
+        return ngettext(
+            "Das Passwort muss mindestens %(num)d Zeichen lang sein.",
+            "Das Passwort muss mindestens %(num)d Zeichen lang sein.",
+            staff.MIN_PASSWORD,
+        )
     return _(
         "Dieses Passwort ist zu leicht zu erraten. Nehmen Sie zum Beispiel mehrere Wörter,"
         " die nicht zusammengehören."
@@ -118,6 +127,7 @@ def accounts() -> Response | tuple[str, int]:
     return render_template(
         "staff/accounts.html",
         accounts=rules.all_accounts(db.session()),
+        activation_hours=rules.ACTIVATION_HOURS,
         form=form,
         signout_form=EmptyForm(),
     ), status
@@ -308,6 +318,7 @@ def account_sessions_end(staff_id: int) -> Response:
 def _me_page(password_form: PasswordChangeForm | None = None, status: int = 200) -> tuple[str, int]:
     return render_template(
         "staff/me.html",
+        min_password=staff.MIN_PASSWORD,
         password_form=password_form or PasswordChangeForm(formdata=None),
         action_form=EmptyForm(),
         sessions=rules.live_sessions(db.session(), g.staff, current_settings().staff_idle_minutes),
@@ -415,6 +426,7 @@ def _activation_page(
     return render_template(
         "staff/activate.html",
         form=form,
+        min_password=staff.MIN_PASSWORD,
         activation=activation,
         qr_svg=qr_svg,
         secret=activation.staff.totp_secret,
