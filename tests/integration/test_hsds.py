@@ -265,3 +265,28 @@ def test_importing_again_replaces_records_by_id(loaded: Flask) -> None:
             "Pflegedienst Sonnenschein (neu)"
         ]
         assert service.organization_id == ORGANIZATION
+
+
+BILDUNG_UND_TEILHABE = "65844622-60b7-55cc-a266-4e6f3c4513e8"
+
+
+def test_demo_texts_carry_no_dates_the_data_holds_and_the_care_budget_is_one_amount() -> None:
+    data = json.loads(DEMO_CATALOGUE.read_text("utf-8"))
+    for service in data["services"]:
+        german = " ".join(str(value) for value in service.values() if isinstance(value, str))
+        assert "Stand 20" not in german and "im Jahr 2025" not in german, service["name"]
+    care = next(s for s in data["services"] if s["name"] == "Ambulante Pflege zu Hause")
+    assert "eigenen Jahresbetrag" not in care["fees_description"]
+    assert "gemeinsamen Jahresbetrag" in care["fees_description"]
+    assert "3.539 €" in care["fees_description"]
+    basic = next(s for s in data["services"] if s["name"].startswith("Bürgergeld"))
+    assert "Neue Grundsicherung" in basic["description"] and "plant" in basic["description"]
+
+
+def test_education_and_participation_is_in_the_catalogue_with_its_age_in_words(
+    demo: Flask, client: FlaskClient
+) -> None:
+    german = client.get(f"/de/catalogue/service/{BILDUNG_UND_TEILHABE}").get_data(as_text=True)
+    assert "Bildung und Teilhabe" in german and "15 €" in german and "Bis 24 Jahre" in german
+    russian = client.get(f"/ru/catalogue/service/{BILDUNG_UND_TEILHABE}").get_data(as_text=True)
+    assert "Возраст: до 24 лет" in russian
