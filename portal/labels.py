@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from babel.lists import format_list
 from flask_babel import LazyString, format_time, get_locale
@@ -137,6 +137,19 @@ ACCESSIBILITY = {
     "easy_language": _l("Bitte erklären Sie alles in Leichter Sprache."),
     "other": _l("Etwas anderes (bitte unten beschreiben)"),
 }
+# The same needs when someone asks for another person: they are the person's needs.
+ACCESSIBILITY_OTHER = {
+    **ACCESSIBILITY,
+    "wheelchair": _l("Die Person braucht einen Zugang ohne Stufen (zum Beispiel mit Rollstuhl)."),
+    "hearing": _l("Die Person hört schlecht oder braucht Gebärdensprache."),
+    "sight": _l("Die Person sieht schlecht."),
+}
+
+
+def accessibility_labels(on_behalf: bool) -> dict[str, Any]:
+    """The accessibility needs in the words that fit whom the request is for."""
+    return ACCESSIBILITY_OTHER if on_behalf else ACCESSIBILITY
+
 
 # What the resident reads on the status page: never who works on it or internal notes.
 STATUSES = {

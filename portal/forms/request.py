@@ -212,6 +212,13 @@ class AccessibilityForm(BaseForm):
         validators=[Optional(), MaxLength(NOTE_MAX), NoControlCharacters()],
     )
 
+    def __init__(self, *args: Any, for_other: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if for_other:
+            self.accessibility.choices = _options(
+                choices.ACCESSIBILITY, labels.accessibility_labels(on_behalf=True)
+            )
+
 
 class DetailsForm(BaseForm):
     """How to reach the person: phone and/or email; an address only for a home visit."""

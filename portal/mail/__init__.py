@@ -122,7 +122,9 @@ def _full_facts(help_request: HelpRequest) -> dict[str, object]:
             "urgency_text": str(labels.URGENCIES[help_request.urgency]),
             "contact_days": _labelled(labels.DAYS, help_request.contact_days),
             "contact_times": _labelled(labels.TIMES, help_request.contact_times),
-            "accessibility": _labelled(labels.ACCESSIBILITY, help_request.accessibility),
+            "accessibility": _labelled(
+                labels.accessibility_labels(help_request.on_behalf), help_request.accessibility
+            ),
         }
 
 

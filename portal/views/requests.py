@@ -103,7 +103,7 @@ def _form_for(step: Step, answers: dict[str, Any], formdata: Any = None) -> form
     if step.form is forms.DetailsForm:
         kwargs["needs_address"] = answers.get("contact_method") == "home_visit"
         kwargs["needs_phone"] = answers.get("contact_method") == "callback"
-    if step.form in (forms.TopicsForm, forms.NeedForm):
+    if step.form in (forms.TopicsForm, forms.NeedForm, forms.AccessibilityForm):
         kwargs["for_other"] = answers.get("who") == "other"
     form = step.form(formdata=formdata, data=data, **kwargs)
     if step.name == "town":

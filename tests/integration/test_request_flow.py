@@ -350,6 +350,8 @@ def test_the_questions_about_someone_else_speak_of_the_person(client: FlaskClien
     assert "wobei die Person Hilfe braucht" in refused
     english = client.get("/en/request/topics").get_data(as_text=True)
     assert "Wobei braucht" not in english and "the person" in english
+    needs = client.get("/de/request/accessibility").get_data(as_text=True)
+    assert "Die Person hört schlecht" in needs and "Ich höre schlecht" not in needs
 
 
 def test_a_call_back_cannot_be_chosen_with_only_an_email_address(
