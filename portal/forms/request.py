@@ -91,12 +91,7 @@ class RelationForm(BaseForm):
             SelectChoice(NO_AUTHORITY, labels.NO_AUTHORITY),
         ],
         validators=[
-            InputRequired(
-                _l(
-                    "Bitte bestätigen Sie, dass die Person einverstanden ist "
-                    "oder dass Sie sie rechtlich vertreten."
-                )
-            )
+            InputRequired(_l("Bitte wählen Sie aus, ob Sie für die Person fragen dürfen."))
         ],
     )
 
