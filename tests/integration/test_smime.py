@@ -102,7 +102,9 @@ def test_an_inbox_with_a_certificate_gets_the_whole_request_encrypted(
         assert (
             "Pflege und Betreuung zu Hause" in body and "Fahrdienst, zum Beispiel zum Arzt" in body
         )
-        assert "Montag" in body and "Mittwoch" in body and "Ich höre schlecht" in body
+        assert (
+            "Montag" in body and "Mittwoch" in body and "Die Person hört schlecht" in body
+        )  # asked for someone else
     assert "<li>Montag</li>" in html and "- Pflege und Betreuung zu Hause" in text
 
 
