@@ -179,7 +179,7 @@ def check_page(html: str) -> None:
     assert title and title.group(1).strip(), "page has no title"
     assert html.count("<h1") == 1, "a page needs exactly one h1"
     assert '<main id="main"' in html
-    for path in ("/barrierefreiheit", "/leichte-sprache", "/datenschutz", "/impressum"):
+    for path in ("/barrierefreiheit", 'href="/ls/"', "/datenschutz", "/impressum"):
         assert path in html, f"footer link {path} missing"
     assert "<script" not in html, "pages must work without JavaScript"
 

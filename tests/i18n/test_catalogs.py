@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
 from flask.testing import FlaskClient
 
 from portal.i18n import LOCALE_CODES, LOCALES
@@ -19,10 +21,59 @@ def test_the_pot_file_matches_the_code() -> None:
 
 @pytest.mark.parametrize("catalog", [locale.catalog for locale in LOCALES if locale.code != "de"])
 def test_every_catalog_is_complete_with_matching_placeholders(catalog: str) -> None:
+    po_path = TRANSLATIONS / catalog / "LC_MESSAGES" / "messages.po"
     assert (
-        check_translations.catalog_problems(TRANSLATIONS / catalog / "LC_MESSAGES" / "messages.po")
-        == []
+        check_translations.catalog_problems(po_path, check_translations.exempt_for(po_path)) == []
     )
+
+
+def _catalog_with_empty(tmp_path: Path, *msgids: str) -> Path:
+    catalog = Catalog(locale="de")
+    for msgid in msgids:
+        catalog.add(msgid, "")
+    po_path = tmp_path / "de@ls" / "LC_MESSAGES" / "messages.po"
+    po_path.parent.mkdir(parents=True)
+    with po_path.open("wb") as handle:
+        write_po(handle, catalog)
+    return po_path
+
+
+def test_leichte_sprache_may_leave_staff_only_messages_empty_but_no_resident_message(
+    tmp_path: Path,
+) -> None:
+    locations = check_translations.message_locations()
+    staff_only = next(
+        msgid
+        for msgid, files in locations.items()
+        if all(path.startswith("templates/staff/") for path in files)
+    )
+    legal_only = next(
+        msgid for msgid, files in locations.items() if files == {"templates/public/privacy.html"}
+    )
+    resident = "Hilfe anfragen"
+    assert "templates/public/home.html" in locations[resident]
+    po_path = _catalog_with_empty(tmp_path, staff_only, resident, legal_only)
+    problems = check_translations.catalog_problems(po_path, check_translations.exempt_for(po_path))
+    assert problems == [f"{po_path}: untranslated: {resident!r}"]
+
+
+def test_other_languages_leave_no_staff_message_empty(tmp_path: Path) -> None:
+    po_path = _catalog_with_empty(tmp_path, "Eingang")
+    english = po_path.parents[2] / "en" / "LC_MESSAGES" / "messages.po"
+    english.parent.mkdir(parents=True)
+    po_path.rename(english)
+    assert check_translations.catalog_problems(english, check_translations.exempt_for(english))
+
+
+def test_a_message_shared_by_staff_and_residents_is_not_exempt() -> None:
+    exempt = check_translations.easy_language_exempt()
+    shared = [
+        msgid
+        for msgid, files in check_translations.message_locations().items()
+        if any(check_translations.never_in_easy_language(path) for path in files)
+        and not all(check_translations.never_in_easy_language(path) for path in files)
+    ]
+    assert shared and not exempt & set(shared)
 
 
 @pytest.mark.parametrize("lang", [code for code in LOCALE_CODES if code != "de"])
