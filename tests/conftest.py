@@ -184,6 +184,15 @@ def check_page(html: str) -> None:
     assert "<script" not in html, "pages must work without JavaScript"
 
 
+def check_easy_read_page(html: str) -> None:
+    """A page in Leichte Sprache: German for the browser, its own look, the phone numbers."""
+    assert '<html lang="de" dir="ltr">' in html and '<body class="easy-read">' in html
+    assert '<div class="phone-line">' in html and 'href="tel:052469610"' in html
+    main = html[html.index('<main id="main"') : html.index("</main>")]
+    for target in re.findall(r'(?:href|action)="(/[^"]*)"', main):
+        assert target.startswith("/ls/"), f"{target} leaves Leichte Sprache"
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """A page-checking test client with CSRF protection on, as in production."""

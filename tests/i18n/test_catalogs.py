@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 from flask.testing import FlaskClient
 
-from portal.i18n import LOCALE_CODES, LOCALES
+from portal.i18n import EASY_LANGUAGE, LOCALE_CODES, LOCALES
 from portal.tools import check_translations
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
@@ -76,8 +77,16 @@ def test_a_message_shared_by_staff_and_residents_is_not_exempt() -> None:
     assert shared and not exempt & set(shared)
 
 
+def _main_text(html: str) -> str:
+    main = html[html.index("<main") : html.index("</main>")]
+    return re.sub(r"<[^>]+>", "", main)
+
+
 @pytest.mark.parametrize("lang", [code for code in LOCALE_CODES if code != "de"])
 def test_pages_are_translated(client: FlaskClient, lang: str) -> None:
     german = client.get("/de/request/").get_data(as_text=True)
     other = client.get(f"/{lang}/request/").get_data(as_text=True)
+    if lang == EASY_LANGUAGE:  # German too, so the button may keep its name; the texts differ
+        assert "Hilfe anfragen" in german and _main_text(other) != _main_text(german)
+        return
     assert "Hilfe anfragen" in german and "Hilfe anfragen" not in other

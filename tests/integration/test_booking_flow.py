@@ -25,7 +25,15 @@ from tests.booking_support import (
     slot_keys,
     walk_booking,
 )
-from tests.conftest import Mailbox, answer_all, csrf_token, deliver, post_form, submit
+from tests.conftest import (
+    Mailbox,
+    answer_all,
+    check_easy_read_page,
+    csrf_token,
+    deliver,
+    post_form,
+    submit,
+)
 
 SECRETS = ("Karl", "Schmidt", "GEHEIME", "Pflegegrad", "anna@example.org", "Anna")
 
@@ -442,3 +450,48 @@ def test_cancelling_an_appointment_leaves_the_request_where_it_stands(
         assert request.status == status and request.closed_at is None
         assert [b.status for b in session.scalars(select(Booking))] == ["cancelled"]
         assert request.events[-1].kind == "booking_cancelled"
+
+
+def test_a_reader_of_leichte_sprache_books_moves_and_cancels_without_leaving_it(
+    app: Flask, client: FlaskClient, mailbox: Mailbox
+) -> None:
+    check_easy_read_page(client.get("/ls/booking/").get_data(as_text=True))
+    key = walk_booking(client, "ls")
+    for step in ("who", "relation", "town", "location", "slot", "topic", "details", "check"):
+        page = client.get(f"/ls/booking/{step}")
+        assert page.status_code == 200, step
+        check_easy_read_page(page.get_data(as_text=True))
+    assert confirm(client, "ls").headers["Location"].endswith("/ls/booking/done")
+    done = client.get("/ls/booking/done").get_data(as_text=True)
+    check_easy_read_page(done)
+    start = slots.parse_slot_key(key).astimezone(slots.BERLIN)
+    assert babel_date(start.date(), "full", locale="de") in done
+    link = manage_path(done)
+    assert link.startswith("/ls/booking/manage/")
+    [booking] = _bookings(app)
+    assert booking.locale == "ls" and booking.request.locale == "ls"
+
+    assert deliver(app).sent == 2
+    [mail] = mailbox.to("anna@example.org")
+    assert mail["Content-Language"] == "de"
+    assert '<html lang="de" dir="ltr">' in mail.get_body(("html",)).get_content()
+    assert "http://portal.test/ls/booking/manage/" in mail.get_body(("plain",)).get_content()
+    [staff] = mailbox.to("soziales-duo-verl@example.org")
+    assert "Leichte Sprache" in staff.get_body(("plain",)).get_content()
+
+    assert client.get(link).headers["Location"] == "/ls/booking/manage"
+    for page in ("/ls/booking/manage", "/ls/booking/manage/move", "/ls/booking/manage/cancel"):
+        check_easy_read_page(client.get(page).get_data(as_text=True))
+    new_key = slot_keys(client, "/ls/booking/manage/move")[1]
+    chosen = post_here(client, "/ls/booking/manage/move", {"slot": new_key})
+    assert chosen.headers["Location"] == "/ls/booking/manage/move/confirm"
+    check_easy_read_page(client.get("/ls/booking/manage/move/confirm").get_data(as_text=True))
+    assert post_here(client, "/ls/booking/manage/move/confirm").headers["Location"] == (
+        "/ls/booking/manage"
+    )
+    cancelled = post_here(client, "/ls/booking/manage/cancel")
+    assert cancelled.headers["Location"] == "/ls/booking/manage"
+    assert [b.status for b in _bookings(app)] == ["moved", "cancelled"]
+    deliver(app)
+    for message in mailbox.to("anna@example.org"):
+        assert message["Content-Language"] == "de"
