@@ -191,7 +191,8 @@ def test_accessibility_feedback_reaches_the_inbox_with_a_validated_reply_to(
     deliver(app)
     [message] = mailbox.to("barrierefreiheit@example.org")
     assert message["Reply-To"] == "leser@example.org"
-    assert "Die Schrift ist zu klein." in message.get_body(("plain",)).get_content()
+    body = message.get_body(("plain",)).get_content()
+    assert "Die Schrift ist zu klein." in body and "Sprache der Seite: Türkisch" in body
     bad = post_form(
         client, "/de/barrierefreiheit", {"message": "x", "email": "a@b.de\nBcc: c@d.de"}
     )
