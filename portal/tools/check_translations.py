@@ -15,10 +15,12 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from ..i18n import EASY_LANGUAGE, catalog_of
+
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|<[^>]+>")
-EASY_LANGUAGE_CATALOG = "de@ls"
+EASY_LANGUAGE_CATALOG = catalog_of(EASY_LANGUAGE)  # de@ls
 
 # Files never rendered in Leichte Sprache. The staff area, its forms and its emails stay German
 # (``/ls/staff/…`` redirects to ``/de/staff/…``); the full legal texts are replaced for Leichte
