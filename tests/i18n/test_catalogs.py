@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import write_po
+from babel.messages.pofile import read_po, write_po
 from flask.testing import FlaskClient
 
 from portal.i18n import EASY_LANGUAGE, LOCALE_CODES, LOCALES
 from portal.tools import check_translations
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "translations"
 
 
 def test_the_pot_file_matches_the_code() -> None:
@@ -90,3 +91,29 @@ def test_pages_are_translated(client: FlaskClient, lang: str) -> None:
         assert "Hilfe anfragen" in german and _main_text(other) != _main_text(german)
         return
     assert "Hilfe anfragen" in german and "Hilfe anfragen" not in other
+
+
+MAX_WORDS = 15  # Leichte Sprache: short sentences, one statement each (Netzwerk Leichte Sprache)
+
+
+def _sentences(text: str) -> list[str]:
+    text = re.sub(r"\{#.*?#\}|\{%.*?%\}", " ", text, flags=re.S)
+    text = re.sub(r"\{\{.*?\}\}|%\([a-z_]+\)[sd]", "X", text, flags=re.S)
+    text = re.sub(r"<br>|</(?:p|li|h[1-6]|dt|dd|div|td|th)>", "\n", text)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return [
+        sentence.strip()
+        for line in text.split("\n")
+        for sentence in re.split(r"(?<=[.!?:])\s+", line)
+        if sentence.strip()
+    ]
+
+
+def test_sentences_in_leichte_sprache_are_short() -> None:
+    texts = [path.read_text("utf-8") for path in (ROOT / "templates/public/ls").glob("*.html")]
+    with (TRANSLATIONS / "de@ls/LC_MESSAGES/messages.po").open("rb") as handle:
+        for message in read_po(handle):
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            texts.extend(str(string) for string in strings if message.id and string)
+    long = [s for text in texts for s in _sentences(text) if len(s.split()) > MAX_WORDS]
+    assert long == []
