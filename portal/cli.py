@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from . import crypto, housekeeping, labels, migrate
 from .config import Settings
 from .db import get_db
-from .i18n import LOCALE_CODES
+from .i18n import CONTENT_LANGUAGES
 from .mail import accounts as account_mail
 from .mail import delivery, inbound, reminders
 from .mail import digest as digest_mail
@@ -203,7 +203,7 @@ def demo_load() -> None:
 
 def _import_catalogue(session: Session, source: str, replace: bool) -> hsds.Imported:
     return hsds.import_dataset(
-        session, source, towns.names_to_slugs(session), LOCALE_CODES, replace=replace
+        session, source, towns.names_to_slugs(session), CONTENT_LANGUAGES, replace=replace
     )
 
 

@@ -46,6 +46,11 @@ LOCALES = (
     Locale("ls", "Leichte Sprache", catalog="de@ls", html_lang="de"),
 )
 LOCALE_CODES = tuple(locale.code for locale in LOCALES)
+# Languages that are ISO languages of their own: catalogue content is written, searched and
+# published (HSDS API) in these. Leichte Sprache is not one: its readers get the German offer
+# texts, marked lang="de", and the API never names "ls" as a language.
+CONTENT_LANGUAGES = tuple(locale.code for locale in LOCALES if locale.code == locale.html_lang)
+EASY_LANGUAGE = "ls"
 _BY_CODE = {locale.code: locale for locale in LOCALES}
 
 babel = Babel()
@@ -61,9 +66,14 @@ def catalog_of(code: str) -> str:
     return _BY_CODE.get(code, _BY_CODE[DEFAULT_LOCALE]).catalog
 
 
+def html_lang_of(code: str) -> str:
+    """The BCP 47 tag (``lang``, ``Content-Language``) of a language code stored with a record."""
+    return _BY_CODE.get(code, _BY_CODE[DEFAULT_LOCALE]).html_lang
+
+
 def best_locale() -> str:
     """The browser's preferred supported language, German when none matches."""
-    return request.accept_languages.best_match(LOCALE_CODES, default=DEFAULT_LOCALE)
+    return request.accept_languages.best_match(CONTENT_LANGUAGES, default=DEFAULT_LOCALE)
 
 
 def _select_locale() -> str:

@@ -10,6 +10,7 @@ from flask_babel import LazyString, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .i18n import EASY_LANGUAGE
 from .services import choices
 
 if TYPE_CHECKING:
@@ -129,6 +130,14 @@ LANGUAGES = {
     "fa": _l("Persisch (Farsi oder Dari)"),
     "other": _l("Eine andere Sprache"),
 }
+
+
+def portal_language(code: str) -> str:
+    """The name of the portal language a record was made in, for staff ("Leichte Sprache")."""
+    if code == EASY_LANGUAGE:
+        return str(_l("Leichte Sprache"))
+    return str(LANGUAGES.get(code, code))
+
 
 ACCESSIBILITY = {
     "wheelchair": _l("Ich brauche einen Zugang ohne Stufen (zum Beispiel mit Rollstuhl)."),

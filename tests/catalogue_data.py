@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from portal.db import get_db
-from portal.i18n import LOCALE_CODES
+from portal.i18n import CONTENT_LANGUAGES
 from portal.services import hsds, towns
 
 NS = uuid.UUID("5f0b8a3c-1d2e-4f60-8a7b-9c0d1e2f3a4b")
@@ -160,6 +160,6 @@ def load(app: Flask, data: dict[str, Any] | None = None, replace: bool = True) -
             session,
             json.dumps(data or dataset(), ensure_ascii=False),
             towns.names_to_slugs(session),
-            LOCALE_CODES,
+            CONTENT_LANGUAGES,
             replace=replace,
         )

@@ -179,9 +179,18 @@ def check_page(html: str) -> None:
     assert title and title.group(1).strip(), "page has no title"
     assert html.count("<h1") == 1, "a page needs exactly one h1"
     assert '<main id="main"' in html
-    for path in ("/barrierefreiheit", "/leichte-sprache", "/datenschutz", "/impressum"):
+    for path in ("/barrierefreiheit", 'href="/ls/"', "/datenschutz", "/impressum"):
         assert path in html, f"footer link {path} missing"
     assert "<script" not in html, "pages must work without JavaScript"
+
+
+def check_easy_read_page(html: str) -> None:
+    """A page in Leichte Sprache: German for the browser, its own look, the phone numbers."""
+    assert '<html lang="de" dir="ltr">' in html and '<body class="easy-read">' in html
+    assert '<div class="phone-line">' in html and 'href="tel:052469610"' in html
+    main = html[html.index('<main id="main"') : html.index("</main>")]
+    for target in re.findall(r'(?:href|action)="(/[^"]*)"', main):
+        assert target.startswith("/ls/"), f"{target} leaves Leichte Sprache"
 
 
 @pytest.fixture

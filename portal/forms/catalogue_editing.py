@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from .. import labels
-from ..i18n import LOCALE_CODES
+from ..i18n import CONTENT_LANGUAGES
 from ..services.catalogue import COSTS, SOURCE_LANGUAGE, TOPICS, WEEKDAYS
 from ..services.catalogue_editing import NAME_REQUIRED, REQUIRED_TEXT, TEXT_FIELDS
 from .base import (
@@ -130,7 +130,7 @@ class RecordForm(BaseForm):
         if not german.data:
             german.errors.append(_l("Bitte geben Sie den Namen auf Deutsch ein."))
             valid = False
-        for lang in LOCALE_CODES:
+        for lang in CONTENT_LANGUAGES:
             if lang == SOURCE_LANGUAGE:
                 continue
             name = getattr(self, f"{REQUIRED_TEXT}__{lang}")
@@ -151,7 +151,7 @@ def _ages_in_order(form: Any) -> bool:
 
 def _add_text_fields(form: type[RecordForm], kind: str) -> None:
     for name in TEXT_FIELDS[kind]:
-        for lang in LOCALE_CODES:
+        for lang in CONTENT_LANGUAGES:
             if name in ONE_LINE:
                 field: Any = StringField(
                     TEXT_LABELS[name], validators=[MaxLength(200), SingleLine()]
@@ -262,7 +262,7 @@ def to_data(form: RecordForm) -> dict[str, Any]:
     data: dict[str, Any] = {name: form[name].data or "" for name in PLAIN_FIELDS[kind]}
     data["texts"] = {
         lang: {name: form[f"{name}__{lang}"].data or "" for name in TEXT_FIELDS[kind]}
-        for lang in LOCALE_CODES
+        for lang in CONTENT_LANGUAGES
         if any(form[f"{name}__{lang}"].data for name in TEXT_FIELDS[kind])
     }
     if kind == "service":

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import labels
 from ..config import Settings
+from ..i18n import catalog_of
 from ..links import external_url
 from ..models import Booking, utcnow
 from ..services import choices, ics, outbox
@@ -86,7 +87,7 @@ def _staff_facts(booking: Booking) -> dict[str, object]:
         return {
             "place_name": labels.location_name(booking.location),
             "topic_group": str(labels.TOPIC_GROUPS[group]),
-            "language": str(labels.LANGUAGES.get(booking.locale, booking.locale)),
+            "language": str(labels.portal_language(booking.locale)),
         }
 
 
@@ -122,7 +123,7 @@ def _queue_booker(
 ) -> None:
     if not booking.email or not confirm:
         return
-    with force_locale(booking.locale):
+    with force_locale(catalog_of(booking.locale)):
         place_text = place(booking)
         data = None
         if calendar:

@@ -19,6 +19,7 @@ from flask_mail import Connection, Mail, Message
 
 from ..config import Settings, is_loopback
 from ..db import get_db
+from ..i18n import html_lang_of
 from ..models import OutboxMessage
 from ..services import outbox, verp
 
@@ -133,7 +134,7 @@ def _outer(message: OutboxMessage, settings: Settings) -> dict[str, Any]:
         "recipients": [message.recipient],
         "sender": settings.mail_sender,
         "reply_to": message.reply_to or settings.inbound_address or None,
-        "extra_headers": dict(AUTOMATIC_HEADERS),
+        "extra_headers": {**AUTOMATIC_HEADERS, "Content-Language": html_lang_of(message.locale)},
     }
 
 

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import db, labels
 from ..forms.base import parse_number
-from ..i18n import DEFAULT_LOCALE, LOCALE_CODES, catalog_of
+from ..i18n import CONTENT_LANGUAGES, DEFAULT_LOCALE, catalog_of
 from ..models import Organization
 from ..services import catalogue, catalogue_search, hsds
 
@@ -33,8 +33,8 @@ class BadParameter(HTTPException):
 
 def _lang() -> str:
     lang = request.args.get("lang", DEFAULT_LOCALE)
-    if lang not in LOCALE_CODES:
-        raise BadParameter(f"lang must be one of {', '.join(LOCALE_CODES)}")
+    if lang not in CONTENT_LANGUAGES:
+        raise BadParameter(f"lang must be one of {', '.join(CONTENT_LANGUAGES)}")
     return lang
 
 

@@ -98,7 +98,9 @@ def index() -> str:
             language=form.language.data or None,
         )
         query = "" if form.q.errors else (form.q.data or "")
-        results = catalogue_search.search(db.session(), lang, query, filters, page_number, PER_PAGE)
+        results = catalogue_search.search(
+            db.session(), current_locale().html_lang, query, filters, page_number, PER_PAGE
+        )
         services = catalogue.services_by_ids(db.session(), results.service_ids, brief=True)
     counts = {} if searched else catalogue_search.counts_by_topic(db.session(), catalogue.TOPICS)
     return render_template(
@@ -136,5 +138,5 @@ def service(service_id: str) -> str:
         lang=lang,
         request_topic=catalogue.REQUEST_TOPIC[primary_topic],
         topic_labels=labels.CATALOGUE_TOPICS,
-        language_name=lambda code: catalogue.language_name(code, lang),
+        language_name=lambda code: catalogue.language_name(code, current_locale().catalog),
     )

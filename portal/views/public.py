@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from .. import db, mail, security
 from ..forms.feedback import FeedbackForm
-from ..i18n import best_locale, current_locale
+from ..i18n import EASY_LANGUAGE, best_locale, current_locale
 from ..models import utcnow
 from ..security import limiter
 from ..services import towns
@@ -81,9 +81,9 @@ def privacy() -> str:
 
 
 @bp.get("/<lang>/leichte-sprache")
-def easy_language() -> str:
-    """The portal explained in Leichte Sprache."""
-    return render_template("public/easy_language.html", towns=towns.all_towns(db.session()))
+def easy_language() -> Response:
+    """Old links to the one page in Leichte Sprache: the whole portal speaks it now, from /ls/."""
+    return redirect(url_for("public.home", lang=EASY_LANGUAGE), code=301)
 
 
 @bp.route("/<lang>/barrierefreiheit", methods=["GET", "POST"])

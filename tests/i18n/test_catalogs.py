@@ -6,13 +6,15 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
 from flask.testing import FlaskClient
 
-from portal.i18n import LOCALE_CODES, LOCALES
+from portal.i18n import EASY_LANGUAGE, LOCALE_CODES, LOCALES
 from portal.tools import check_translations
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "translations"
 
 
 def test_the_pot_file_matches_the_code() -> None:
@@ -21,16 +23,73 @@ def test_the_pot_file_matches_the_code() -> None:
 
 @pytest.mark.parametrize("catalog", [locale.catalog for locale in LOCALES if locale.code != "de"])
 def test_every_catalog_is_complete_with_matching_placeholders(catalog: str) -> None:
+    po_path = TRANSLATIONS / catalog / "LC_MESSAGES" / "messages.po"
     assert (
-        check_translations.catalog_problems(TRANSLATIONS / catalog / "LC_MESSAGES" / "messages.po")
-        == []
+        check_translations.catalog_problems(po_path, check_translations.exempt_for(po_path)) == []
     )
+
+
+def _catalog_with_empty(tmp_path: Path, *msgids: str) -> Path:
+    catalog = Catalog(locale="de")
+    for msgid in msgids:
+        catalog.add(msgid, "")
+    po_path = tmp_path / "de@ls" / "LC_MESSAGES" / "messages.po"
+    po_path.parent.mkdir(parents=True)
+    with po_path.open("wb") as handle:
+        write_po(handle, catalog)
+    return po_path
+
+
+def test_leichte_sprache_may_leave_staff_only_messages_empty_but_no_resident_message(
+    tmp_path: Path,
+) -> None:
+    locations = check_translations.message_locations()
+    staff_only = next(
+        msgid
+        for msgid, files in locations.items()
+        if all(path.startswith("templates/staff/") for path in files)
+    )
+    legal_only = next(
+        msgid for msgid, files in locations.items() if files == {"templates/public/privacy.html"}
+    )
+    resident = "Hilfe anfragen"
+    assert "templates/public/home.html" in locations[resident]
+    po_path = _catalog_with_empty(tmp_path, staff_only, resident, legal_only)
+    problems = check_translations.catalog_problems(po_path, check_translations.exempt_for(po_path))
+    assert problems == [f"{po_path}: untranslated: {resident!r}"]
+
+
+def test_other_languages_leave_no_staff_message_empty(tmp_path: Path) -> None:
+    po_path = _catalog_with_empty(tmp_path, "Eingang")
+    english = po_path.parents[2] / "en" / "LC_MESSAGES" / "messages.po"
+    english.parent.mkdir(parents=True)
+    po_path.rename(english)
+    assert check_translations.catalog_problems(english, check_translations.exempt_for(english))
+
+
+def test_a_message_shared_by_staff_and_residents_is_not_exempt() -> None:
+    exempt = check_translations.easy_language_exempt()
+    shared = [
+        msgid
+        for msgid, files in check_translations.message_locations().items()
+        if any(check_translations.never_in_easy_language(path) for path in files)
+        and not all(check_translations.never_in_easy_language(path) for path in files)
+    ]
+    assert shared and not exempt & set(shared)
+
+
+def _main_text(html: str) -> str:
+    main = html[html.index("<main") : html.index("</main>")]
+    return re.sub(r"<[^>]+>", "", main)
 
 
 @pytest.mark.parametrize("lang", [code for code in LOCALE_CODES if code != "de"])
 def test_pages_are_translated(client: FlaskClient, lang: str) -> None:
     german = client.get("/de/request/").get_data(as_text=True)
     other = client.get(f"/{lang}/request/").get_data(as_text=True)
+    if lang == EASY_LANGUAGE:  # German too, so the button may keep its name; the texts differ
+        assert "Hilfe anfragen" in german and _main_text(other) != _main_text(german)
+        return
     assert "Hilfe anfragen" in german and "Hilfe anfragen" not in other
 
 
@@ -88,3 +147,29 @@ def test_the_digit_check_sees_numbers_but_not_placeholders_or_emergency_numbers(
     assert digits_outside_placeholders("Das dauert etwa %(num)d Minuten.") == []
     assert digits_outside_placeholders("Im Notfall rufen Sie bitte sofort 112 an.") == []
     assert digits_outside_placeholders("nach Art. 6 Abs. 1 Buchstabe e DSGVO") == []
+
+
+MAX_WORDS = 15  # Leichte Sprache: short sentences, one statement each (Netzwerk Leichte Sprache)
+
+
+def _sentences(text: str) -> list[str]:
+    text = re.sub(r"\{#.*?#\}|\{%.*?%\}", " ", text, flags=re.S)
+    text = re.sub(r"\{\{.*?\}\}|%\([a-z_]+\)[sd]", "X", text, flags=re.S)
+    text = re.sub(r"<br>|</(?:p|li|h[1-6]|dt|dd|div|td|th)>", "\n", text)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return [
+        sentence.strip()
+        for line in text.split("\n")
+        for sentence in re.split(r"(?<=[.!?:])\s+", line)
+        if sentence.strip()
+    ]
+
+
+def test_sentences_in_leichte_sprache_are_short() -> None:
+    texts = [path.read_text("utf-8") for path in (ROOT / "templates/public/ls").glob("*.html")]
+    with (TRANSLATIONS / "de@ls/LC_MESSAGES/messages.po").open("rb") as handle:
+        for message in read_po(handle):
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            texts.extend(str(string) for string in strings if message.id and string)
+    long = [s for text in texts for s in _sentences(text) if len(s.split()) > MAX_WORDS]
+    assert long == []

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from portal.db import get_db
-from portal.i18n import LOCALE_CODES
+from portal.i18n import LOCALE_CODES, html_lang_of
 from portal.models import Booking, HelpRequest, RequestDraft, utcnow
 from portal.services import slots
 from tests.booking_support import (
@@ -25,7 +25,15 @@ from tests.booking_support import (
     slot_keys,
     walk_booking,
 )
-from tests.conftest import Mailbox, answer_all, csrf_token, deliver, post_form, submit
+from tests.conftest import (
+    Mailbox,
+    answer_all,
+    check_easy_read_page,
+    csrf_token,
+    deliver,
+    post_form,
+    submit,
+)
 
 SECRETS = ("Karl", "Schmidt", "GEHEIME", "Pflegegrad", "anna@example.org", "Anna")
 
@@ -351,10 +359,11 @@ def test_the_slot_list_speaks_the_readers_language(client: FlaskClient, lang: st
     post_form(client, f"/{lang}/booking/location", {"location": "shs"})
     html = client.get(f"/{lang}/booking/slot").get_data(as_text=True)
     direction = "rtl" if lang == "ar" else "ltr"
-    assert f'<html lang="{lang}" dir="{direction}">' in html
+    tag = html_lang_of(lang)  # Leichte Sprache is German: dates as in German
+    assert f'<html lang="{tag}" dir="{direction}">' in html
     first = slots.parse_slot_key(re.search(r'name="slot" value="([^"]+)"', html).group(1))
     local = first.astimezone(slots.BERLIN)
-    assert f"<legend>{babel_date(local.date(), 'full', locale=lang)}</legend>" in html
+    assert f"<legend>{babel_date(local.date(), 'full', locale=tag)}</legend>" in html
     assert html.count("<fieldset") >= 2
 
 
@@ -467,3 +476,48 @@ def test_the_last_step_says_the_appointment_is_free_and_can_be_cancelled(
     html = client.get("/de/booking/check").get_data(as_text=True)
     assert "Termin festmachen" in html and "verbindlich" not in html
     assert "Er ist kostenlos. Sie können ihn später verschieben oder absagen." in html
+
+
+def test_a_reader_of_leichte_sprache_books_moves_and_cancels_without_leaving_it(
+    app: Flask, client: FlaskClient, mailbox: Mailbox
+) -> None:
+    check_easy_read_page(client.get("/ls/booking/").get_data(as_text=True))
+    key = walk_booking(client, "ls")
+    for step in ("who", "relation", "town", "location", "slot", "topic", "details", "check"):
+        page = client.get(f"/ls/booking/{step}")
+        assert page.status_code == 200, step
+        check_easy_read_page(page.get_data(as_text=True))
+    assert confirm(client, "ls").headers["Location"].endswith("/ls/booking/done")
+    done = client.get("/ls/booking/done").get_data(as_text=True)
+    check_easy_read_page(done)
+    start = slots.parse_slot_key(key).astimezone(slots.BERLIN)
+    assert babel_date(start.date(), "full", locale="de") in done
+    link = manage_path(done)
+    assert link.startswith("/ls/booking/manage/")
+    [booking] = _bookings(app)
+    assert booking.locale == "ls" and booking.request.locale == "ls"
+
+    assert deliver(app).sent == 2
+    [mail] = mailbox.to("anna@example.org")
+    assert mail["Content-Language"] == "de"
+    assert '<html lang="de" dir="ltr">' in mail.get_body(("html",)).get_content()
+    assert "http://portal.test/ls/booking/manage/" in mail.get_body(("plain",)).get_content()
+    [staff] = mailbox.to("soziales-duo-verl@example.org")
+    assert "Leichte Sprache" in staff.get_body(("plain",)).get_content()
+
+    assert client.get(link).headers["Location"] == "/ls/booking/manage"
+    for page in ("/ls/booking/manage", "/ls/booking/manage/move", "/ls/booking/manage/cancel"):
+        check_easy_read_page(client.get(page).get_data(as_text=True))
+    new_key = slot_keys(client, "/ls/booking/manage/move")[1]
+    chosen = post_here(client, "/ls/booking/manage/move", {"slot": new_key})
+    assert chosen.headers["Location"] == "/ls/booking/manage/move/confirm"
+    check_easy_read_page(client.get("/ls/booking/manage/move/confirm").get_data(as_text=True))
+    assert post_here(client, "/ls/booking/manage/move/confirm").headers["Location"] == (
+        "/ls/booking/manage"
+    )
+    cancelled = post_here(client, "/ls/booking/manage/cancel")
+    assert cancelled.headers["Location"] == "/ls/booking/manage"
+    assert [b.status for b in _bookings(app)] == ["moved", "cancelled"]
+    deliver(app)
+    for message in mailbox.to("anna@example.org"):
+        assert message["Content-Language"] == "de"

@@ -211,3 +211,14 @@ def test_browsing_does_not_wait_for_a_write_in_progress(loaded: Flask, client: F
         assert client.get("/de/").status_code == 200
         assert time.monotonic() - started < 5
         writer.rollback()
+
+
+def test_readers_of_leichte_sprache_search_and_read_the_german_offers(
+    loaded: Flask, client: FlaskClient
+) -> None:
+    assert _found(client, "ls", "Pflege")[0] == CARE  # searched in German
+    assert _found(client, "ls", "fahrdienst") == [TRANSPORT]
+    html = client.get(f"/ls/catalogue/service/{CARE}").get_data(as_text=True)
+    assert '<body class="easy-read">' in html and '<h1 lang="de">' in html
+    assert "Türkisch" in html, "languages are named in German, not as codes"
+    assert re.search(r"Montag–Freitag", html)

@@ -7,12 +7,21 @@ import threading
 
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
 from portal.db import get_db
 from portal.models import HelpRequest, OutboxMessage, RequestDraft
 from portal.services import drafts, requests
-from tests.conftest import FULL_ANSWERS, Mailbox, answer_all, deliver, post_form, submit
+from tests.conftest import (
+    FULL_ANSWERS,
+    Mailbox,
+    answer_all,
+    check_easy_read_page,
+    deliver,
+    post_form,
+    submit,
+)
 
 
 def _count(app: Flask, model: type) -> int:
@@ -385,3 +394,45 @@ def test_a_call_back_cannot_be_chosen_with_only_an_email_address(
     post_form(client, "/de/request/contact?change=1", {"contact_method": "callback"})
     assert client.get("/de/request/check").headers["Location"].endswith("/de/request/details")
     assert _count(app, HelpRequest) == 0
+
+
+def test_a_reader_of_leichte_sprache_asks_for_help_without_leaving_it(
+    app: Flask, client: FlaskClient, mailbox: Mailbox
+) -> None:
+    start = client.get("/ls/request/")
+    assert start.status_code == 200
+    check_easy_read_page(start.get_data(as_text=True))
+    assert post_form(client, "/ls/request/", {}).headers["Location"].endswith("/ls/request/who")
+    for step, data in FULL_ANSWERS:
+        page = client.get(f"/ls/request/{step}")
+        assert page.status_code == 200, step
+        check_easy_read_page(page.get_data(as_text=True))
+        response = post_form(client, f"/ls/request/{step}", data)
+        assert response.status_code == 302, (step, response.get_data(as_text=True)[:2000])
+        assert response.headers["Location"].startswith("/ls/request/"), step
+    check_easy_read_page(client.get("/ls/request/check").get_data(as_text=True))
+    assert submit(client, "ls").headers["Location"].endswith("/ls/request/done")
+    done = client.get("/ls/request/done").get_data(as_text=True)
+    check_easy_read_page(done)
+    reference = re.search(r"SD-\d{4}-\d{5}", done).group(0)  # type: ignore[union-attr]
+    status_path = re.search(r"http://portal\.test(/ls/request/status/[A-Za-z0-9_-]+)", done)
+    assert status_path, "the private link stays in Leichte Sprache"
+    with get_db(app).session() as session:
+        stored = session.scalars(select(HelpRequest)).one()
+        assert stored.locale == "ls" and stored.language == "tr"
+
+    assert deliver(app).sent == 2
+    [resident] = mailbox.to("elif@example.org")
+    assert resident["Content-Language"] == "de"
+    with app.test_request_context(), force_locale("de@ls"):
+        subject = gettext(
+            "[%(reference)s] Ihre Anfrage beim Sozialen Duo ist angekommen", reference=reference
+        )
+    assert resident["Subject"] == subject
+    assert '<html lang="de" dir="ltr">' in resident.get_body(("html",)).get_content()
+    assert "http://portal.test/ls/request/status/" in resident.get_body(("plain",)).get_content()
+    [staff] = mailbox.to("soziales-duo-shs@example.org")
+    assert staff["Content-Language"] == "de" and "Neue Anfrage" in staff["Subject"]
+    status = client.get(status_path.group(1), follow_redirects=True)
+    assert status.status_code == 200
+    check_easy_read_page(status.get_data(as_text=True))

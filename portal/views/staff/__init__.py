@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
 
 from ... import db
+from ...i18n import DEFAULT_LOCALE, EASY_LANGUAGE
 from ...models import HelpRequest, StaffSession
 from ...services import access, audit, requests, staff
 from .. import current_settings
@@ -51,6 +53,20 @@ def _navigation() -> dict[str, Any]:
             if access.may(user, permission)
         ]
     }
+
+
+@bp.before_request
+def _staff_speak_german() -> Response | None:
+    """The staff area is not offered in Leichte Sprache: ``/ls/staff/…`` is ``/de/staff/…``.
+
+    A GET is sent on (302); any other method keeps its body with a 307.
+    """
+    if g.get("lang") != EASY_LANGUAGE or request.endpoint is None:
+        return None
+    target = url_for(request.endpoint, **(request.view_args or {}), lang=DEFAULT_LOCALE)
+    query = request.query_string.decode("latin-1")
+    code = 302 if request.method in ("GET", "HEAD") else 307
+    return redirect(f"{target}?{query}" if query else target, code=code)
 
 
 def live_session() -> StaffSession | None:

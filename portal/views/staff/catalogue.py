@@ -26,7 +26,7 @@ from ...forms.catalogue_editing import (
     to_data,
 )
 from ...forms.staff import EmptyForm
-from ...i18n import LOCALE_CODES, LOCALES, current_locale
+from ...i18n import CONTENT_LANGUAGES, LOCALES, current_locale
 from ...models import utcnow
 from ...services import catalogue, catalogue_editing, towns
 from ...services.catalogue import SOURCE_LANGUAGE, WEEKDAYS
@@ -142,7 +142,7 @@ def _edit_page(kind: str, form: RecordForm, record_id: str | None, live: Any, dr
         draft=draft,
         text_fields=TEXT_FIELDS[kind],
         text_labels=TEXT_LABELS,
-        languages=LOCALE_CODES,
+        languages=CONTENT_LANGUAGES,
         required_field=f"name__{SOURCE_LANGUAGE}" if kind in NAME_REQUIRED else "",
         language_name=lambda code: catalogue.language_name(code, current_locale().code),
         weekdays=WEEKDAYS,
@@ -261,7 +261,7 @@ def catalogue_publish(kind: str, record_id: str) -> Response:
             record_id,
             _number(form.revision.data) or 0,
             g.staff.id,
-            LOCALE_CODES,
+            CONTENT_LANGUAGES,
             utcnow(),
         )
     except StaleEdit:
@@ -337,7 +337,7 @@ def _field_name(field: str) -> str:
 @requires("catalogue")
 def catalogue_translations() -> str:
     """Per language, the published records whose texts lack a translation."""
-    languages = [code for code in LOCALE_CODES if code != SOURCE_LANGUAGE]
+    languages = [code for code in CONTENT_LANGUAGES if code != SOURCE_LANGUAGE]
     return render_template(
         "staff/catalogue/translations.html",
         missing=catalogue_editing.missing_translations(db.session(), languages),
