@@ -11,10 +11,10 @@ import segno
 from flask import Blueprint, render_template
 from markupsafe import Markup
 
-from .. import db
+from .. import db, labels
 from ..forms.receipt import VerifyForm
 from ..links import external_url
-from ..models import HelpRequest, Receipt, utcnow
+from ..models import Booking, HelpRequest, Receipt, utcnow
 from ..security import limiter
 from ..services import receipts
 from . import current_settings
@@ -41,8 +41,12 @@ def qr_svg(url: str) -> Markup:
     )
 
 
-def receipt_page(help_request: HelpRequest, back_url: str) -> str:
-    """The receipt of ``help_request``, issued now if it had none (committed)."""
+def receipt_page(help_request: HelpRequest, back_url: str, booking: Booking | None = None) -> str:
+    """The receipt of ``help_request``, issued now if it had none (committed); with the
+    appointment when it is the receipt of a ``booking`` (its time and kind of place, never a
+    home address or the name of the person it is for)."""
+    if booking is not None and booking.status != "active":
+        booking = None  # a cancelled appointment is no longer part of what we confirm
     receipt = receipts.issue(db.session(), help_request, current_settings().retention_days_receipt)
     db.commit()
     url = verify_url(receipt.code)
@@ -54,6 +58,12 @@ def receipt_page(help_request: HelpRequest, back_url: str) -> str:
         verify_url=url,
         qr_svg=qr_svg(url),
         back_url=back_url,
+        booking=booking,
+        booked_at=booking.created_at
+        if booking is not None
+        and abs(booking.created_at - help_request.received_at).total_seconds() > 60
+        else None,
+        place=labels.location_name(booking.location) if booking is not None else "",
     )
 
 

@@ -18,9 +18,10 @@ from sqlalchemy import delete, select, text
 
 from portal import create_app, migrate
 from portal.db import get_db, make_engine
-from portal.models import HelpRequest, Receipt, utcnow
+from portal.models import Booking, HelpRequest, Receipt, utcnow
 from portal.services import receipts, retention
 from portal.services.requests import BERLIN
+from tests.booking_support import confirm, manage_path, seed_schedule, walk_booking
 from tests.conftest import answer_all, post_form, submit
 from tests.integration.test_data_subject_rights import _status_client
 from tests.integration.test_key_rotation import scratch_url  # noqa: F401 - a fixture
@@ -258,3 +259,33 @@ def test_the_migration_adds_and_removes_the_receipt_table(scratch_url: str) -> N
             assert connection.execute(text("SELECT COUNT(*) FROM receipt")).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_a_booking_has_a_receipt_with_its_appointment_and_nothing_personal(
+    app: Flask, client: FlaskClient
+) -> None:
+    seed_schedule(app)
+    walk_booking(client)
+    assert confirm(client).status_code == 302
+    done = client.get("/de/booking/done").get_data(as_text=True)
+    assert 'href="/de/booking/done/receipt"' in done
+    reference = re.search(r"SD-\d{4}-\d{5}", done).group(0)  # type: ignore[union-attr]
+    html = client.get("/de/booking/done/receipt").get_data(as_text=True)
+    code = CODE.search(html).group(1)  # type: ignore[union-attr]
+    with get_db(app).readers() as session:
+        booking = session.scalars(select(Booking)).one()
+        slot_start = booking.slot_start.astimezone(BERLIN)
+    assert reference in html and "Ihr Termin beim Sozialen Duo ist gebucht." in html
+    assert format_date(slot_start, "full", locale="de") in html
+    assert "Rathaus Verl" in html
+    for personal in ("Karl Schmidt", "Anna Schmidt", "anna@example.org", "GEHEIME-NOTIZ"):
+        assert personal not in html
+    assert reference in app.test_client().get(f"/de/receipt/verify/{code}").get_data(as_text=True)
+    # The private link opens the same receipt.
+    holder = app.test_client()
+    holder.get(manage_path(done))
+    assert 'href="/de/booking/manage/receipt"' in holder.get("/de/booking/manage").get_data(
+        as_text=True
+    )
+    assert code in holder.get("/de/booking/manage/receipt").get_data(as_text=True)
+    assert app.test_client().get("/de/booking/manage/receipt").status_code == 404
