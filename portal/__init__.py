@@ -134,7 +134,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area, plus the error pages."""
-    from .views import api, booking, catalogue, errors, public, requests, staff
+    from .views import api, booking, catalogue, errors, public, receipt, requests, staff
 
     app.register_blueprint(public.bp)
     app.register_blueprint(requests.bp)
@@ -142,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalogue.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(receipt.bp)
     errors.init_app(app)
 
 

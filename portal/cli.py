@@ -332,7 +332,8 @@ def retention_purge(now_text: str | None) -> None:
         f"drafts deleted {result.drafts}, requests deleted {result.requests}, "
         f"bookings cleared {result.bookings}, "
         f"audit entries deleted {result.audit_entries}, emails deleted {result.outbox_messages}, "
-        f"staff sessions deleted {result.staff_sessions}, security events deleted {result.security_events}"
+        f"staff sessions deleted {result.staff_sessions}, security events deleted {result.security_events}, "
+        f"receipts deleted {result.receipts}"
     )
 
 

@@ -73,6 +73,8 @@ class Settings:
     urgent_response_days: int = 1
     rate_limit_submit: str = "20 per hour"
     rate_limit_signin: str = "30 per 15 minutes"
+    # Checking a receipt's code: an office may check several residents' receipts in a row.
+    rate_limit_verify: str = "60 per hour"
     rate_limit_storage_uri: str = "memory://"
     # Prefix of every rate-limit and quota key, so several portals can share one Redis.
     rate_limit_key_prefix: str = "soziales-duo"
@@ -94,6 +96,9 @@ class Settings:
     retention_days_booking: int = 30
     retention_days_audit: int = 365
     retention_days_outbox: int = 30
+    # Receipts (reference, time of receipt, town) are kept this long after the request came
+    # in, longer than the request itself: a benefit may be granted from the day someone asked.
+    retention_days_receipt: int = 1096
     # The version of the privacy notice residents agree to; stored with each consent.
     privacy_notice_version: str = "2026-12"
     resident_link_days: int = 30
@@ -335,6 +340,7 @@ def _validate_retention(settings: Settings) -> None:
         settings.retention_days_booking,
         settings.retention_days_audit,
         settings.retention_days_outbox,
+        settings.retention_days_receipt,
     )
     if min(periods) < 1:
         raise ConfigError("Every PORTAL_RETENTION_* period must be at least 1.")

@@ -45,7 +45,7 @@ HEADERS = {
 }
 
 # Pages that show what someone submitted must never be kept in a shared cache or history.
-PRIVATE_BLUEPRINTS = frozenset({"request", "booking", "staff"})
+PRIVATE_BLUEPRINTS = frozenset({"request", "booking", "staff", "receipt"})
 # A catalogue search names what someone looks for ("Schulden", "Sucht"): not for shared caches.
 SEARCH_ENDPOINTS = frozenset({"catalogue.index"})
 # The only HTTP methods the portal answers; everything else (OPTIONS, PUT, TRACE …) gets a 405.

@@ -29,6 +29,7 @@ from .catalogue import (
 from .figures import FIGURE_MEASURES, FigureCount
 from .mailbox import INBOUND_KINDS, DigestRun, InboundMail
 from .outbox import OutboxMessage
+from .receipt import Receipt
 from .request import (
     CHANNELS,
     OUTCOMES,
@@ -81,6 +82,7 @@ __all__ = [
     "OrganizationText",
     "OutboxMessage",
     "Phone",
+    "Receipt",
     "RecoveryCode",
     "ReferenceCounter",
     "Referral",

@@ -31,7 +31,7 @@ from ..models import (
     utcnow,
 )
 from ..models.encrypted import without_content
-from . import figures
+from . import figures, receipts
 from .drafts import purge_expired_drafts
 from .requests import BERLIN, OPEN_STATUSES
 
@@ -77,6 +77,7 @@ class PurgeResult:
     outbox_messages: int
     staff_sessions: int
     security_events: int = 0
+    receipts: int = 0
 
 
 @dataclass(frozen=True)
@@ -318,4 +319,5 @@ def purge(session: Session, periods: Periods, now: datetime | None = None) -> Pu
         audit_entries=_delete_old_audit(session, now - timedelta(days=periods.audit_days)),
         outbox_messages=_delete_old_mail(session, now - timedelta(days=periods.outbox_days)),
         staff_sessions=int(sessions.rowcount or 0),  # type: ignore[attr-defined]
+        receipts=receipts.purge_expired(session, now),
     )

@@ -32,7 +32,7 @@ from ..i18n import current_locale
 from ..mail import bookings as booking_mail
 from ..models import ConsultationLocation, RequestDraft, utcnow
 from ..security import limiter
-from ..services import bookings, choices, drafts, requests, slots, towns
+from ..services import bookings, choices, drafts, receipts, requests, slots, towns
 from ..services.errors import DraftExpired, DraftIncomplete, SlotUnavailable, TooManyBookings
 from . import (
     Step,
@@ -454,6 +454,8 @@ def _book(draft: RequestDraft) -> Response | str:
         return redirect(url_for("booking.check"))
     if not booked.created:
         return redirect(url_for("booking.done"))
+    # The receipt is stored with the booking (and its request), in the same transaction.
+    receipts.issue(db.session(), booked.booking.request, settings.retention_days_receipt)
     booking_mail.queue_booking_made(
         db.session(), booked.booking, booked.token, confirm=may_confirm_to(booked.booking.email)
     )

@@ -22,6 +22,7 @@ from ..services.errors import BookingClosed, SlotUnavailable
 from . import current_settings, erase_at_residents_wish, may_confirm_to
 from .booking import bp, checked_slot, policy, slot_page, slot_problem
 from .booking_results import calendar_response
+from .receipt import receipt_page
 
 SESSION_MANAGE = "booking_manage"
 SESSION_MOVE = "booking_move"
@@ -61,6 +62,13 @@ def _managed() -> tuple[Booking, str]:
 
 def _changeable(found: Booking) -> bool:
     return found.status == "active" and found.slot_start > utcnow()
+
+
+@bp.get("/manage/receipt")
+def manage_receipt() -> str:
+    """The receipt of the booking opened by its private link, to print or keep."""
+    found, _token = _managed()
+    return receipt_page(found.request, url_for("booking.manage"), found)
 
 
 @bp.get("/manage")

@@ -25,6 +25,7 @@ from .booking import (
     slot_problem,
     step_url,
 )
+from .receipt import receipt_page
 
 
 @bp.get("/taken")
@@ -75,6 +76,16 @@ def done() -> Response | str:
         else "",
         calendar_url=url_for("booking.done_calendar"),
     )
+
+
+@bp.get("/done/receipt")
+def done_receipt() -> Response | str:
+    """The receipt of the appointment just booked, to print or keep."""
+    booked = _just_booked()
+    found = bookings.current_booking(db.session(), booked.get("uid", "")) if booked else None
+    if found is None:
+        return redirect(url_for("booking.start"))
+    return receipt_page(found.request, url_for("booking.done"), found)
 
 
 def calendar_response(found: Any, token: str | None) -> Response:

@@ -23,6 +23,7 @@ from ..services import (
     choices,
     drafts,
     messages,
+    receipts,
     requests,
     towns,
 )
@@ -37,6 +38,7 @@ from . import (
     live_draft,
     may_confirm_to,
 )
+from .receipt import receipt_page
 
 bp = Blueprint("request", __name__, url_prefix="/<lang>/request")
 
@@ -279,6 +281,8 @@ def _submit(draft: RequestDraft) -> Response:
     if not submission.created:
         # A parallel click already sent it; leave the cookie that click set untouched.
         return redirect(url_for("request.done"))
+    # The receipt is stored with the request, in the same transaction: both or neither.
+    receipts.issue(db.session(), submission.request, settings.retention_days_receipt)
     mail.queue_new_request(
         db.session(),
         submission.request,
@@ -291,18 +295,36 @@ def _submit(draft: RequestDraft) -> Response:
     return redirect(url_for("request.done"))
 
 
-@bp.get("/done")
-def done() -> Response | str:
-    """The confirmation: reference, time of receipt, what happens next, the status link."""
+def _submitted_request() -> HelpRequest | None:
+    """The request this browser just sent, if the session still names it."""
     submitted = session.get(SESSION_SUBMITTED) or {}
     found = requests.request_by_status_token(db.session(), submitted.get("token", ""))
     if found is None or found.id != submitted.get("id"):
+        return None
+    return found
+
+
+@bp.get("/done")
+def done() -> Response | str:
+    """The confirmation: reference, time of receipt, what happens next, the status link."""
+    found = _submitted_request()
+    if found is None:
         return redirect(url_for("request.start"))
+    submitted = session[SESSION_SUBMITTED]
     return render_template(
         "request/done.html",
         help_request=found,
         status_url=external_url("request.status_link", token=submitted["token"]),
     )
+
+
+@bp.get("/done/receipt")
+def done_receipt() -> Response | str:
+    """The receipt of the request just sent, to print or keep."""
+    found = _submitted_request()
+    if found is None:
+        return redirect(url_for("request.start"))
+    return receipt_page(found, url_for("request.done"))
 
 
 def _linked_request(token: object) -> HelpRequest | None:
@@ -386,6 +408,12 @@ def _render_status(
         public_events=messages.public_events(found),
         answering=answering,
     )
+
+
+@bp.get("/status/receipt")
+def status_receipt() -> str:
+    """The receipt of the request opened by its private link, to print or keep."""
+    return receipt_page(_status_request(), url_for("request.status"))
 
 
 @bp.post("/status/add")
