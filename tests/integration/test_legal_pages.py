@@ -104,6 +104,8 @@ def test_the_notice_covers_every_processing_with_its_legal_basis(client: FlaskCl
         "Widerspruch (Art. 21 DSGVO)",
         "Datenübertragbarkeit (Art. 20 DSGVO) gilt hier nicht",
         "Art. 14 DSGVO",
+        "verschlüsselt (S/MIME)",
+        "nur, wenn Ihre Stadt das so eingestellt hat",
     ):
         assert fact in text, fact
     # The cookie holds keys and tokens, not the answers; consent is not the basis.
