@@ -9,9 +9,10 @@ today; the towns confirm them (``docs/legal-checklists.md``) and override them i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -20,6 +21,25 @@ if TYPE_CHECKING:
 # request's and booking's confirmation, so staff can tell which text a person saw.
 NOTICE_VERSION = "2026-12-03"
 NOTICE_DATE = date(2026, 12, 3)
+
+
+class TownFacts(Protocol):
+    """What the notice needs of a member town: a ``town`` row or its configured seed."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def street(self) -> str: ...
+    @property
+    def postcode(self) -> str: ...
+    @property
+    def phone(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def website(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -68,14 +88,18 @@ class PrivacyFacts:
     server_log_days: int = 7
 
 
-def privacy_facts(settings: Settings) -> PrivacyFacts:
-    """The facts of the running portal: defaults above, overridden by the settings."""
+def privacy_facts(settings: Settings, towns: Iterable[TownFacts] | None = None) -> PrivacyFacts:
+    """The facts of the running portal: defaults above, overridden by the settings.
+
+    ``towns`` are the member towns as staff keep them (the ``town`` table, so a corrected
+    phone number shows here as on every other page); without them, the configured seeds.
+    """
     officers = {
         "verl": (settings.dpo_phone_verl, settings.dpo_email_verl),
         "shs": (settings.dpo_phone_shs, settings.dpo_email_shs),
     }
     controllers = []
-    for town in settings.towns():
+    for town in settings.towns() if towns is None else towns:
         postcode_city = f"{town.postcode} {town.name}"
         phone, email = officers.get(town.slug, ("", ""))
         controllers.append(

@@ -80,7 +80,8 @@ def privacy() -> str:
     """The privacy notice with this portal's own periods and contacts (Leichte Sprache: its own)."""
     settings = current_settings()
     template = "public/ls/privacy.html" if current_locale().code == "ls" else "public/privacy.html"
-    return render_template(template, settings=settings, facts=privacy_facts(settings))
+    facts = privacy_facts(settings, towns.all_towns(db.session()))
+    return render_template(template, settings=settings, facts=facts)
 
 
 @bp.get("/<lang>/leichte-sprache")

@@ -214,3 +214,19 @@ def test_the_facts_follow_the_towns_in_the_settings(app: Flask) -> None:
     assert [c.town for c in facts.controllers] == ["Verl", "Schloß Holte-Stukenbrock"]
     assert all(c.officer.street == c.contact.street for c in facts.controllers)
     assert isinstance(facts.as_of, date)
+
+
+def test_a_town_phone_corrected_by_staff_shows_in_the_notice(
+    app: Flask, client: FlaskClient
+) -> None:
+    from sqlalchemy import select
+
+    from portal.models import Town
+
+    with get_db(app).session() as session:
+        town = session.scalars(select(Town).where(Town.slug == "shs")).one()
+        town.phone = "05207 8905-123"
+        session.commit()
+    assert "Stadt Schloß Holte-Stukenbrock Rathausstraße 2" in _text(client, "/de/datenschutz")
+    assert "05207 8905-123" in _text(client, "/de/datenschutz")
+    assert "05207 8905-123" in _text(client, "/ls/datenschutz")
