@@ -6,11 +6,12 @@ import dataclasses
 import ipaddress
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from .crypto import BadKey, decode_key
+from .legal.privacy import NOTICE_DATE, NOTICE_VERSION
 
 
 class ConfigError(RuntimeError):
@@ -99,8 +100,17 @@ class Settings:
     # Receipts (reference, time of receipt, town) are kept this long after the request came
     # in, longer than the request itself: a benefit may be granted from the day someone asked.
     retention_days_receipt: int = 1096
-    # The version of the privacy notice residents agree to; stored with each consent.
-    privacy_notice_version: str = "2026-12"
+    # The version of the privacy notice residents confirm; stored with each confirmation.
+    # Defaults follow the notice itself (portal/legal/privacy.py); its "Stand" date beside it.
+    privacy_notice_version: str = NOTICE_VERSION
+    privacy_notice_date: str = NOTICE_DATE.isoformat()
+    # The towns' data protection officers, as the privacy notice names them (towns confirm).
+    dpo_phone_verl: str = "05261 252271"
+    dpo_email_verl: str = ""
+    dpo_phone_shs: str = ""
+    dpo_email_shs: str = ""
+    # Days the web server's access log is kept: the notice states it, the IT service sets it.
+    server_log_days: int = 7
     resident_link_days: int = 30
     staff_idle_minutes: int = 30
     resident_idle_minutes: int = 30
@@ -120,7 +130,6 @@ class Settings:
     provider_email: str = "kontakt@verl.de"
     provider_vat_id: str = ""
     supervisory_authority: str = "Landrat des Kreises Gütersloh (Kommunalaufsicht)"
-    privacy_officer: str = "Datenschutzbeauftragte der Stadt Verl, Paderborner Straße 5, 33415 Verl"
     # Keys that encrypt personal data at rest (URL-safe base64, 32 bytes each): the first
     # encrypts, all decrypt. Empty: the key file instance/encryption.keys (created if missing).
     encryption_keys: tuple[str, ...] = ()
@@ -351,6 +360,12 @@ def _validate_retention(settings: Settings) -> None:
         )
     if not 0 < len(settings.privacy_notice_version) <= 20:
         raise ConfigError("PORTAL_PRIVACY_NOTICE_VERSION must have 1 to 20 characters.")
+    try:
+        date.fromisoformat(settings.privacy_notice_date)
+    except ValueError:
+        raise ConfigError("PORTAL_PRIVACY_NOTICE_DATE must be a date such as 2026-12-03.") from None
+    if settings.server_log_days < 1:
+        raise ConfigError("PORTAL_SERVER_LOG_DAYS must be at least 1.")
 
 
 def _validate_keys(settings: Settings) -> None:

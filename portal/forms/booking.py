@@ -85,18 +85,13 @@ class BookingDetailsForm(DetailsForm):
 
 
 class BookingCheckForm(BaseForm):
-    """Check your answers, agree to the privacy notice, book."""
+    """Check your answers, confirm having read the privacy notice (not consent), book."""
 
     consent = BooleanField(
-        _l(
-            "Ich habe die Datenschutzerklärung gelesen und bin einverstanden, dass meine Angaben "
-            "für diesen Termin gespeichert werden."
-        ),
+        _l("Ich habe die Datenschutzerklärung gelesen."),
         validators=[
             DataRequired(
-                _l(
-                    "Bitte bestätigen Sie, dass Sie mit der Datenschutzerklärung einverstanden sind."
-                )
+                _l("Bitte bestätigen Sie, dass Sie die Datenschutzerklärung gelesen haben.")
             )
         ],
     )

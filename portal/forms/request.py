@@ -291,18 +291,13 @@ class DetailsForm(BaseForm):
 
 
 class CheckForm(BaseForm):
-    """Check your answers, agree to the privacy notice, send."""
+    """Check your answers, confirm having read the privacy notice (not consent), send."""
 
     consent = BooleanField(
-        _l(
-            "Ich habe die Datenschutzerklärung gelesen und bin einverstanden, dass meine Angaben "
-            "für die Bearbeitung dieser Anfrage gespeichert werden."
-        ),
+        _l("Ich habe die Datenschutzerklärung gelesen."),
         validators=[
             DataRequired(
-                _l(
-                    "Bitte bestätigen Sie, dass Sie mit der Datenschutzerklärung einverstanden sind."
-                )
+                _l("Bitte bestätigen Sie, dass Sie die Datenschutzerklärung gelesen haben.")
             )
         ],
     )

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from .. import db, mail, security
 from ..forms.feedback import FeedbackForm
 from ..i18n import EASY_LANGUAGE, best_locale, current_locale
+from ..legal.privacy import privacy_facts
 from ..models import utcnow
 from ..security import limiter
 from ..services import towns
@@ -76,8 +77,15 @@ def impressum() -> str:
 
 @bp.get("/<lang>/datenschutz")
 def privacy() -> str:
-    """The privacy notice, naming this portal's own periods and recipients."""
-    return render_template("public/privacy.html", settings=current_settings())
+    """The privacy notice with this portal's own periods and contacts (Leichte Sprache: its own)."""
+    settings = current_settings()
+    template = (
+        "public/ls/privacy.html"
+        if current_locale().code == EASY_LANGUAGE
+        else "public/privacy.html"
+    )
+    facts = privacy_facts(settings, towns.all_towns(db.session()))
+    return render_template(template, settings=settings, facts=facts)
 
 
 @bp.get("/<lang>/leichte-sprache")

@@ -1,0 +1,131 @@
+"""The facts behind the privacy notice: its version and date, who is responsible, whom to ask.
+
+The notice's sentences live in ``templates/public/privacy.html`` and its translations; every
+name, address, date and number it shows comes from here or from the retention settings, so a
+new "Stand" date or a new contact re-opens no translation. The defaults are the facts known
+today; the towns confirm them (``docs/legal-checklists.md``) and override them in the settings
+(``PRIVACY_NOTICE_VERSION``, ``PRIVACY_NOTICE_DATE``, ``DPO_*``, ``SERVER_LOG_DAYS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+# Raise both whenever the notice says something new: the version is stored with every
+# request's and booking's confirmation, so staff can tell which text a person saw.
+NOTICE_VERSION = "2026-12-03"
+NOTICE_DATE = date(2026, 12, 3)
+
+
+class TownFacts(Protocol):
+    """What the notice needs of a member town: a ``town`` row or its configured seed."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def street(self) -> str: ...
+    @property
+    def postcode(self) -> str: ...
+    @property
+    def phone(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def website(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A postal address with the ways to reach it; empty fields are not shown."""
+
+    name: str
+    street: str
+    postcode_city: str
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+
+
+@dataclass(frozen=True)
+class Controller:
+    """One of the joint controllers (Art. 26 DSGVO) with its data protection officer."""
+
+    town: str
+    contact: Contact
+    officer: Contact
+
+
+# The supervisory authority for public bodies in NRW (Art. 77 DSGVO, § 29 DSG NRW).
+LDI_NRW = Contact(
+    name="Landesbeauftragte für Datenschutz und Informationsfreiheit Nordrhein-Westfalen",
+    street="Kavalleriestraße 2–4",
+    postcode_city="40213 Düsseldorf",
+    phone="0211 38424-0",
+    email="poststelle@ldi.nrw.de",
+    website="https://www.ldi.nrw.de",
+)
+
+
+@dataclass(frozen=True)
+class PrivacyFacts:
+    """Everything the privacy notice states that is not a sentence."""
+
+    version: str
+    as_of: date
+    controllers: tuple[Controller, ...]
+    # The town that runs the portal's technology for both (named in the Impressum).
+    operator: str
+    authority: Contact = LDI_NRW
+    # Days the web server's access log is kept (set by the IT service; the notice says it).
+    server_log_days: int = 7
+
+
+def privacy_facts(settings: Settings, towns: Iterable[TownFacts] | None = None) -> PrivacyFacts:
+    """The facts of the running portal: defaults above, overridden by the settings.
+
+    ``towns`` are the member towns as staff keep them (the ``town`` table, so a corrected
+    phone number shows here as on every other page); without them, the configured seeds.
+    """
+    officers = {
+        "verl": (settings.dpo_phone_verl, settings.dpo_email_verl),
+        "shs": (settings.dpo_phone_shs, settings.dpo_email_shs),
+    }
+    controllers = []
+    for town in settings.towns() if towns is None else towns:
+        postcode_city = f"{town.postcode} {town.name}"
+        phone, email = officers.get(town.slug, ("", ""))
+        controllers.append(
+            Controller(
+                town=town.name,
+                contact=Contact(
+                    name=town.name,
+                    street=town.street,
+                    postcode_city=postcode_city,
+                    phone=town.phone,
+                    email=town.email,
+                    website=town.website,
+                ),
+                officer=Contact(
+                    name=town.name,
+                    street=town.street,
+                    postcode_city=postcode_city,
+                    phone=phone,
+                    email=email,
+                ),
+            )
+        )
+    return PrivacyFacts(
+        version=settings.privacy_notice_version,
+        as_of=date.fromisoformat(settings.privacy_notice_date),
+        controllers=tuple(controllers),
+        operator=settings.provider_name,
+        server_log_days=settings.server_log_days,
+    )
