@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import flask_babel
-from flask import Flask, g
+from flask import Flask, current_app, g
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db, i18n, labels, security, sessions
-from .config import Settings, load_settings
+from .config import Settings, TownSettings, load_settings
 from .mail import delivery
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,15 +82,45 @@ def configure_flask(app: Flask, settings: Settings) -> None:
         format_datetime=flask_babel.format_datetime,
         get_locale=flask_babel.get_locale,
         town_list=town_list,
+        town_contacts=town_contacts,
     )
+
+
+def town_contacts() -> list[TownSettings]:
+    """The member towns' names and phones; the configured defaults when the database is down.
+
+    Error pages need them most when nothing else works, so a failing database must not
+    take the phone numbers with it.
+    """
+    from .services import towns
+
+    if "town_contacts" not in g:
+        try:
+            g.town_contacts = [
+                TownSettings(
+                    slug=town.slug,
+                    name=town.name,
+                    postcodes=(),
+                    inbox="",
+                    street=town.street,
+                    postcode=town.postcode,
+                    phone=town.phone,
+                    email=town.email,
+                    website=town.website,
+                )
+                for town in towns.all_towns(db.session())
+            ]
+        except SQLAlchemyError:
+            logging.getLogger("portal").warning("database unavailable; towns from configuration")
+            g.town_contacts = list(settings_of(current_app).towns())
+    contacts: list[TownSettings] = g.town_contacts
+    return contacts
 
 
 def town_list(style: str = "standard") -> str:
     """The member towns' names as a list for sentences such as "Hilfe in %(towns)s"."""
-    from .services import towns
-
     if "town_names" not in g:
-        g.town_names = towns.town_names(db.session())
+        g.town_names = [town.name for town in town_contacts()]
     return labels.town_list(g.town_names, style)
 
 
