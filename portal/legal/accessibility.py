@@ -37,6 +37,7 @@ class AccessibilityFacts:
 
     status: str
     standard: str
+    federal_standard: str
     made_on: date
     reviewed_on: date
     # Promised in the statement and in the confirmation after feedback (§ 5 Abs. 2 BITV NRW:
@@ -66,6 +67,8 @@ REVIEWED_ON = date(2026, 12, 3)
 ANSWER_WEEKS = 2
 OMBUDS_AFTER_WEEKS = 6
 STANDARD = "EN 301 549 V3.2.1 (WCAG 2.1 AA)"
+# The federal ordinance the BITV NRW refers to for parts of its requirements.
+FEDERAL_STANDARD = "BITV 2.0"
 
 
 def facts(settings: Settings) -> AccessibilityFacts:
@@ -80,6 +83,7 @@ def facts(settings: Settings) -> AccessibilityFacts:
     return AccessibilityFacts(
         status=PARTIALLY,
         standard=STANDARD,
+        federal_standard=FEDERAL_STANDARD,
         made_on=MADE_ON,
         reviewed_on=REVIEWED_ON,
         answer_weeks=ANSWER_WEEKS,
