@@ -16,7 +16,7 @@ from portal.db import get_db
 from portal.legal import accessibility, impressum
 from portal.models import Town
 from portal.services import towns
-from tests.conftest import post_form
+from tests.conftest import Mailbox, deliver, post_form
 
 SHS_PHONE = "05207 8905-0"
 VERL_PHONE = "05246 961-0"
@@ -105,6 +105,18 @@ def test_the_feedback_confirmation_promises_the_statements_answer_period(
     assert "innerhalb von 3 Wochen" in statement and "innerhalb von 3 Wochen" in confirmation
     statement, confirmation = promised("en")
     assert "within 3 weeks" in statement and "within 3 weeks" in confirmation
+
+
+def test_the_feedback_inbox_is_told_the_period_the_reader_was_promised(
+    app: Flask, client: FlaskClient, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(accessibility, "ANSWER_WEEKS", 3)
+    assert post_form(client, "/ar/barrierefreiheit", {"message": "Kontrast"}).status_code == 302
+    deliver(app)
+    [message] = mailbox.to("barrierefreiheit@example.org")
+    body = message.get_body(("plain",)).get_content()
+    assert "Antwort innerhalb von 3 Wochen zugesagt" in body and "Zwischennachricht" in body
+    assert "Ombudsstelle" in body and "zwei Wochen" not in body
 
 
 def test_leichte_sprache_readers_get_the_statement_in_leichte_sprache(client: FlaskClient) -> None:
