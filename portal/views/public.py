@@ -113,9 +113,9 @@ def accessibility() -> Response | str:
             )
         )
         return redirect(url_for("public.accessibility"))
-    template = "public/ls/accessibility.html" if current_locale().code == "ls" else None
+    easy = current_locale().code == "ls"
     return render_template(
-        template or "public/accessibility.html",
+        "public/ls/accessibility.html" if easy else "public/accessibility.html",
         form=form,
         facts=facts,
         page_hint=request.args.get("page", ""),
