@@ -70,6 +70,9 @@ class Settings:
     email_shs: str = ""
     website_shs: str = "https://www.schlossholtestukenbrock.de"
     website_verl: str = "https://www.verl.de"
+    # The Soziales Duo's own contact, named in the Impressum.
+    duo_phone: str = "05246 961-0"
+    duo_email: str = "soziales-duo@example.org"
     response_days: int = 3
     urgent_response_days: int = 1
     rate_limit_submit: str = "20 per hour"

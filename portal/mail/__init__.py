@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, object_session
 from .. import labels
 from ..config import Settings
 from ..i18n import catalog_of
+from ..legal import accessibility
 from ..links import external_url
 from ..models import ConsultationLocation, HelpRequest, utcnow
 from ..services import choices, outbox, smime, towns
@@ -259,7 +260,9 @@ def queue_resident_message(
 def queue_accessibility_feedback(
     session: Session, message: str, page: str, reply_to: str, locale: str
 ) -> None:
-    """Forward feedback on accessibility to the responsible inbox, in German."""
+    """Forward feedback on accessibility to the responsible inbox, in German, with the answer
+    period the statement and the confirmation promised."""
+    facts = accessibility.facts(_settings())
     email = _compose(
         "accessibility_feedback",
         "accessibility_feedback",
@@ -270,5 +273,6 @@ def queue_accessibility_feedback(
         page=page,
         reply_to=reply_to,
         feedback_locale=locale,
+        answer_weeks=facts.answer_weeks,
     )
     outbox.enqueue(session, dataclasses.replace(email, reply_to=reply_to))

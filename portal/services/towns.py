@@ -19,7 +19,9 @@ def seed_towns(
 ) -> None:
     """Create the towns that are missing; what an administrator edited stays.
 
-    ``overwrite_inbox`` sets the configured inboxes again (``db seed-inboxes``).
+    A contact fact left empty (a town seeded before its phone or website was known) is filled
+    from configuration. ``overwrite_inbox`` sets the configured inboxes again
+    (``db seed-inboxes``).
     """
     for fact in facts:
         town = session.scalar(select(Town).where(Town.slug == fact.slug))
@@ -37,9 +39,17 @@ def seed_towns(
                     website=fact.website,
                 )
             )
-        elif overwrite_inbox:
+            continue
+        _fill_blank_contacts(town, fact)
+        if overwrite_inbox:
             town.inbox_email = fact.inbox
     session.flush()
+
+
+def _fill_blank_contacts(town: Town, fact: TownSettings) -> None:
+    for name in ("phone", "email", "website"):
+        if not getattr(town, name) and getattr(fact, name):
+            setattr(town, name, getattr(fact, name))
 
 
 def all_towns(session: Session) -> list[Town]:

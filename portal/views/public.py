@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from .. import db, mail, security
 from ..forms.feedback import FeedbackForm
 from ..i18n import EASY_LANGUAGE, best_locale, current_locale
+from ..legal import accessibility as accessibility_facts
+from ..legal import impressum as impressum_facts
 from ..legal.privacy import privacy_facts
 from ..models import utcnow
 from ..security import limiter
@@ -71,8 +74,9 @@ def forget_device() -> Response:
 
 @bp.get("/<lang>/impressum")
 def impressum() -> str:
-    """The legal notice, from configuration."""
-    return render_template("public/impressum.html", settings=current_settings())
+    """The legal notice: both towns, their mayors, who answers for the content."""
+    facts = impressum_facts.facts(current_settings())
+    return render_template("public/impressum.html", facts=facts)
 
 
 @bp.get("/<lang>/datenschutz")
@@ -97,7 +101,8 @@ def easy_language() -> Response:
 @bp.route("/<lang>/barrierefreiheit", methods=["GET", "POST"])
 @limiter.limit(lambda: current_settings().rate_limit_submit, methods=["POST"])
 def accessibility() -> Response | str:
-    """The accessibility statement and its feedback form."""
+    """The accessibility statement and its feedback form (in Leichte Sprache for ``ls``)."""
+    facts = accessibility_facts.facts(current_settings())
     form = FeedbackForm()
     if form.validate_on_submit():
         mail.queue_accessibility_feedback(
@@ -109,11 +114,17 @@ def accessibility() -> Response | str:
         )
         db.commit()
         flash(
-            _(
-                "Danke für Ihre Rückmeldung. Wir antworten innerhalb von zwei Wochen, wenn Sie uns eine E-Mail-Adresse genannt haben."
+            ngettext(
+                "Danke für Ihre Rückmeldung. Wenn Sie uns eine E-Mail-Adresse genannt haben, antworten wir innerhalb von %(num)d Woche.",
+                "Danke für Ihre Rückmeldung. Wenn Sie uns eine E-Mail-Adresse genannt haben, antworten wir innerhalb von %(num)d Wochen.",
+                facts.answer_weeks,
             )
         )
         return redirect(url_for("public.accessibility"))
+    easy = current_locale().code == "ls"
     return render_template(
-        "public/accessibility.html", form=form, page_hint=request.args.get("page", "")
+        "public/ls/accessibility.html" if easy else "public/accessibility.html",
+        form=form,
+        facts=facts,
+        page_hint=request.args.get("page", ""),
     )

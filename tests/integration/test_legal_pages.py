@@ -1,232 +1,213 @@
-"""The privacy notice: complete under Art. 13/14 and 26 DSGVO, true to the settings, in every language."""
+"""Accessibility statement, Impressum, and the towns' phones on contact and error pages."""
 
 from __future__ import annotations
 
-import html as htmllib
-import re
-from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from portal import create_app
-from portal.config import ConfigError
 from portal.db import get_db
-from portal.legal.privacy import LDI_NRW, NOTICE_DATE, NOTICE_VERSION, privacy_facts
+from portal.legal import accessibility, impressum
+from portal.models import Town
+from portal.services import towns
+from tests.conftest import Mailbox, deliver, post_form
+
+SHS_PHONE = "05207 8905-0"
+VERL_PHONE = "05246 961-0"
 
 
-def _text(client: FlaskClient, path: str) -> str:
-    """The page's visible text, tags removed and whitespace folded."""
-    response = client.get(path)
-    assert response.status_code == 200, path
-    body = response.get_data(as_text=True)
-    body = body[body.index("<main") :]
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+def _text(client: FlaskClient, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
 
 
-@pytest.fixture
-def custom_app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    """The portal with periods and privacy facts of its own."""
-    application = create_app(
-        {
-            **app_config,
-            "retention_days_request": 77,
-            "retention_days_unclosed": 222,
-            "retention_days_booking": 11,
-            "retention_days_audit": 444,
-            "retention_days_outbox": 21,
-            "draft_hours": 33,
-            "private_link_days": 17,
-            "resident_link_days": 19,
-            "resident_idle_minutes": 23,
-            "security_log_days": 55,
-            "server_log_days": 5,
-            "privacy_notice_version": "2027-02-b",
-            "privacy_notice_date": "2027-02-14",
-            "dpo_email_verl": "dsb@verl.example.org",
-            "dpo_email_shs": "dsb@shs.example.org",
-            "dpo_phone_shs": "05207 8905-999",
-        }
-    )
-    yield application
-    get_db(application).engine.dispose()
+def test_the_statement_names_status_standard_and_the_dates_of_its_facts(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html = _text(client, "/de/barrierefreiheit")
+    assert "teilweise mit den Anforderungen vereinbar" in html
+    assert "EN 301 549 V3.2.1" in html and "WCAG 2.1 AA" in html and "BITV NRW" in html
+    assert "Selbstbewertung" in html and "axe-core" in html and "Nu Html Checker" in html
+    assert "am 25. November 2026 erstellt und zuletzt am 3. Dezember 2026" in html
+    # A review changes one fact and no sentence: the page follows, in every language.
+    monkeypatch.setattr(accessibility, "REVIEWED_ON", date(2027, 6, 30))
+    assert "zuletzt am 30. Juni 2027 überprüft" in _text(client, "/de/barrierefreiheit")
+    assert "June 30, 2027" in _text(client, "/en/barrierefreiheit")
+    assert "30. Juni 2027" in _text(client, "/ls/barrierefreiheit")
+    monkeypatch.setattr(accessibility, "facts", _fully(accessibility.facts))
+    assert "vollständig mit den Anforderungen vereinbar" in _text(client, "/de/barrierefreiheit")
 
 
-def test_the_notice_names_both_controllers_their_officers_and_the_authority(
+def _fully(original: Any) -> Any:
+    def facts(settings: Any) -> accessibility.AccessibilityFacts:
+        from dataclasses import replace
+
+        return replace(original(settings), status=accessibility.FULLY)
+
+    return facts
+
+
+def test_each_gap_has_a_reason_and_an_accessible_alternative(client: FlaskClient) -> None:
+    html = _text(client, "/de/barrierefreiheit")
+    gaps = html.split("Was noch nicht barrierefrei ist")[1].split("</ul>")[0]
+    assert gaps.count("<li>") == 3
+    assert gaps.count("Grund:") == 3
+    assert gaps.count("So lange") + gaps.count("holen wir die Information") == 3
+
+
+def test_the_statement_names_the_ombudsstelle_with_link_email_phone_and_when(
     client: FlaskClient,
 ) -> None:
-    text = _text(client, "/de/datenschutz")
-    assert "gemeinsam für dieses Portal verantwortlich (Art. 26 DSGVO)" in text
-    for town, street in (
-        ("Verl", "Paderborner Straße 5 33415 Verl"),
-        ("Schloß Holte-Stukenbrock", "Rathausstraße 2 33758 Schloß Holte-Stukenbrock"),
-    ):
-        assert f"Stadt {town} {street}" in text
-        assert f"Datenschutzbeauftragte Person der Stadt {town} {street}" in text
-    assert "05246 961-0" in text and "05207 8905-0" in text
-    assert "Was die Städte vereinbart haben" in text
-    assert "an jede der Städte wenden" in text
-    for fact in (LDI_NRW.name, LDI_NRW.street, LDI_NRW.postcode_city, LDI_NRW.phone, LDI_NRW.email):
-        assert fact in text, fact
+    html = _text(client, "/de/barrierefreiheit")
+    assert "Ombudsstelle für barrierefreie Informationstechnik" in html
+    assert 'href="https://www.lbbp.nrw.de/ombudsstelle"' in html
+    assert 'href="mailto:ombudsstelle-barrierefreie-it@mags.nrw.de"' in html
+    assert "0211 855-3451" in html and "Fürstenwall 25" in html
+    assert "nach 6 Wochen keine Antwort" in html
+    # The responsible office beside the form: email, phone and postal address.
+    office = html.split("Zuständige Stelle")[1]
+    assert "barrierefreiheit@example.org" in office and VERL_PHONE in office
+    assert "Paderborner Straße 5" in office
+    assert "in einer für Sie zugänglichen Form zu bekommen" in html
 
 
-def test_the_notice_covers_every_processing_with_its_legal_basis(client: FlaskClient) -> None:
-    text = _text(client, "/de/datenschutz")
-    for heading in (
-        "Anfrage um Hilfe",
-        "Termin buchen",
-        "Rückmeldung zur Barrierefreiheit",
-        "E-Mails",
-        "Private Links",
-        "Cookies",
-        "Schutz vor Missbrauch und Protokolle",
-        "Wenn jemand für eine andere Person fragt",
-        "Wer Ihre Angaben sieht",
-        "Müssen Sie Angaben machen?",
-        "Ihre Rechte",
-    ):
-        assert heading in text, heading
+def test_a_sign_language_interpreter_can_be_asked_for_in_writing_free_of_charge(
+    client: FlaskClient,
+) -> None:
+    html = _text(client, "/de/barrierefreiheit")
+    section = html.split('id="gebaerdensprache"')[1].split("<h2")[0]
+    assert "Deutsche Gebärdensprache" in section and "kostenlos" in section
+    assert "E-Mail" in section and "Sie müssen nicht anrufen" in section
+
+
+def test_the_feedback_confirmation_promises_the_statements_answer_period(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def promised(lang: str) -> tuple[str, str]:
+        statement = _text(client, f"/{lang}/barrierefreiheit")
+        response = post_form(client, f"/{lang}/barrierefreiheit", {"message": "Kontrast"})
+        assert response.status_code == 302
+        return statement, _text(client, response.headers["Location"])
+
+    statement, confirmation = promised("de")
+    assert "antworten innerhalb von 2 Wochen" in statement
+    assert "antworten wir innerhalb von 2 Wochen" in confirmation
+    assert "zwei Wochen" not in statement + confirmation
+    monkeypatch.setattr(accessibility, "ANSWER_WEEKS", 3)
+    statement, confirmation = promised("de")
+    assert "innerhalb von 3 Wochen" in statement and "innerhalb von 3 Wochen" in confirmation
+    statement, confirmation = promised("en")
+    assert "within 3 weeks" in statement and "within 3 weeks" in confirmation
+
+
+def test_the_feedback_inbox_is_told_the_period_the_reader_was_promised(
+    app: Flask, client: FlaskClient, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(accessibility, "ANSWER_WEEKS", 3)
+    assert post_form(client, "/ar/barrierefreiheit", {"message": "Kontrast"}).status_code == 302
+    deliver(app)
+    [message] = mailbox.to("barrierefreiheit@example.org")
+    body = message.get_body(("plain",)).get_content()
+    assert "Antwort innerhalb von 3 Wochen zugesagt" in body and "Zwischennachricht" in body
+    assert "Ombudsstelle" in body and "zwei Wochen" not in body
+
+
+def test_leichte_sprache_readers_get_the_statement_in_leichte_sprache(client: FlaskClient) -> None:
+    html = _text(client, "/ls/barrierefreiheit")
+    assert '<html lang="de"' in html
+    assert "Die Seite ist zum Teil barriere·frei." in html
+    assert "Ombuds·stelle" in html and "0211 855-3451" in html
+    assert "Gebärden·sprache" in html and "kostet Sie nichts" in html
+    assert 'href="/de/barrierefreiheit"' in html
+    # The form still works from the Leichte Sprache page.
+    assert post_form(client, "/ls/barrierefreiheit", {"message": "Zu klein"}).status_code == 302
+
+
+def test_the_impressum_names_both_towns_their_mayors_and_who_answers_for_the_content(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html = _text(client, "/de/impressum")
     for fact in (
-        "Art. 6 Abs. 1 Buchstabe e DSGVO mit § 3 DSG NRW",
-        "§ 35 SGB I",
-        "§§ 67a bis 67c SGB X",
-        "Art. 9 Abs. 2 Buchstabe h DSGVO mit § 16 Abs. 1 Nr. 3 DSG NRW",
-        "§ 25 Abs. 2 Nr. 2 TDDDG",
-        "Kalenderdatei (.ics)",
-        "Auftragsverarbeitung, Art. 28 DSGVO",
-        "Dolmetschende",
-        "keine Daten in Länder außerhalb der Europäischen Union",
-        "keine automatisierten Entscheidungen",
-        "Art. 7 Abs. 3 DSGVO",
-        "Widerspruch (Art. 21 DSGVO)",
-        "Datenübertragbarkeit (Art. 20 DSGVO) gilt hier nicht",
-        "Art. 14 DSGVO",
-        "verschlüsselt (S/MIME)",
-        "nur, wenn Ihre Stadt das so eingestellt hat",
+        "Stadt Verl",
+        "Stadt Schloß Holte-Stukenbrock",
+        "Körperschaft des öffentlichen Rechts",
+        "Vertreten durch den Bürgermeister Robin Rieksneuwöhner",
+        "Vertreten durch den Bürgermeister Olaf Junker",
+        "§ 18 Abs. 2 MStV",
+        "öffentlich-rechtlichen Vereinbarung",
+        "seit 2023",
+        "finanziert",
+        "Kreises Gütersloh",
+        "Bezirksregierung Detmold",
+        VERL_PHONE,
+        SHS_PHONE,
+        "https://www.schlossholtestukenbrock.de",
+        "soziales-duo@example.org",
     ):
-        assert fact in text, fact
-    # The cookie holds keys and tokens, not the answers; consent is not the basis.
-    assert "Ihre Antworten sind nicht darin" in text
-    assert "Art. 6 Abs. 1 Buchstabe a" not in text
+        assert fact in html, fact
+    assert "Förderung" not in html and "Umsatzsteuer" not in html
+    monkeypatch.setattr(impressum, "RESPONSIBLE_NAME", "Erika Beispiel")
+    monkeypatch.setattr(impressum, "MAYOR_SHS", "")
+    html = _text(client, "/de/impressum")
+    assert "Erika Beispiel" in html
+    assert "Vertreten durch die Bürgermeisterin oder den Bürgermeister" in html
 
 
-def test_the_notice_states_the_configured_periods_and_facts(custom_app: Flask) -> None:
-    text = _text(custom_app.test_client(), "/de/datenschutz")
-    for sentence in (
-        "Ihre Anfrage löschen wir 77 Tage nach dem Abschluss",
-        "löschen wir 222 Tage nach dem letzten Schritt",
-        "Kontaktdaten zu einem Termin löschen wir 11 Tage nach dem Termin",
-        "wer eine Anfrage angesehen oder geändert hat, löschen wir nach 444 Tagen",
-        "Versendete E-Mails löschen wir nach 21 Tagen",
-        "an wen und wann, nach 21 Tagen",
-        "nach 33 Stunden",
-        "bis 17 Tage nach dem Abschluss der Anfrage",
-        "Nachricht des Teams gilt 19 Tage",
-        "Nach 23 Minuten ohne Seitenaufruf",
-        "Das Sicherheitsprotokoll löschen wir nach 55 Tagen",
-        "Das Protokoll des Webservers wird nach 5 Tagen gelöscht",
-        "Stand: 14. Februar 2027. Fassung: 2027-02-b",
-        "dsb@verl.example.org",
-        "dsb@shs.example.org",
-        "05207 8905-999",
-    ):
-        assert sentence in text, sentence
-
-
-def test_the_default_facts_come_from_the_legal_module(app: Flask, client: FlaskClient) -> None:
-    settings = app.extensions["portal.settings"]
-    facts = privacy_facts(settings)
-    assert settings.privacy_notice_version == NOTICE_VERSION == facts.version
-    assert facts.as_of == NOTICE_DATE
-    text = _text(client, "/de/datenschutz")
-    assert f"Fassung: {NOTICE_VERSION}" in text
-    assert "Stand: 3. Dezember 2026" in text
-
-
-def test_a_notice_date_that_is_no_date_is_refused_at_start(app_config: dict[str, Any]) -> None:
-    for wrong in ({"privacy_notice_date": "Dezember"}, {"server_log_days": 0}):
-        with pytest.raises(ConfigError):
-            create_app({**app_config, **wrong})
-
-
-def test_the_version_confirmed_with_a_request_is_the_one_the_notice_shows(
-    custom_app: Flask,
-) -> None:
-    from sqlalchemy import select
-
-    from portal.models import HelpRequest
-    from tests.conftest import answer_all, submit
-
-    client = custom_app.test_client()
-    answer_all(client)
-    submit(client)
-    shown = privacy_facts(custom_app.extensions["portal.settings"]).version
-    with get_db(custom_app).session() as session:
-        assert session.scalars(select(HelpRequest)).one().privacy_version == shown
-
-
-# A heading of the notice in each language: the page is translated, not left in German.
-HEADINGS = {
-    "en": "What the towns have agreed",
-    "tr": "Şehirlerin aralarında kararlaştırdıkları",
-    "ar": "ما اتفقت عليه المدن",
-    "ru": "О чём договорились города",
-    "uk": "Про що домовилися міста",
-    "pl": "Co uzgodniły miasta",
-    "ro": "Ce au convenit orașele",
-    "bg": "Какво са договорили градовете",
-}
-GERMAN_ONLY = ("Was wir wofür speichern", "Rechtsgrundlage", "Was die Städte vereinbart haben")
-
-
-@pytest.mark.parametrize("lang", sorted(HEADINGS))
-def test_the_notice_is_translated_into_every_language(client: FlaskClient, lang: str) -> None:
-    text = _text(client, f"/{lang}/datenschutz")
-    assert HEADINGS[lang] in text
-    for german in GERMAN_ONLY:
-        assert german not in text, german
-    assert LDI_NRW.email in text and "05246 961-0" in text
-
-
-def test_leichte_sprache_has_its_own_privacy_page_with_the_phone_numbers(
+def test_the_phone_of_schloss_holte_stukenbrock_is_on_home_and_error_pages(
     client: FlaskClient,
 ) -> None:
-    response = client.get("/ls/datenschutz")
-    page = response.get_data(as_text=True)
-    assert '<html lang="de" dir="ltr">' in page
-    text = _text(client, "/ls/datenschutz")
-    assert "Daten·schutz" in text
-    for number in ("05246 961-0", "05207 8905-0", LDI_NRW.phone):
-        assert number in text, number
-    assert 'href="/de/datenschutz"' in page
-    # One statement per line: short sentences, each line of the page at most 12 words.
-    main = page[page.index("<main") : page.index("</main>")]
-    lines = re.split(r"<br>|</p>|</li>|</h\d>|[.!?:]\s", main)
-    words = [len(re.sub(r"<[^>]+>", " ", line).split()) for line in lines]
-    assert max(words) <= 12, max(words)
+    home = _text(client, "/de/")
+    assert SHS_PHONE in home and VERL_PHONE in home
+    for lang in ("de", "ar"):
+        missing = client.get(f"/{lang}/no-such-page")
+        assert missing.status_code == 404
+        html = missing.get_data(as_text=True)
+        assert SHS_PHONE in html and VERL_PHONE in html
+    refused = client.post("/de/request/", data={})
+    assert refused.status_code == 400 and SHS_PHONE in refused.get_data(as_text=True)
 
 
-def test_the_facts_follow_the_towns_in_the_settings(app: Flask) -> None:
-    facts = privacy_facts(app.extensions["portal.settings"])
-    assert [c.town for c in facts.controllers] == ["Verl", "Schloß Holte-Stukenbrock"]
-    assert all(c.officer.street == c.contact.street for c in facts.controllers)
-    assert isinstance(facts.as_of, date)
+def test_the_rate_limit_page_names_both_phones(app_config: dict[str, Any]) -> None:
+    app = create_app({**app_config, "ratelimit_disabled": False, "rate_limit_submit": "1 per hour"})
+    client = app.test_client()
+    codes = [post_form(client, "/de/barrierefreiheit", {"message": "Kontrast"}) for _ in range(2)]
+    get_db(app).engine.dispose()
+    assert codes[-1].status_code == 429
+    html = codes[-1].get_data(as_text=True)
+    assert "Rathaus Schloß Holte-Stukenbrock" in html and SHS_PHONE in html and VERL_PHONE in html
 
 
-def test_a_town_phone_corrected_by_staff_shows_in_the_notice(
-    app: Flask, client: FlaskClient
+def test_the_error_page_names_both_phones_when_the_database_is_down(
+    app_config: dict[str, Any], tmp_path: Path
 ) -> None:
-    from sqlalchemy import select
+    unreachable = f"sqlite:///{tmp_path}/no-such-directory/portal.db"
+    app = create_app({**app_config, "database_url": unreachable})
+    response = app.test_client().get("/de/")
+    get_db(app).engine.dispose()
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Ein Fehler ist aufgetreten" in html
+    assert "Verl und Schloß Holte-Stukenbrock" in html
+    assert SHS_PHONE in html and VERL_PHONE in html
 
-    from portal.models import Town
 
+def test_seeding_fills_a_blank_phone_and_keeps_an_edited_one(app: Flask) -> None:
     with get_db(app).session() as session:
-        town = session.scalars(select(Town).where(Town.slug == "shs")).one()
-        town.phone = "05207 8905-123"
-        session.commit()
-    assert "Stadt Schloß Holte-Stukenbrock Rathausstraße 2" in _text(client, "/de/datenschutz")
-    assert "05207 8905-123" in _text(client, "/de/datenschutz")
-    assert "05207 8905-123" in _text(client, "/ls/datenschutz")
+        shs = session.scalars(select(Town).where(Town.slug == "shs")).one()
+        verl = session.scalars(select(Town).where(Town.slug == "verl")).one()
+        shs.phone, shs.website = "", ""
+        verl.phone = "05246 961-123"
+    with get_db(app).session() as session:
+        towns.seed_towns(session, app.extensions["portal.settings"].towns())
+    with get_db(app).session() as session:
+        shs = session.scalars(select(Town).where(Town.slug == "shs")).one()
+        verl = session.scalars(select(Town).where(Town.slug == "verl")).one()
+        assert shs.phone == SHS_PHONE and shs.website == "https://www.schlossholtestukenbrock.de"
+        assert verl.phone == "05246 961-123"
