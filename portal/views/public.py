@@ -56,7 +56,11 @@ def favicon() -> Response:
 @bp.get("/<lang>/")
 def home() -> str:
     """What the Soziales Duo is, for whom, how to reach it, and emergency numbers."""
-    return render_template("public/home.html", towns=towns.all_towns(db.session()))
+    return render_template(
+        "public/home.html",
+        towns=towns.all_towns(db.session()),
+        since_year=impressum_facts.SINCE_YEAR,
+    )
 
 
 @bp.post("/<lang>/forget")
