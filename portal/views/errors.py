@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -32,6 +34,13 @@ def _log_security_event(error: HTTPException, code: int) -> None:
     security_event(kind, detail=request.endpoint or "", own_transaction=True)
 
 
+def _wait_minutes(error: HTTPException) -> int:
+    """The longest a visitor who ran into a rate limit has to wait: the limit's window."""
+    if not isinstance(error, RateLimitExceeded):
+        return 0
+    return max(1, math.ceil(error.limit.limit.get_expiry() / 60))
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -47,7 +56,11 @@ def init_app(app: Flask) -> None:
         if code >= 500:
             return render_template("errors/500.html"), code, headers
         template = "400" if isinstance(error, CSRFError) else PAGES.get(code, "400")
-        page = render_template(f"errors/{template}.html", csrf=isinstance(error, CSRFError))
+        page = render_template(
+            f"errors/{template}.html",
+            csrf=isinstance(error, CSRFError),
+            wait_minutes=_wait_minutes(error),
+        )
         return page, code, headers
 
     @app.errorhandler(Exception)

@@ -125,7 +125,7 @@ def accessibility() -> Response | str:
             )
         )
         return redirect(url_for("public.accessibility"))
-    easy = current_locale().code == "ls"
+    easy = current_locale().code == EASY_LANGUAGE
     return render_template(
         "public/ls/accessibility.html" if easy else "public/accessibility.html",
         form=form,

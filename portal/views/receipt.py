@@ -42,13 +42,16 @@ def qr_svg(url: str) -> Markup:
 
 
 def receipt_page(help_request: HelpRequest, back_url: str, booking: Booking | None = None) -> str:
-    """The receipt of ``help_request``, issued now if it had none (committed); with the
+    """The receipt of ``help_request``, issued now if it had none (the only write); with the
     appointment when it is the receipt of a ``booking`` (its time and kind of place, never a
     home address or the name of the person it is for)."""
     if booking is not None and booking.status != "active":
         booking = None  # a cancelled appointment is no longer part of what we confirm
-    receipt = receipts.issue(db.session(), help_request, current_settings().retention_days_receipt)
-    db.commit()
+    receipt = receipts.receipt_of(db.session(), help_request.reference)
+    if receipt is None:  # sent before receipts existed: made on the first view, once
+        days = current_settings().retention_days_receipt
+        receipt = receipts.issue(db.session(), help_request, days)
+        db.commit()
     url = verify_url(receipt.code)
     return render_template(
         "request/receipt.html",

@@ -179,6 +179,20 @@ def test_submissions_are_rate_limited(app_config: dict) -> None:
     assert codes == [302, 302, 429]
 
 
+def test_the_rate_limit_page_says_how_long_to_wait(app_config: dict) -> None:
+    from portal import create_app
+
+    app = create_app(
+        {**app_config, "ratelimit_disabled": False, "rate_limit_submit": "1 per 15 minutes"}
+    )
+    client = app.test_client()
+    for _ in range(2):
+        refused = post_form(client, "/en/barrierefreiheit", {"message": "Kontrast zu schwach"})
+    get_db(app).engine.dispose()
+    assert refused.status_code == 429
+    assert "Please wait at most 15 minutes and then try again." in refused.get_data(as_text=True)
+
+
 def test_accessibility_feedback_reaches_the_inbox_with_a_validated_reply_to(
     app: Flask, client: FlaskClient, mailbox: Mailbox
 ) -> None:
