@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Raise both whenever the notice says something new: the version is stored with every
 # request's and booking's confirmation, so staff can tell which text a person saw.
-NOTICE_VERSION = "2026-12-03"
+NOTICE_VERSION = "2026-12-03b"
 NOTICE_DATE = date(2026, 12, 3)
 
 
@@ -86,6 +86,17 @@ class PrivacyFacts:
     authority: Contact = LDI_NRW
     # Days the web server's access log is kept (set by the IT service; the notice says it).
     server_log_days: int = 7
+    # The receipt's period (``RETENTION_DAYS_RECEIPT``) in whole years, 0 when it is no whole
+    # number of years and the notice gives the days.
+    receipt_years: int = 0
+
+
+def whole_years(days: int) -> int:
+    """``days`` as whole years, when they always last at least that many years from any day on
+    (365 a year and one leap day for each started four years): 366 → 1, 731 → 2, 1096 → 3,
+    1461 → 4. Otherwise 0 (365 days can be one day short of a year)."""
+    years = round(days / 365.25)
+    return years if years >= 1 and days == 365 * years + -(-years // 4) else 0
 
 
 def privacy_facts(settings: Settings, towns: Iterable[TownFacts] | None = None) -> PrivacyFacts:
@@ -128,4 +139,5 @@ def privacy_facts(settings: Settings, towns: Iterable[TownFacts] | None = None) 
         controllers=tuple(controllers),
         operator=settings.provider_name,
         server_log_days=settings.server_log_days,
+        receipt_years=whole_years(settings.retention_days_receipt),
     )

@@ -27,7 +27,7 @@ from ..models import (
     ResidentLink,
 )
 
-FORMAT = "soziales-duo-request-export/1"
+FORMAT = "soziales-duo-request-export/2"
 # Columns left out: hashes of private links and binary copies whose text is included.
 LEFT_OUT = frozenset(
     {
@@ -39,6 +39,13 @@ LEFT_OUT = frozenset(
         "encrypted_mime",
     }
 )
+
+# The tick on the check page confirms that the privacy notice was read; it is no consent (the
+# basis is the public task). Its columns keep their old names; the export names it right.
+RENAMED = {
+    "consented_at": "privacy_notice_read_at",
+    "consent_purpose": "privacy_notice_read_via",
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ def _value(value: Any) -> Any:
 def row(record: Base) -> dict[str, Any]:
     """One row's stored columns as JSON values."""
     return {
-        attribute.key: _value(getattr(record, attribute.key))
+        RENAMED.get(attribute.key, attribute.key): _value(getattr(record, attribute.key))
         for attribute in inspect(record).mapper.column_attrs
         if attribute.key not in LEFT_OUT
     }

@@ -99,13 +99,19 @@ def test_staff_see_everything_stored_as_a_page_and_a_json_file_both_audited(
     for stored in (NEED, "NOTIZ-INTERN", "Elif Demir", "elif@example.org", "Fatma Demir"):
         assert stored in html
     version = app.extensions["portal.settings"].privacy_notice_version
-    assert f"Datenschutzerklärung in der Fassung {version} zugestimmt" in html
+    # The tick confirms the notice was read; it is no consent, and nothing calls it one.
+    assert "Datenschutzerklärung gelesen" in html
+    assert f"Fassung {version}, bestätigt am" in html
+    assert "Einwilligung" not in html and "zugestimmt" not in html
     download = staff_client.get(f"/de/staff/requests/{reference}/export.json")
     assert download.mimetype == "application/json"
     assert f'filename="{reference}.json"' in download.headers["Content-Disposition"]
     data = json.loads(download.get_data(as_text=True))
     assert data["request"]["reference"] == reference and NEED in data["request"]["need_text"]
-    assert data["request"]["privacy_version"] == version and data["request"]["consented_at"]
+    assert data["request"]["privacy_version"] == version
+    assert data["request"]["privacy_notice_read_at"]
+    assert data["request"]["privacy_notice_read_via"] == "request"
+    assert not any("consent" in key for key in data["request"])
     assert "NOTIZ-INTERN" in [event["text"] for event in data["events"]]
     assert data["emails_sent"] and data["access_log"]
     # The colleagues' network addresses are theirs, not the person's: not in the export.
@@ -117,6 +123,26 @@ def test_staff_see_everything_stored_as_a_page_and_a_json_file_both_audited(
         assert all(entry.staff_id and entry.reference == reference for entry in exports)
     trail = staff_client.get(f"/de/staff/requests/{reference}").get_data(as_text=True)
     assert "Alle gespeicherten Daten der Anfrage abgerufen" in trail
+
+
+def test_the_export_shows_a_bookings_tick_as_the_notice_read_not_as_consent(
+    app: Flask, client: FlaskClient
+) -> None:
+    seed_schedule(app)
+    walk_booking(client, details={"name": "Ana", "email": "ana@example.org"})
+    confirm(client)
+    with get_db(app).readers() as session:
+        reference = session.scalars(select(HelpRequest.reference)).one()
+    staff_client = _staff(app, "kim@example.org", None, role="coordinator")
+    html = staff_client.get(f"/de/staff/requests/{reference}/export").get_data(as_text=True)
+    version = app.extensions["portal.settings"].privacy_notice_version
+    assert f"Datenschutzerklärung gelesen: Fassung {version}, bestätigt am" in html
+    assert "zugestimmt" not in html
+    data = json.loads(
+        staff_client.get(f"/de/staff/requests/{reference}/export.json").get_data(as_text=True)
+    )
+    assert data["bookings"][0]["privacy_notice_read_via"] == "booking"
+    assert "consented_at" not in data["bookings"][0]
 
 
 def test_staff_erase_a_request_only_after_confirming_and_the_figures_stay(

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from portal import create_app
 from portal.config import ConfigError
 from portal.db import get_db
-from portal.legal.privacy import LDI_NRW, NOTICE_DATE, NOTICE_VERSION, privacy_facts
+from portal.legal.privacy import LDI_NRW, NOTICE_DATE, NOTICE_VERSION, privacy_facts, whole_years
 
 
 def _text(client: FlaskClient, path: str) -> str:
@@ -134,6 +134,74 @@ def test_the_notice_states_the_configured_periods_and_facts(custom_app: Flask) -
         "05207 8905-999",
     ):
         assert sentence in text, sentence
+
+
+RECEIPT_STAYS = (
+    "Die Eingangsbestätigung bleibt, bis ihre eigene Frist endet: "
+    "Nummer, Tag und Uhrzeit des Eingangs und die Stadt."
+)
+
+
+def test_the_notice_names_the_receipt_and_that_it_outlives_the_request(
+    client: FlaskClient,
+) -> None:
+    text = _text(client, "/de/datenschutz")
+    section = text[text.index("Eingangsbestätigung Wozu") : text.index("Termin buchen Wozu")]
+    for fact in (
+        "an welchem Tag Sie uns zuerst um Hilfe gefragt haben",
+        "ab diesem Tag bewilligt wird",
+        "Die Nummer der Anfrage, Tag und Uhrzeit des Eingangs, die zuständige Stadt und der Prüfcode",
+        "Wie bei der Anfrage um Hilfe.",
+        # The default 1096 days always last three whole years.
+        "Die Eingangsbestätigung löschen wir 3 Jahre nach dem Eingang der Anfrage.",
+        "zum Beispiel auf Ihren Wunsch",
+    ):
+        assert fact in section, fact
+    # The sentences that promised everything goes now say the receipt stays.
+    assert "Nur anonyme Zahlen" not in text
+    assert text.count(RECEIPT_STAYS) == 3
+    for promise in (
+        "sofort löschen lassen.",
+        "was Sie uns geschrieben haben.",
+        "Statistik bleiben.",
+    ):
+        assert f"{promise} {RECEIPT_STAYS}" in text, promise
+
+
+@pytest.mark.parametrize(
+    ("days", "german", "easy"),
+    [
+        (731, "löschen wir 2 Jahre nach dem Eingang", "Das speichern wir 2 Jahre lang."),
+        (366, "löschen wir 1 Jahr nach dem Eingang", "Das speichern wir 1 Jahr lang."),
+        (365, "löschen wir 365 Tage nach dem Eingang", "Das speichern wir 365 Tage lang."),
+        (1, "löschen wir 1 Tag nach dem Eingang", "Das speichern wir 1 Tag lang."),
+    ],
+)
+def test_the_receipts_period_follows_the_setting(
+    app_config: dict[str, Any], days: int, german: str, easy: str
+) -> None:
+    application = create_app({**app_config, "retention_days_receipt": days})
+    try:
+        client = application.test_client()
+        assert f"Die Eingangsbestätigung {german} der Anfrage." in _text(client, "/de/datenschutz")
+        text = _text(client, "/ls/datenschutz")
+        assert easy in text
+        assert (
+            "Vielleicht ist Ihre Anfrage schon gelöscht. Die Bestätigung bleibt trotzdem." in text
+        )
+    finally:
+        get_db(application).engine.dispose()
+
+
+def test_the_easy_notice_says_the_receipt_stays_three_years(client: FlaskClient) -> None:
+    text = _text(client, "/ls/datenschutz")
+    assert "die Nummer von Ihrer Anfrage, den Tag und die Stadt." in text
+    assert "Das speichern wir 3 Jahre lang." in text
+
+
+def test_whole_years_are_only_named_when_they_never_fall_short() -> None:
+    assert [whole_years(days) for days in (366, 731, 1096, 1461, 3653)] == [1, 2, 3, 4, 10]
+    assert [whole_years(days) for days in (1, 364, 365, 730, 1095, 1097)] == [0] * 6
 
 
 def test_the_default_facts_come_from_the_legal_module(app: Flask, client: FlaskClient) -> None:
