@@ -164,3 +164,23 @@ def test_sentences_in_leichte_sprache_are_short() -> None:
             texts.extend(str(string) for string in strings if message.id and string)
     long = [s for text in texts for s in _sentences(text) if len(s.split()) > MAX_WORDS]
     assert long == []
+
+
+def test_arabic_plurals_follow_the_catalogs_plural_rule() -> None:
+    """Babel's rule for Arabic puts 100-102 in form 4 and 11-99 in form 5 (not CLDR's order of
+    "many" and "other"): 11 to 99 things take the accusative singular ("11 يومًا"), 100 the
+    genitive ("100 يوم"). Checked by the tanween that marks the accusative."""
+    from babel.support import Translations
+
+    arabic = Translations.load(str(TRANSLATIONS), ["ar"])
+    with (TRANSLATIONS / "ar" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    wrong = []
+    for message in catalog:
+        if not message.pluralizable or message.string[4] == message.string[5]:
+            continue
+        eleven = arabic.ngettext(message.id[0], message.id[1], 11)
+        hundred = arabic.ngettext(message.id[0], message.id[1], 100)
+        if eleven.count("\u064b") <= hundred.count("\u064b"):
+            wrong.append(message.id[0])
+    assert wrong == []
