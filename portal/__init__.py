@@ -13,7 +13,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db, i18n, labels, security, sessions
+from . import db, i18n, labels, links, security, sessions
 from .config import Settings, load_settings
 from .legal.contact import TownContact
 from .mail import delivery
@@ -85,6 +85,7 @@ def configure_flask(app: Flask, settings: Settings) -> None:
         town_list=town_list,
         town_contacts=town_contacts,
     )
+    app.jinja_env.filters["tel"] = links.tel_href
 
 
 def town_contacts() -> list[TownContact]:
