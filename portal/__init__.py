@@ -13,8 +13,9 @@ from flask import Flask, current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db, i18n, labels, security, sessions
-from .config import Settings, TownSettings, load_settings
+from . import db, i18n, labels, links, security, sessions
+from .config import Settings, load_settings
+from .legal.contact import TownContact
 from .mail import delivery
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,9 +85,10 @@ def configure_flask(app: Flask, settings: Settings) -> None:
         town_list=town_list,
         town_contacts=town_contacts,
     )
+    app.jinja_env.filters["tel"] = links.tel_href
 
 
-def town_contacts() -> list[TownSettings]:
+def town_contacts() -> list[TownContact]:
     """The member towns' names and phones; the configured defaults when the database is down.
 
     Error pages need them most when nothing else works, so a failing database must not
@@ -96,24 +98,11 @@ def town_contacts() -> list[TownSettings]:
 
     if "town_contacts" not in g:
         try:
-            g.town_contacts = [
-                TownSettings(
-                    slug=town.slug,
-                    name=town.name,
-                    postcodes=(),
-                    inbox="",
-                    street=town.street,
-                    postcode=town.postcode,
-                    phone=town.phone,
-                    email=town.email,
-                    website=town.website,
-                )
-                for town in towns.all_towns(db.session())
-            ]
+            g.town_contacts = [TownContact.of(town) for town in towns.all_towns(db.session())]
         except SQLAlchemyError:
             logging.getLogger("portal").warning("database unavailable; towns from configuration")
-            g.town_contacts = list(settings_of(current_app).towns())
-    contacts: list[TownSettings] = g.town_contacts
+            g.town_contacts = [TownContact.of(town) for town in settings_of(current_app).towns()]
+    contacts: list[TownContact] = g.town_contacts
     return contacts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -125,14 +126,10 @@ class Settings:
     digest_hour: int = 7
     digest_send_empty: bool = False
     proxy_count: int = 0
+    # The town that runs the portal's technology for both (privacy notice), and the number
+    # staff account emails give for questions.
     provider_name: str = "Stadt Verl"
-    provider_representative: str = "Der Bürgermeister der Stadt Verl"
-    provider_street: str = "Paderborner Straße 5"
-    provider_postcode_city: str = "33415 Verl"
     provider_phone: str = "05246 961-0"
-    provider_email: str = "kontakt@verl.de"
-    provider_vat_id: str = ""
-    supervisory_authority: str = "Landrat des Kreises Gütersloh (Kommunalaufsicht)"
     # Keys that encrypt personal data at rest (URL-safe base64, 32 bytes each): the first
     # encrypts, all decrypt. Empty: the key file instance/encryption.keys (created if missing).
     encryption_keys: tuple[str, ...] = ()
@@ -177,6 +174,17 @@ class Settings:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
 
+# Settings an older portal read and this one ignores: an instance that still sets one starts
+# and logs a warning that says where the value lives now.
+RETIRED = {
+    "provider_representative": "the mayors are in portal/legal/impressum.py",
+    "provider_street": "addresses come from the town table (Staff → Städte)",
+    "provider_postcode_city": "addresses come from the town table (Staff → Städte)",
+    "provider_email": "email addresses come from the town table (Staff → Städte)",
+    "provider_vat_id": "the Impressum names no VAT id (portal/legal/impressum.py)",
+    "supervisory_authority": "the authorities are in portal/legal/impressum.py",
+}
+
 
 def _coerce(name: str, value: Any) -> Any:
     """Turn a value from the environment or instance file into the field's type."""
@@ -209,9 +217,10 @@ def load_settings(
         values.update({k.lower(): v for k, v in namespace.items() if k.isupper()})
     env = os.environ if environ is None else environ
     for key, raw in env.items():
-        if key.startswith("PORTAL_") and key[7:].lower() in _FIELDS:
+        if key.startswith("PORTAL_") and key[7:].lower() in (*_FIELDS, *RETIRED):
             values[key[7:].lower()] = raw
     values.update(overrides or {})
+    _warn_retired(values)
     known = {k: _coerce(k, v) for k, v in values.items() if k in _FIELDS}
     extra = {k: v for k, v in values.items() if k not in _FIELDS}
     if not known.get("database_url"):
@@ -219,6 +228,15 @@ def load_settings(
     settings = Settings(**known, extra=extra)
     validate(settings)
     return settings
+
+
+def _warn_retired(values: dict[str, Any]) -> None:
+    """Drop the retired settings from ``values``, with a warning for each one that was set."""
+    for name in sorted(set(values) & set(RETIRED)):
+        del values[name]
+        logging.getLogger("portal").warning(
+            "PORTAL_%s is no longer read and can be removed: %s.", name.upper(), RETIRED[name]
+        )
 
 
 def validate(settings: Settings) -> None:

@@ -6,29 +6,20 @@ come from here, so a review changes one line and re-opens no translation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from ..config import Settings
+from .contact import Contact, TownFacts, office_town, postcode_city
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 # Compliance status as the EU model statement names it.
 FULLY = "fully"
 PARTIALLY = "partially"
 NOT = "not"
-
-
-@dataclass(frozen=True)
-class Contact:
-    """An office readers can write to, call or visit."""
-
-    name: str
-    street: str
-    postcode_city: str
-    phone: str = ""
-    email: str = ""
-    website: str = ""
-    fax: str = ""
-    sms: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,13 +62,18 @@ STANDARD = "EN 301 549 V3.2.1 (WCAG 2.1 AA)"
 FEDERAL_STANDARD = "BITV 2.0"
 
 
-def facts(settings: Settings) -> AccessibilityFacts:
-    """The statement's facts; the responsible office's contacts come from configuration."""
+def facts(settings: Settings, towns: Iterable[TownFacts] | None = None) -> AccessibilityFacts:
+    """The statement's facts; the responsible office is the Soziales Duo in the Verl town hall.
+
+    Its address and phone come from ``towns`` (the ``town`` table, which staff keep; without
+    them, the configured seeds), its email is the feedback inbox.
+    """
+    town = office_town(towns or (), settings.towns())
     office = Contact(
-        name="Soziales Duo, Stadt Verl",
-        street="Paderborner Straße 5",
-        postcode_city="33415 Verl",
-        phone=settings.phone_verl,
+        name=f"Soziales Duo, Stadt {town.name}",
+        street=town.street,
+        postcode_city=postcode_city(town),
+        phone=town.phone,
         email=settings.feedback_inbox,
     )
     return AccessibilityFacts(

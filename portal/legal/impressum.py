@@ -1,39 +1,30 @@
 """Facts of the Impressum (§ 5 DDG, § 18 Abs. 2 MStV): both towns, their mayors, the person
 responsible for content, the Soziales Duo's own contact and the supervisory authorities.
 
-The towns must confirm the names here (see the README); the phone numbers, email addresses and
-websites come from configuration, the same values the town table is seeded from.
+The towns must confirm the names here (see the README); the addresses, phone numbers, email
+addresses and websites come from the ``town`` table, which staff keep (seeded from configuration).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..config import Settings
+from .contact import Contact, TownFacts, office_town, postcode_city
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 @dataclass(frozen=True)
 class Provider:
     """A town as a provider: a Körperschaft des öffentlichen Rechts represented by its mayor."""
 
-    name: str
     town: str
-    street: str
-    postcode_city: str
+    contact: Contact
     mayor: str
     mayor_is_woman: bool
-    phone: str
-    email: str
-    website: str
-
-
-@dataclass(frozen=True)
-class Authority:
-    """A supervisory authority."""
-
-    name: str
-    street: str
-    postcode_city: str
 
 
 @dataclass(frozen=True)
@@ -47,8 +38,8 @@ class ImpressumFacts:
     responsible_address: str
     duo_phone: str
     duo_email: str
-    supervision: Authority
-    upper_supervision: Authority
+    supervision: Contact
+    upper_supervision: Contact
 
 
 # Mayors as the towns reported them after the elections of 2024 (Verl) and 2025
@@ -57,49 +48,56 @@ MAYOR_VERL = "Robin Rieksneuwöhner"
 MAYOR_SHS = "Olaf Junker"
 SINCE_YEAR = 2023
 RESPONSIBLE_NAME = ""
-RESPONSIBLE_ADDRESS = "Soziales Duo, Stadt Verl, Paderborner Straße 5, 33415 Verl"
+# Empty: the Soziales Duo at the Verl town hall, with the address the town table keeps.
+RESPONSIBLE_ADDRESS = ""
 
-KREIS_GUETERSLOH = Authority(
+KREIS_GUETERSLOH = Contact(
     name="Landrat des Kreises Gütersloh als untere staatliche Verwaltungsbehörde",
     street="Herzebrocker Straße 140",
     postcode_city="33334 Gütersloh",
 )
-BEZIRKSREGIERUNG_DETMOLD = Authority(
+BEZIRKSREGIERUNG_DETMOLD = Contact(
     name="Bezirksregierung Detmold",
     street="Leopoldstraße 15",
     postcode_city="32756 Detmold",
 )
 
 
-def facts(settings: Settings) -> ImpressumFacts:
-    """The Impressum's facts, with the towns' contacts from configuration."""
-    verl = Provider(
-        name="Stadt Verl",
-        town="Verl",
-        street="Paderborner Straße 5",
-        postcode_city="33415 Verl",
-        mayor=MAYOR_VERL,
-        mayor_is_woman=False,
-        phone=settings.phone_verl,
-        email=settings.email_verl,
-        website=settings.website_verl,
+def _mayor(slug: str) -> tuple[str, bool]:
+    """A town's mayor and whether she is a woman; a town added later shows the title only."""
+    mayors = {"verl": (MAYOR_VERL, False), "shs": (MAYOR_SHS, False)}
+    return mayors.get(slug, ("", False))
+
+
+def _provider(town: TownFacts) -> Provider:
+    mayor, is_woman = _mayor(town.slug)
+    contact = Contact(
+        name=f"Stadt {town.name}",
+        street=town.street,
+        postcode_city=postcode_city(town),
+        phone=town.phone,
+        email=town.email,
+        website=town.website,
     )
-    shs = Provider(
-        name="Stadt Schloß Holte-Stukenbrock",
-        town="Schloß Holte-Stukenbrock",
-        street="Rathausstraße 2",
-        postcode_city="33758 Schloß Holte-Stukenbrock",
-        mayor=MAYOR_SHS,
-        mayor_is_woman=False,
-        phone=settings.phone_shs,
-        email=settings.email_shs,
-        website=settings.website_shs,
+    return Provider(town=town.name, contact=contact, mayor=mayor, mayor_is_woman=is_woman)
+
+
+def facts(settings: Settings, towns: Iterable[TownFacts] | None = None) -> ImpressumFacts:
+    """The Impressum's facts; addresses, phones, emails and websites come from ``towns``.
+
+    ``towns`` are the member towns as staff keep them (the ``town`` table, so a corrected
+    phone number shows here as in the footer); without them, the configured seeds.
+    """
+    members = list(settings.towns() if towns is None else towns)
+    office = office_town(members, settings.towns())
+    address = RESPONSIBLE_ADDRESS or (
+        f"Soziales Duo, Stadt {office.name}, {office.street}, {postcode_city(office)}"
     )
     return ImpressumFacts(
-        providers=(verl, shs),
+        providers=tuple(_provider(town) for town in members),
         since_year=SINCE_YEAR,
         responsible_name=RESPONSIBLE_NAME,
-        responsible_address=RESPONSIBLE_ADDRESS,
+        responsible_address=address,
         duo_phone=settings.duo_phone,
         duo_email=settings.duo_email,
         supervision=KREIS_GUETERSLOH,

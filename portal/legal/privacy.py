@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from .contact import Contact, TownFacts, postcode_city
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -21,37 +23,6 @@ if TYPE_CHECKING:
 # request's and booking's confirmation, so staff can tell which text a person saw.
 NOTICE_VERSION = "2026-12-03b"
 NOTICE_DATE = date(2026, 12, 3)
-
-
-class TownFacts(Protocol):
-    """What the notice needs of a member town: a ``town`` row or its configured seed."""
-
-    @property
-    def slug(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def street(self) -> str: ...
-    @property
-    def postcode(self) -> str: ...
-    @property
-    def phone(self) -> str: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def website(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Contact:
-    """A postal address with the ways to reach it; empty fields are not shown."""
-
-    name: str
-    street: str
-    postcode_city: str
-    phone: str = ""
-    email: str = ""
-    website: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,7 +82,7 @@ def privacy_facts(settings: Settings, towns: Iterable[TownFacts] | None = None) 
     }
     controllers = []
     for town in settings.towns() if towns is None else towns:
-        postcode_city = f"{town.postcode} {town.name}"
+        address = postcode_city(town)
         phone, email = officers.get(town.slug, ("", ""))
         controllers.append(
             Controller(
@@ -119,7 +90,7 @@ def privacy_facts(settings: Settings, towns: Iterable[TownFacts] | None = None) 
                 contact=Contact(
                     name=town.name,
                     street=town.street,
-                    postcode_city=postcode_city,
+                    postcode_city=address,
                     phone=town.phone,
                     email=town.email,
                     website=town.website,
@@ -127,7 +98,7 @@ def privacy_facts(settings: Settings, towns: Iterable[TownFacts] | None = None) 
                 officer=Contact(
                     name=town.name,
                     street=town.street,
-                    postcode_city=postcode_city,
+                    postcode_city=address,
                     phone=phone,
                     email=email,
                 ),

@@ -79,7 +79,7 @@ def forget_device() -> Response:
 @bp.get("/<lang>/impressum")
 def impressum() -> str:
     """The legal notice: both towns, their mayors, who answers for the content."""
-    facts = impressum_facts.facts(current_settings())
+    facts = impressum_facts.facts(current_settings(), towns.all_towns(db.session()))
     return render_template("public/impressum.html", facts=facts)
 
 
@@ -106,7 +106,7 @@ def easy_language() -> Response:
 @limiter.limit(lambda: current_settings().rate_limit_submit, methods=["POST"])
 def accessibility() -> Response | str:
     """The accessibility statement and its feedback form (in Leichte Sprache for ``ls``)."""
-    facts = accessibility_facts.facts(current_settings())
+    facts = accessibility_facts.facts(current_settings(), towns.all_towns(db.session()))
     form = FeedbackForm()
     if form.validate_on_submit():
         mail.queue_accessibility_feedback(

@@ -217,7 +217,7 @@ def no_authority() -> str:
 
     Nothing was stored; the booking flow ends here too.
     """
-    return render_template("request/no_authority.html", towns=towns.all_towns(db.session()))
+    return render_template("request/no_authority.html")
 
 
 @bp.get("/elsewhere")

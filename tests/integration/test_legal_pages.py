@@ -46,10 +46,10 @@ def test_the_statement_names_status_standard_and_the_dates_of_its_facts(
 
 
 def _fully(original: Any) -> Any:
-    def facts(settings: Any) -> accessibility.AccessibilityFacts:
+    def facts(settings: Any, towns: Any = None) -> accessibility.AccessibilityFacts:
         from dataclasses import replace
 
-        return replace(original(settings), status=accessibility.FULLY)
+        return replace(original(settings, towns), status=accessibility.FULLY)
 
     return facts
 
@@ -158,6 +158,24 @@ def test_the_impressum_names_both_towns_their_mayors_and_who_answers_for_the_con
     html = _text(client, "/de/impressum")
     assert "Erika Beispiel" in html
     assert "Vertreten durch die Bürgermeisterin oder den Bürgermeister" in html
+
+
+def test_a_town_corrected_in_the_staff_area_shows_on_impressum_and_statement(
+    app: Flask, client: FlaskClient
+) -> None:
+    with get_db(app).session() as session:
+        shs = session.scalars(select(Town).where(Town.slug == "shs")).one()
+        verl = session.scalars(select(Town).where(Town.slug == "verl")).one()
+        shs.phone = "05207 8905-111"
+        verl.phone, verl.street = "05246 961-222", "Paderborner Straße 7"
+    impressum_html = _text(client, "/de/impressum")
+    assert "05207 8905-111" in impressum_html and 'href="tel:052078905111"' in impressum_html
+    assert SHS_PHONE not in impressum_html
+    assert "Paderborner Straße 7" in impressum_html and "Paderborner Straße 5" not in impressum_html
+    for url in ("/de/barrierefreiheit", "/ls/barrierefreiheit"):
+        html = _text(client, url)
+        assert "Paderborner Straße 7" in html and "Paderborner Straße 5" not in html, url
+        assert 'href="tel:05246961222"' in html and VERL_PHONE not in html, url
 
 
 def test_the_phone_of_schloss_holte_stukenbrock_is_on_home_and_error_pages(

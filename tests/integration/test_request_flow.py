@@ -342,6 +342,8 @@ def test_someone_who_may_not_ask_for_the_person_is_told_what_to_do_and_nothing_i
     assert "Die Person muss einverstanden sein" in page
     assert "nichts von Ihren Angaben gespeichert" in page
     assert "zusammen mit der Person anrufen" in page
+    # Whom to call: both town halls, the same list as on the error pages.
+    assert 'href="tel:052469610"' in page and 'href="tel:0520789050"' in page
     assert _count(app, RequestDraft) == 0
     assert _count(app, HelpRequest) == 0
     assert client.get("/de/request/topics").headers["Location"].endswith("/de/request/")

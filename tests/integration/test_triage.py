@@ -211,6 +211,7 @@ def test_without_an_email_address_only_a_call_or_letter_reaches_the_resident(
     staff_client = _staff(app, "anna@example.org", "shs")
     page = staff_client.get(f"/de/staff/requests/{reference}").get_data(as_text=True)
     assert "nur per Telefon oder Brief" in page
+    assert '<a href="tel:+495207123456"><bdi dir="ltr">+49 5207 123456</bdi></a>' in page
     _step(staff_client, reference, "message", {"text": "Hallo"})
     assert not any(e.kind == "staff_message" for e in _stored(app).events)
 
