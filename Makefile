@@ -71,6 +71,8 @@ update-catalogs: extract
 	    $(BIN)/pybabel init -i translations/messages.pot -d translations -l $$l >/dev/null; \
 	  fi; \
 	done
+	@# Leichte Sprache keeps only what it shows: staff-area and full legal-text messages are left out.
+	$(BIN)/python -m portal.tools.check_translations --prune
 
 compile: venv
 	$(BIN)/pybabel compile --use-fuzzy -d translations >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from ..i18n import EASY_LANGUAGE, catalog_of
 
@@ -25,8 +25,9 @@ EASY_LANGUAGE_CATALOG = catalog_of(EASY_LANGUAGE)  # de@ls
 # Files never rendered in Leichte Sprache. The staff area, its forms and its emails stay German
 # (``/ls/staff/…`` redirects to ``/de/staff/…``); the full legal texts are replaced for Leichte
 # Sprache readers by their own pages (templates/public/ls/), written directly in Leichte Sprache.
-# A message used ONLY in these files may stay empty in the de@ls catalog; a message used anywhere
-# else must be written in Leichte Sprache like every other translation.
+# A message used ONLY in these files is left out of the de@ls catalog (``make update-catalogs``
+# prunes it; gettext shows the German source if one ever were rendered); a message used anywhere
+# else must be in it, written in Leichte Sprache like every other translation.
 NOT_IN_EASY_LANGUAGE = (
     "portal/views/staff/*",
     "templates/staff/*",
@@ -116,20 +117,36 @@ def easy_language_exempt() -> frozenset[str]:
 
 
 def exempt_for(po_path: Path) -> frozenset[str]:
-    """The msgids that may stay empty in the catalog at ``po_path``."""
+    """The msgids the catalog at ``po_path`` leaves out (only de@ls leaves any out)."""
     if po_path.parent.parent.name == EASY_LANGUAGE_CATALOG:
         return easy_language_exempt()
     return frozenset()
 
 
-def catalog_problems(po_path: Path, may_be_empty: Collection[str] = ()) -> list[str]:
-    """Empty, fuzzy or placeholder-mismatched entries of one catalog.
+def prune(po_path: Path) -> int:
+    """Drop the messages the catalog at ``po_path`` leaves out; how many were dropped."""
+    left_out = exempt_for(po_path)
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle)
+    dropped = [m.id for m in catalog if m.id and _msgid(m.id) in left_out]
+    for msgid in dropped:
+        del catalog[msgid]
+    if dropped:
+        with po_path.open("wb") as handle:
+            write_po(handle, catalog, width=76, no_location=True)
+    return len(dropped)
 
-    Messages in ``may_be_empty`` may lack a translation (but must not be fuzzy or mismatched).
-    """
+
+def catalog_problems(po_path: Path, left_out: Collection[str] = ()) -> list[str]:
+    """Empty, fuzzy or placeholder-mismatched entries of one catalog; messages of the .pot it
+    lacks, and messages it holds though they belong to ``left_out``."""
     problems = []
     with po_path.open("rb") as handle:
         catalog = read_po(handle)
+    expected_ids = _ids(TRANSLATIONS / "messages.pot") - set(left_out)
+    held = {_msgid(m.id) for m in catalog if m.id}
+    problems += [f"{po_path}: missing: {m[:60]!r}" for m in sorted(expected_ids - held)]
+    problems += [f"{po_path}: never shown here: {m[:60]!r}" for m in sorted(held & set(left_out))]
     for message in catalog:
         if not message.id:
             continue
@@ -139,8 +156,7 @@ def catalog_problems(po_path: Path, may_be_empty: Collection[str] = ()) -> list[
         if message.fuzzy:
             problems.append(f"{po_path}: fuzzy: {label!r}")
         if not all(strings):
-            if not (ids[0] in may_be_empty and not any(strings)):
-                problems.append(f"{po_path}: untranslated: {label!r}")
+            problems.append(f"{po_path}: untranslated: {label!r}")
             continue
         expected = sorted(PLACEHOLDER.findall(str(ids[0])))
         for string in strings:
@@ -151,7 +167,13 @@ def catalog_problems(po_path: Path, may_be_empty: Collection[str] = ()) -> list[
 
 
 def main() -> int:
-    """Print every problem; exit 1 if there is any."""
+    """Print every problem; exit 1 if there is any. With ``--prune``, first drop from each
+    catalog the messages it leaves out (``make update-catalogs`` does this)."""
+    if "--prune" in sys.argv[1:]:
+        for po_path in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+            if dropped := prune(po_path):
+                print(f"{po_path}: left out {dropped} messages never shown in this language")
+        return 0
     problems = stale_pot()
     for po_path in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
         problems.extend(catalog_problems(po_path, exempt_for(po_path)))

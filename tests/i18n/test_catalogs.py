@@ -29,18 +29,22 @@ def test_every_catalog_is_complete_with_matching_placeholders(catalog: str) -> N
     )
 
 
-def _catalog_with_empty(tmp_path: Path, *msgids: str) -> Path:
-    catalog = Catalog(locale="de")
-    for msgid in msgids:
-        catalog.add(msgid, "")
-    po_path = tmp_path / "de@ls" / "LC_MESSAGES" / "messages.po"
+def _copy_of(catalog: str, tmp_path: Path) -> tuple[Catalog, Path]:
+    """The committed catalog, to be changed and written below ``tmp_path`` under its name."""
+    with (TRANSLATIONS / catalog / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        read = read_po(handle)
+    po_path = tmp_path / catalog / "LC_MESSAGES" / "messages.po"
     po_path.parent.mkdir(parents=True)
+    return read, po_path
+
+
+def _problems(catalog: Catalog, po_path: Path) -> list[str]:
     with po_path.open("wb") as handle:
         write_po(handle, catalog)
-    return po_path
+    return check_translations.catalog_problems(po_path, check_translations.exempt_for(po_path))
 
 
-def test_leichte_sprache_may_leave_staff_only_messages_empty_but_no_resident_message(
+def test_leichte_sprache_holds_every_resident_message_and_no_staff_only_one(
     tmp_path: Path,
 ) -> None:
     locations = check_translations.message_locations()
@@ -49,22 +53,39 @@ def test_leichte_sprache_may_leave_staff_only_messages_empty_but_no_resident_mes
         for msgid, files in locations.items()
         if all(path.startswith("templates/staff/") for path in files)
     )
-    legal_only = next(
-        msgid for msgid, files in locations.items() if files == {"templates/public/privacy.html"}
-    )
     resident = "Hilfe anfragen"
     assert "templates/public/home.html" in locations[resident]
-    po_path = _catalog_with_empty(tmp_path, staff_only, resident, legal_only)
-    problems = check_translations.catalog_problems(po_path, check_translations.exempt_for(po_path))
-    assert problems == [f"{po_path}: untranslated: {resident!r}"]
+    catalog, po_path = _copy_of("de@ls", tmp_path)
+    assert _problems(catalog, po_path) == []
+    del catalog[resident]
+    catalog.add(staff_only, "Ein Text")
+    assert _problems(catalog, po_path) == [
+        f"{po_path}: missing: {resident!r}",
+        f"{po_path}: never shown here: {staff_only[:60]!r}",
+    ]
 
 
-def test_other_languages_leave_no_staff_message_empty(tmp_path: Path) -> None:
-    po_path = _catalog_with_empty(tmp_path, "Eingang")
-    english = po_path.parents[2] / "en" / "LC_MESSAGES" / "messages.po"
-    english.parent.mkdir(parents=True)
-    po_path.rename(english)
-    assert check_translations.catalog_problems(english, check_translations.exempt_for(english))
+def test_make_update_catalogs_leaves_staff_only_messages_out_of_leichte_sprache(
+    tmp_path: Path,
+) -> None:
+    staff_only = next(iter(check_translations.easy_language_exempt()))
+    catalog, po_path = _copy_of("de@ls", tmp_path)
+    catalog.add(staff_only, "")
+    with po_path.open("wb") as handle:
+        write_po(handle, catalog)
+    assert check_translations.prune(po_path) == 1
+    assert (
+        check_translations.catalog_problems(po_path, check_translations.exempt_for(po_path)) == []
+    )
+
+
+def test_other_languages_leave_no_staff_message_out_or_empty(tmp_path: Path) -> None:
+    catalog, po_path = _copy_of("en", tmp_path)
+    catalog["Eingang"].string = ""
+    assert _problems(catalog, po_path) == [f"{po_path}: untranslated: 'Eingang'"]
+    del catalog["Eingang"]
+    assert _problems(catalog, po_path) == [f"{po_path}: missing: 'Eingang'"]
+    assert check_translations.prune(po_path) == 0
 
 
 def test_a_message_shared_by_staff_and_residents_is_not_exempt() -> None:
