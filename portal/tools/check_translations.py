@@ -84,7 +84,7 @@ def stale_pot() -> list[str]:
     ]
 
 
-def _msgid(message: str | tuple[str, ...]) -> str:
+def _msgid(message: str | tuple[str, ...] | list[str]) -> str:
     return message if isinstance(message, str) else message[0]
 
 
