@@ -432,7 +432,10 @@ def test_a_reader_of_leichte_sprache_asks_for_help_without_leaving_it(
         )
     assert resident["Subject"] == subject
     assert '<html lang="de" dir="ltr">' in resident.get_body(("html",)).get_content()
-    assert "http://portal.test/ls/request/status/" in resident.get_body(("plain",)).get_content()
+    plain = resident.get_body(("plain",)).get_content()
+    assert "http://portal.test/ls/request/status/" in plain
+    assert "Sie haben Fragen? Rufen Sie uns an: 05207 8905-0" in plain  # the town it went to
+    assert 'href="tel:0520789050"' in resident.get_body(("html",)).get_content()
     [staff] = mailbox.to("soziales-duo-shs@example.org")
     assert staff["Content-Language"] == "de" and "Neue Anfrage" in staff["Subject"]
     status = client.get(status_path.group(1), follow_redirects=True)
