@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from .contact import Contact, TownFacts, office_town, postcode_city
+from .contact import Contact, TownFacts, office_town
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -69,12 +69,8 @@ def facts(settings: Settings, towns: Iterable[TownFacts] | None = None) -> Acces
     them, the configured seeds), its email is the feedback inbox.
     """
     town = office_town(towns or (), settings.towns())
-    office = Contact(
-        name=f"Soziales Duo, Stadt {town.name}",
-        street=town.street,
-        postcode_city=postcode_city(town),
-        phone=town.phone,
-        email=settings.feedback_inbox,
+    office = Contact.of_town(
+        town, f"Soziales Duo, Stadt {town.name}", email=settings.feedback_inbox
     )
     return AccessibilityFacts(
         status=PARTIALLY,

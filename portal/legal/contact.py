@@ -40,6 +40,21 @@ class Contact:
     fax: str = ""
     sms: str = ""
 
+    @classmethod
+    def of_town(
+        cls, town: TownFacts, name: str, *, email: str | None = None, website: str | None = None
+    ) -> Contact:
+        """``town``'s town hall under ``name``, with its phone, and its email and website
+        unless others are given."""
+        return cls(
+            name=name,
+            street=town.street,
+            postcode_city=postcode_city(town),
+            phone=town.phone,
+            email=town.email if email is None else email,
+            website=town.website if website is None else website,
+        )
+
 
 @dataclass(frozen=True)
 class TownContact:

@@ -71,14 +71,7 @@ def _mayor(slug: str) -> tuple[str, bool]:
 
 def _provider(town: TownFacts) -> Provider:
     mayor, is_woman = _mayor(town.slug)
-    contact = Contact(
-        name=f"Stadt {town.name}",
-        street=town.street,
-        postcode_city=postcode_city(town),
-        phone=town.phone,
-        email=town.email,
-        website=town.website,
-    )
+    contact = Contact.of_town(town, f"Stadt {town.name}")
     return Provider(town=town.name, contact=contact, mayor=mayor, mayor_is_woman=is_woman)
 
 
