@@ -70,7 +70,7 @@ def facts(settings: Settings, towns: Iterable[TownFacts] | None = None) -> Acces
     """
     town = office_town(towns or (), settings.towns())
     office = Contact.of_town(
-        town, f"Soziales Duo, Stadt {town.name}", email=settings.feedback_inbox
+        town, f"Soziales Duo, Stadt {town.name}", email=settings.feedback_inbox, website=""
     )
     return AccessibilityFacts(
         status=PARTIALLY,
