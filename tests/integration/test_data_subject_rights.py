@@ -101,7 +101,7 @@ def test_staff_see_everything_stored_as_a_page_and_a_json_file_both_audited(
     version = app.extensions["portal.settings"].privacy_notice_version
     # The tick confirms the notice was read; it is no consent, and nothing calls it one.
     assert "Datenschutzerklärung gelesen" in html
-    assert f"Fassung <bdi dir=\"ltr\">{version}</bdi>, bestätigt am" in html
+    assert f'Fassung <bdi dir="ltr">{version}</bdi>, bestätigt am' in html
     assert "Einwilligung" not in html and "zugestimmt" not in html
     download = staff_client.get(f"/de/staff/requests/{reference}/export.json")
     assert download.mimetype == "application/json"
@@ -136,7 +136,10 @@ def test_the_export_shows_a_bookings_tick_as_the_notice_read_not_as_consent(
     staff_client = _staff(app, "kim@example.org", None, role="coordinator")
     html = staff_client.get(f"/de/staff/requests/{reference}/export").get_data(as_text=True)
     version = app.extensions["portal.settings"].privacy_notice_version
-    assert f"Datenschutzerklärung gelesen: Fassung <bdi dir=\"ltr\">{version}</bdi>, bestätigt am" in html
+    assert (
+        f'Datenschutzerklärung gelesen: Fassung <bdi dir="ltr">{version}</bdi>, bestätigt am'
+        in html
+    )
     assert "zugestimmt" not in html
     data = json.loads(
         staff_client.get(f"/de/staff/requests/{reference}/export.json").get_data(as_text=True)
