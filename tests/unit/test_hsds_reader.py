@@ -67,3 +67,14 @@ def test_invalid_json_is_refused_at_its_line() -> None:
     assert _problems(data, text) == [
         hsds.Problem(_line_of(text, "active,"), "not valid JSON: Expecting value")
     ]
+
+
+@pytest.mark.parametrize("bracket", ["[", '{"a": '])
+def test_a_file_nested_too_deeply_is_refused_at_its_line_not_a_crash(bracket: str) -> None:
+    data = catalogue_data.dataset()
+    data["services"][1]["nested"] = "DEEP"
+    closing = "]" if bracket == "[" else "}"
+    deep = bracket * 5000 + "1" + closing * 5000
+    text = json.dumps(data, indent=1).replace('"DEEP"', deep)
+    problem = hsds.Problem(_line_of(text, deep), "not valid JSON: nested too deeply")
+    assert _problems(data, text) == [problem]

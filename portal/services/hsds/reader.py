@@ -25,16 +25,16 @@ class Located(dict[str, Any]):
     line: int = 0
 
 
-# A JSON string (escapes included) or a brace outside one: strings are skipped whole, so a brace
-# inside text is never taken for the start or end of an object.
-_STRING_OR_BRACE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}]', re.DOTALL)
+# A JSON string (escapes included) or a bracket outside one: strings are skipped whole, so a
+# bracket inside text is never taken for the start or end of an object or list.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[][{}]', re.DOTALL)
 
 
 def _object_lines(source: str) -> Iterator[int]:
     """The line of each object's opening brace, in the order the objects close."""
     newlines = [match.start() for match in re.finditer("\n", source)]
     opened: list[int] = []
-    for match in _STRING_OR_BRACE.finditer(source):
+    for match in _STRING_OR_BRACKET.finditer(source):
         found = match.group()
         if found == "{":
             opened.append(match.start())
@@ -52,7 +52,24 @@ def parse_located(source: str) -> Any:
         record.line = next(lines, 0)
         return record
 
-    return json.JSONDecoder(object_pairs_hook=located).decode(source)
+    try:
+        return json.JSONDecoder(object_pairs_hook=located).decode(source)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", source, _deepest(source)) from None
+
+
+def _deepest(source: str) -> int:
+    """Where the text first reaches its deepest nesting of objects and lists."""
+    depth, deepest, at = 0, 0, 0
+    for match in _STRING_OR_BRACKET.finditer(source):
+        found = match.group()
+        if found in ("{", "["):
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, match.start()
+        elif found in ("}", "]"):
+            depth -= 1
+    return at
 
 
 @dataclass(frozen=True)
