@@ -1,4 +1,4 @@
-"""Settings an older portal read start with a warning; names that were never settings stop the start."""
+"""Settings: retired names warn, unknown ones stop the start, one accessor reads them."""
 
 from __future__ import annotations
 
@@ -78,3 +78,14 @@ def test_flasks_own_keys_in_the_instance_file_are_ignored_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="portal"):
         load_settings(tmp_path, environ={}, framework_keys=Flask.default_config)
     assert any("SERVER_NAME" in record.getMessage() for record in caplog.records)
+
+
+def test_the_settings_are_read_through_one_accessor() -> None:
+    root = Path(__file__).resolve().parents[2]
+    spelled = [
+        str(path.relative_to(root))
+        for folder in ("portal", "scripts", "tests")
+        for path in (root / folder).rglob("*.py")
+        if '"portal.settings"' in path.read_text("utf-8") and path.name != Path(__file__).name
+    ]
+    assert spelled == ["portal/config.py"]
