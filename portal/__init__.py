@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db, i18n, labels, links, security, sessions
-from .config import Settings, load_settings
+from .config import Settings, attach, load_settings, settings_of
 from .legal.contact import TownContact
 from .mail import delivery
 
@@ -35,7 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     overrides = {k: v for k, v in (config or {}).items() if k != "instance_path"}
-    settings = load_settings(instance_path, overrides)
+    settings = load_settings(instance_path, overrides, framework_keys=Flask.default_config)
     configure_flask(app, settings)
     configure_logging(app)
     db.init_app(app, settings)
@@ -50,7 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def configure_flask(app: Flask, settings: Settings) -> None:
     """Copy what Flask and its extensions read from ``app.config``."""
-    app.extensions["portal.settings"] = settings
+    attach(app, settings)
     app.config.update(
         SECRET_KEY=settings.secret_key or os.urandom(32).hex(),
         DEBUG=settings.debug,
@@ -140,9 +140,3 @@ def register_cli(app: Flask) -> None:
     from . import cli
 
     cli.init_app(app)
-
-
-def settings_of(app: Flask) -> Settings:
-    """The typed settings of ``app``."""
-    settings: Settings = app.extensions["portal.settings"]
-    return settings

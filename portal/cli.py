@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import crypto, housekeeping, labels, migrate
-from .config import Settings
+from .config import Settings, settings_of
 from .db import get_db
 from .i18n import CONTENT_LANGUAGES
 from .mail import accounts as account_mail
@@ -65,7 +65,7 @@ EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again later
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.extensions["portal.settings"]
+    settings = settings_of(current_app)
     return settings
 
 

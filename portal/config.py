@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import logging
 import os
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .crypto import BadKey, decode_key
 from .legal.privacy import NOTICE_DATE, NOTICE_VERSION
@@ -137,7 +139,8 @@ class Settings:
     blind_index_key: str = ""
     debug: bool = False
     testing: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Switches every rate limit off; the test suite does, so its many requests are not refused.
+    ratelimit_disabled: bool = False
 
     @property
     def secure_cookies(self) -> bool:
@@ -172,7 +175,28 @@ class Settings:
         )
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+# Where the settings live on the Flask app; ``attach`` and ``settings_of`` are its only readers.
+_EXTENSION = "portal.settings"
+
+
+class _App(Protocol):
+    """What the settings accessor needs of a Flask app (no flask import: services use this module)."""
+
+    extensions: dict[str, Any]
+
+
+def attach(app: _App, settings: Settings) -> None:
+    """Keep ``settings`` on ``app`` for ``settings_of``."""
+    app.extensions[_EXTENSION] = settings
+
+
+def settings_of(app: _App) -> Settings:
+    """The typed settings of ``app`` (``current_settings`` in views: of the running app)."""
+    settings: Settings = app.extensions[_EXTENSION]
+    return settings
+
 
 # Settings an older portal read and this one ignores: an instance that still sets one starts
 # and logs a warning that says where the value lives now.
@@ -203,31 +227,80 @@ def _coerce(name: str, value: Any) -> Any:
     return str(value)
 
 
+# ``PORTAL_*`` variables that are not settings: where the instance folder is (read before the
+# settings), and the test suite's own databases (``PORTAL_TEST_DATABASE_URL`` and the like).
+ENVIRONMENT_ONLY = ("PORTAL_INSTANCE_PATH", "PORTAL_TEST_")
+
+
 def load_settings(
     instance_path: Path,
     overrides: dict[str, Any] | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    framework_keys: Collection[str] = (),
 ) -> Settings:
-    """Build the settings from defaults, ``instance/portal.cfg`` and ``PORTAL_*`` variables."""
+    """Build the settings from defaults, ``instance/portal.cfg`` and ``PORTAL_*`` variables.
+
+    A name that is no setting stops the start (``ConfigError``), unless it is one of
+    ``framework_keys`` (Flask's own, which the portal sets itself: ignored with a warning).
+    """
     values: dict[str, Any] = {}
     instance_file = instance_path / "portal.cfg"
     if instance_file.is_file():
-        namespace: dict[str, Any] = {}
-        exec(compile(instance_file.read_text("utf-8"), str(instance_file), "exec"), namespace)  # noqa: S102
-        values.update({k.lower(): v for k, v in namespace.items() if k.isupper()})
+        found = _read_instance_file(instance_file)
+        values.update(_known(found, str(instance_file), "", framework_keys))
     env = os.environ if environ is None else environ
-    for key, raw in env.items():
-        if key.startswith("PORTAL_") and key[7:].lower() in (*_FIELDS, *RETIRED):
-            values[key[7:].lower()] = raw
-    values.update(overrides or {})
+    found = {
+        key[7:].lower(): raw
+        for key, raw in env.items()
+        if key.startswith("PORTAL_") and not key.startswith(ENVIRONMENT_ONLY)
+    }
+    values.update(_known(found, "the environment", "PORTAL_", framework_keys=()))
+    values.update(_known(overrides or {}, "the app's configuration", "", framework_keys))
     _warn_retired(values)
-    known = {k: _coerce(k, v) for k, v in values.items() if k in _FIELDS}
-    extra = {k: v for k, v in values.items() if k not in _FIELDS}
+    known = {k: _coerce(k, v) for k, v in values.items()}
     if not known.get("database_url"):
         known["database_url"] = f"sqlite:///{instance_path / 'portal.sqlite'}"
-    settings = Settings(**known, extra=extra)
+    settings = Settings(**known)
     validate(settings)
     return settings
+
+
+def _read_instance_file(instance_file: Path) -> dict[str, Any]:
+    """The upper-case assignments of ``portal.cfg``, by lower-case name."""
+    namespace: dict[str, Any] = {}
+    exec(compile(instance_file.read_text("utf-8"), str(instance_file), "exec"), namespace)  # noqa: S102
+    return {k.lower(): v for k, v in namespace.items() if k.isupper()}
+
+
+def _known(
+    found: Mapping[str, Any], source: str, prefix: str, framework_keys: Collection[str]
+) -> dict[str, Any]:
+    """The settings (and retired ones) in ``found``; any other name is a ``ConfigError``."""
+    log = logging.getLogger("portal")
+    unknown = []
+    for name in sorted(set(found) - set(_FIELDS) - set(RETIRED)):
+        if name.upper() in framework_keys:
+            log.warning(
+                "%s%s in %s is ignored: the portal sets Flask's configuration from its own "
+                "settings.",
+                prefix,
+                name.upper(),
+                source,
+            )
+        else:
+            unknown.append(name)
+    if unknown:
+        raise ConfigError(" ".join(_unknown(name, source, prefix) for name in unknown))
+    return {k: v for k, v in found.items() if k in _FIELDS or k in RETIRED}
+
+
+def _unknown(name: str, source: str, prefix: str) -> str:
+    """The sentence that names an unknown setting and the known one it may be a misspelling of."""
+    sentence = f"{prefix}{name.upper()} in {source} is not a setting of the portal."
+    close = difflib.get_close_matches(name, _FIELDS, n=1)
+    if close:
+        sentence += f" Did you mean {prefix}{close[0].upper()}?"
+    return sentence
 
 
 def _warn_retired(values: dict[str, Any]) -> None:

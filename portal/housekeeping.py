@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from .config import Settings
+from .config import settings_of
 from .db import get_db
 from .models import utcnow
 from .services import retention, security_log
@@ -15,13 +15,13 @@ from .services import retention, security_log
 
 def periods(app: Flask) -> retention.Periods:
     """The retention periods configured for ``app``."""
-    settings: Settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     return retention.Periods.from_settings(settings)
 
 
 def purge(app: Flask, now: datetime | None = None) -> retention.PurgeResult:
     """Apply every retention period once, the security log's included, in one transaction."""
-    settings: Settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     now = now or utcnow()
     with get_db(app).session() as session:
         result = retention.purge(session, periods(app), now)

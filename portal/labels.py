@@ -1,4 +1,6 @@
-"""Translated labels for the codes in :mod:`portal.services.choices`."""
+"""Translated labels, keyed by codes that live elsewhere: the request's choices in
+:mod:`portal.services.choices`, status and other stored codes in :mod:`portal.models`, a few
+service codes beside the rules that use them. ``tests/unit/test_labels.py`` keeps both in step."""
 
 from __future__ import annotations
 
@@ -160,7 +162,9 @@ def accessibility_labels(on_behalf: bool) -> dict[str, Any]:
     return ACCESSIBILITY_OTHER if on_behalf else ACCESSIBILITY
 
 
-# What the resident reads on the status page: never who works on it or internal notes.
+# A request's status in words: the one place for pages, emails and exports. The resident reads
+# their view of it (models.request.RESIDENT_STATUSES), never who works on it or internal notes;
+# staff read the short word of the workflow status (models.request.REQUEST_STATUSES).
 STATUSES = {
     "received": _l("Eingegangen – wir melden uns bald bei Ihnen."),
     "in_progress": _l("In Bearbeitung – jemand kümmert sich um Ihre Anfrage."),

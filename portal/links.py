@@ -5,10 +5,12 @@ from typing import Any
 
 from flask import current_app, url_for
 
+from .config import settings_of
+
 
 def external_url(endpoint: str, **values: Any) -> str:
     """An absolute link to ``endpoint`` on ``PORTAL_PUBLIC_URL``, whatever host was asked."""
-    base = current_app.extensions["portal.settings"].public_url.rstrip("/")
+    base = settings_of(current_app).public_url.rstrip("/")
     return str(base + url_for(endpoint, **values))
 
 

@@ -207,7 +207,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=not settings.rate_limit_storage_uri.startswith(
             "memory://"
         ),
-        RATELIMIT_ENABLED=not settings.extra.get("ratelimit_disabled", False),
+        RATELIMIT_ENABLED=not settings.ratelimit_disabled,
     )
     csrf.init_app(app)
     limiter.init_app(app)

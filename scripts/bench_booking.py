@@ -66,12 +66,13 @@ def _app(instance: Path, url: str):  # type: ignore[no-untyped-def]
 
 
 def _seed(app) -> None:  # type: ignore[no-untyped-def]
+    from portal.config import settings_of
     from portal.db import get_db
     from portal.models import utcnow
     from portal.services import schedule, slots, towns
 
     with get_db(app).session() as session:
-        facts = app.extensions["portal.settings"].towns()
+        facts = settings_of(app).towns()
         towns.seed_towns(session, facts)
         schedule.seed_demo_schedule(session, facts, utcnow().astimezone(slots.BERLIN).date())
 

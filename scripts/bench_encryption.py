@@ -34,6 +34,7 @@ def _spread(label: str, seconds: list[float]) -> None:
 
 def _app(folder: Path) -> Any:
     from portal import create_app, migrate
+    from portal.config import settings_of
     from portal.db import get_db
     from portal.services import schedule, towns
 
@@ -50,7 +51,7 @@ def _app(folder: Path) -> Any:
     )
     migrate.upgrade(get_db(app).engine)
     with get_db(app).session() as session:
-        facts = app.extensions["portal.settings"].towns()
+        facts = settings_of(app).towns()
         towns.seed_towns(session, facts)
         schedule.seed_locations(session, facts)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal.config import settings_of
 from portal.db import get_db
 from portal.models import utcnow
 from portal.services import schedule, slots
@@ -17,7 +18,7 @@ from tests.conftest import csrf_token, post_form
 def seed_schedule(app: Flask, closure: bool = False) -> None:
     """The demo locations and weekly hours (Verl Tue/Thu, SHS Mon/Wed, phone Mon–Fri, visits Fri)."""
     with get_db(app).session() as session:
-        facts = app.extensions["portal.settings"].towns()
+        facts = settings_of(app).towns()
         schedule.seed_demo_schedule(session, facts, utcnow().astimezone(slots.BERLIN).date())
         if not closure:
             for item in schedule.closures(session):

@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from portal import create_app, migrate
+from portal.config import settings_of
 from portal.db import get_db, make_engine
 from portal.mail import delivery
 from portal.models import Base
@@ -131,7 +132,7 @@ def _clean(app: Flask) -> None:
             connection.execute(table.delete())
     # Towns as configuration seeds them: what a test added or edited is gone.
     with database.session() as session:
-        facts = app.extensions["portal.settings"].towns()
+        facts = settings_of(app).towns()
         towns.seed_towns(session, facts)
         schedule.seed_locations(session, facts)
 

@@ -7,6 +7,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringF
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from .. import labels
+from ..models.staff import ROLES
 from .base import BaseForm, EmailAddress, MaxLength, MultiCheckboxField, SingleLine
 
 TOWN_NEEDED = _l(
@@ -17,7 +18,7 @@ TOWN_NEEDED = _l(
 def _role_field() -> RadioField:
     return RadioField(
         _l("Rolle"),
-        choices=[SelectChoice(code, name) for code, name in labels.ROLE_NAMES.items()],
+        choices=[SelectChoice(code, labels.ROLE_NAMES[code]) for code in ROLES],
         validators=[InputRequired(_l("Bitte wählen Sie eine Rolle."))],
     )
 

@@ -16,6 +16,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Optional, Regexp, ValidationError
 
 from .. import labels
+from ..models.request import OUTCOMES
+from ..services.choices import URGENCIES
+from ..services.workflow import PHONE_RESULTS
 from .base import BaseForm, MaxLength, MultiCheckboxField, NoControlCharacters, SingleLine
 
 REFERENCE = r"^SD-[0-9]{4}-[0-9]{5}$"
@@ -101,7 +104,7 @@ class CloseForm(BaseForm):
 
     outcome = RadioField(
         _l("Ergebnis"),
-        choices=[SelectChoice(k, v) for k, v in labels.OUTCOMES.items()],
+        choices=[SelectChoice(code, labels.OUTCOMES[code]) for code in OUTCOMES],
         validators=[InputRequired(_l("Bitte wählen Sie ein Ergebnis."))],
     )
     duplicate_of = StringField(
@@ -123,7 +126,7 @@ class UrgencyForm(BaseForm):
 
     urgency = SelectField(
         _l("Dringlichkeit"),
-        choices=[SelectChoice(k, v) for k, v in labels.URGENCY_SHORT.items()],
+        choices=[SelectChoice(code, labels.URGENCY_SHORT[code]) for code in URGENCIES],
         validate_choice=True,
     )
 
@@ -152,7 +155,7 @@ class CallForm(BaseForm):
 
     result = RadioField(
         _l("Wie ist der Anruf verlaufen?"),
-        choices=[SelectChoice(k, v) for k, v in labels.CALL_RESULTS.items()],
+        choices=[SelectChoice(code, labels.CALL_RESULTS[code]) for code in PHONE_RESULTS],
         validators=[InputRequired(_l("Bitte wählen Sie, wie der Anruf verlaufen ist."))],
     )
     note = TextAreaField(

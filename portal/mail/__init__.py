@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session, object_session
 
 from .. import labels
-from ..config import Settings
+from ..config import Settings, settings_of
 from ..i18n import catalog_of
 from ..legal import accessibility
 from ..links import external_url
@@ -28,7 +28,7 @@ log = logging.getLogger("portal.mail")
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.extensions["portal.settings"]
+    settings = settings_of(current_app)
     return settings
 
 

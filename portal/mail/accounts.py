@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..config import Settings
+from ..config import Settings, settings_of
 from ..links import external_url
 from ..models import StaffUser
 from ..services import outbox
@@ -17,7 +17,7 @@ CHANGES = ("password", "factor", "recovery_codes")
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.extensions["portal.settings"]
+    settings = settings_of(current_app)
     return settings
 
 

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from .. import labels
-from ..config import Settings
+from ..config import Settings, settings_of
 from ..i18n import catalog_of
 from ..links import external_url
 from ..models import Booking, utcnow
@@ -27,7 +27,7 @@ ICS_NAME = "termin-soziales-duo.ics"
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.extensions["portal.settings"]
+    settings = settings_of(current_app)
     return settings
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_mail import Connection, Mail, Message
 
-from ..config import Settings, is_loopback
+from ..config import Settings, is_loopback, settings_of
 from ..db import get_db
 from ..i18n import html_lang_of
 from ..models import OutboxMessage
@@ -80,9 +80,7 @@ class VerifyingMail(Mail):
 
     def connect(self) -> Connection:
         """Open a connection that verifies the server's certificate."""
-        return VerifiedConnection(
-            current_app.extensions["mail"], current_app.extensions["portal.settings"]
-        )
+        return VerifiedConnection(current_app.extensions["mail"], settings_of(current_app))
 
 
 mail = VerifyingMail()
@@ -171,7 +169,7 @@ def deliver_due(app: Flask, batch: int = 20) -> RunResult:
     No database transaction is open while the SMTP server is talking, so a slow mail
     server never holds a lock that a resident's submission would wait for.
     """
-    settings: Settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     database = get_db(app)
     result = RunResult()
     with database.session() as session:
@@ -247,7 +245,7 @@ def work(
     from .inbound import fetch
     from .reminders import send_due_reminders
 
-    settings: Settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     chores = [
         _Chore("reminder pass", reminder_interval, lambda: send_due_reminders(app)),
         _Chore("retention purge", purge_interval, lambda: purge(app)),

@@ -9,7 +9,7 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from .. import labels
-from ..config import Settings
+from ..config import Settings, settings_of
 from ..db import get_db
 from ..links import external_url
 from ..models import Booking, Town, utcnow
@@ -63,7 +63,7 @@ def send_digests(app: Flask, day: date | None = None, now: datetime | None = Non
 
     Each town's record and email commit together, so two workers send each digest once.
     """
-    settings: Settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     now = now or utcnow()
     day = day or digest.local_day(now)
     database = get_db(app)
@@ -82,7 +82,7 @@ def send_digests(app: Flask, day: date | None = None, now: datetime | None = Non
 
 def send_due_digests(app: Flask, now: datetime | None = None) -> int:
     """Send today's digests if the configured hour has come on a working day."""
-    settings: Settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     now = now or utcnow()
     if not digest.is_due(now, settings.digest_hour):
         return 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Flask
 from imapclient import IMAPClient
 
-from ..config import Settings
+from ..config import Settings, settings_of
 from ..db import get_db
 from ..models import utcnow
 from ..services import inbound
@@ -33,7 +33,7 @@ def identity(settings: Settings) -> inbound.Identity:
 
 def receive(app: Flask, raw: bytes, recipient: str = "") -> inbound.Received:
     """Record and file one message in its own transaction; tell the inbox of a resident reply."""
-    settings: Settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     # Links in the inbox notification are built with url_for, which needs a request context.
     with app.test_request_context(base_url=settings.public_url), get_db(app).session() as session:
         received = inbound.receive(session, raw, identity(settings), utcnow(), recipient)
@@ -77,7 +77,7 @@ def fetch(app: Flask) -> FetchResult:
     where it is, unseen, for the next run (a second delivery of one already recorded is a
     no-op, so a move that failed after the commit is simply repeated).
     """
-    settings: Settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     result = FetchResult()
     client = _connect(settings)
     try:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from ..config import Settings
+from ..config import settings_of
 from ..db import get_db
 from ..models import utcnow
 from ..services import bookings
@@ -19,7 +19,7 @@ def send_due_reminders(app: Flask, now: datetime | None = None) -> int:
     Marking a booking and queuing its email happen in one transaction, so running this
     twice, or in two processes at once, reminds each booking once.
     """
-    settings: Settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     # Links in emails are built with url_for, which needs a request context.
     with app.test_request_context(base_url=settings.public_url), get_db(app).session() as session:
         claimed = bookings.claim_reminders(session, now or utcnow())

@@ -16,8 +16,13 @@ from .town import Town
 if TYPE_CHECKING:
     from .staff import StaffUser
 
+# Every status code of a request, in one place; their words are in portal.labels.
 # received = new, nobody has taken it yet; waiting = for the resident or another office.
 REQUEST_STATUSES = ("received", "in_progress", "waiting", "closed")
+OPEN_STATUSES = REQUEST_STATUSES[:-1]
+# What the resident sees of them (services.requests.resident_status): a request that waits for
+# another office is in progress to them, and a closed one may have been withdrawn by them.
+RESIDENT_STATUSES = ("received", "in_progress", "waiting_resident", "closed", "withdrawn")
 OUTCOMES = ("helped", "referred", "no_contact", "withdrawn", "duplicate", "not_our_task")
 WAITING_FOR = ("resident", "office")
 CHANNELS = ("online", "phone", "counter")

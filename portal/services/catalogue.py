@@ -17,6 +17,7 @@ from ..models import (
     Service,
     ServiceAtLocation,
 )
+from ..models.catalogue import COSTS as COSTS  # the cost codes, for forms and HSDS records
 from .catalogue_search import index_text
 
 SOURCE_LANGUAGE = "de"
@@ -47,7 +48,6 @@ REQUEST_TOPIC = {
     "housing": "housing",
 }
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-COSTS = ("free", "partly", "paid", "unknown")
 
 
 class HasLang(Protocol):

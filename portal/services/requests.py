@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from ..models import HelpRequest, RequestDraft, RequestEvent, Town, utcnow
 from ..models.encrypted import without_content
+from ..models.request import OPEN_STATUSES
 from .errors import DraftIncomplete, RequestClosed
 from .references import next_reference
 from .tokens import hash_token, new_token
 from .workdays import add_working_days
 
 BERLIN = ZoneInfo("Europe/Berlin")
-OPEN_STATUSES = ("received", "in_progress", "waiting")
 
 # Each answer the request needs, and the step that asks for it, in the order of the flow.
 REQUIRED_ANSWERS = (

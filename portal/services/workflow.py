@@ -25,6 +25,7 @@ from ..models import (
     StaffUser,
     Town,
 )
+from .choices import URGENCIES
 from .errors import AlreadyTaken, NotPermitted, RequestClosed
 from .requests import OPEN_STATUSES
 
@@ -183,7 +184,7 @@ def set_urgency(
 ) -> None:
     """Change how urgent the request is."""
     _ensure_open(request)
-    if urgency not in ("normal", "soon", "urgent"):
+    if urgency not in URGENCIES:
         raise NotPermitted()
     if urgency == request.urgency:
         return

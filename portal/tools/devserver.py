@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from portal import create_app
+from portal.config import settings_of
 from portal.mail import delivery
 from portal.tools import mailcatcher
 
@@ -13,7 +14,7 @@ from portal.tools import mailcatcher
 def main() -> None:
     """Serve http://127.0.0.1:5000 until interrupted."""
     app = create_app()
-    settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     folder = Path(app.instance_path) / "mail"
     controller, _handler = mailcatcher.start(settings.mail_server, settings.mail_port, folder)
     print(

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from .. import db, mail, security
-from ..config import Settings
+from ..config import Settings, settings_of
 from ..forms.base import BaseForm
 from ..mail import bookings as booking_mail
 from ..models import HelpRequest, RequestDraft, utcnow
@@ -33,8 +33,7 @@ def erase_at_residents_wish(found: HelpRequest) -> None:
 
 def current_settings() -> Settings:
     """The typed settings of the running app."""
-    settings: Settings = current_app.extensions["portal.settings"]
-    return settings
+    return settings_of(current_app)
 
 
 def may_confirm_to(address: str) -> bool:

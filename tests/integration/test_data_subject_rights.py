@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal import create_app
+from portal.config import settings_of
 from portal.db import get_db
 from portal.models import (
     AuditEntry,
@@ -73,7 +74,7 @@ def test_a_booking_records_its_own_consent(app: Flask, client: FlaskClient) -> N
     with get_db(app).session() as session:
         booking = session.scalars(select(Booking)).one()
         request = session.scalars(select(HelpRequest)).one()
-        version = app.extensions["portal.settings"].privacy_notice_version
+        version = settings_of(app).privacy_notice_version
         for row in (booking, request):
             assert (row.consent_purpose, row.privacy_version) == ("booking", version)
             assert row.consented_at is not None
@@ -98,7 +99,7 @@ def test_staff_see_everything_stored_as_a_page_and_a_json_file_both_audited(
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     for stored in (NEED, "NOTIZ-INTERN", "Elif Demir", "elif@example.org", "Fatma Demir"):
         assert stored in html
-    version = app.extensions["portal.settings"].privacy_notice_version
+    version = settings_of(app).privacy_notice_version
     # The tick confirms the notice was read; it is no consent, and nothing calls it one.
     assert "Datenschutzerklärung gelesen" in html
     assert f'Fassung <bdi dir="ltr">{version}</bdi>, bestätigt am' in html
@@ -135,7 +136,7 @@ def test_the_export_shows_a_bookings_tick_as_the_notice_read_not_as_consent(
         reference = session.scalars(select(HelpRequest.reference)).one()
     staff_client = _staff(app, "kim@example.org", None, role="coordinator")
     html = staff_client.get(f"/de/staff/requests/{reference}/export").get_data(as_text=True)
-    version = app.extensions["portal.settings"].privacy_notice_version
+    version = settings_of(app).privacy_notice_version
     assert (
         f'Datenschutzerklärung gelesen: Fassung <bdi dir="ltr">{version}</bdi>, bestätigt am'
         in html

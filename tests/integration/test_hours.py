@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from portal.config import settings_of
 from portal.db import get_db
 from portal.models import (
     AuditEntry,
@@ -214,7 +215,7 @@ def test_the_preview_equals_the_slots_residents_are_offered(
     preview: list[str] = []
     for week in range(3):
         preview += _preview(staff, location_id, monday + timedelta(weeks=week))
-    last_day = today + timedelta(days=app.extensions["portal.settings"].booking_page_days - 1)
+    last_day = today + timedelta(days=settings_of(app).booking_page_days - 1)
     shown = [
         key
         for key in preview

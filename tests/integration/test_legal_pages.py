@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal import create_app
+from portal.config import settings_of
 from portal.db import get_db
 from portal.legal import accessibility, impressum
 from portal.models import Town
@@ -223,7 +224,7 @@ def test_seeding_fills_a_blank_phone_and_keeps_an_edited_one(app: Flask) -> None
         shs.phone, shs.website = "", ""
         verl.phone = "05246 961-123"
     with get_db(app).session() as session:
-        towns.seed_towns(session, app.extensions["portal.settings"].towns())
+        towns.seed_towns(session, settings_of(app).towns())
     with get_db(app).session() as session:
         shs = session.scalars(select(Town).where(Town.slug == "shs")).one()
         verl = session.scalars(select(Town).where(Town.slug == "verl")).one()

@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal import create_app
-from portal.config import ConfigError, is_loopback, load_settings
+from portal.config import ConfigError, is_loopback, load_settings, settings_of
 from portal.db import get_db
 from portal.mail import delivery
 from portal.models import OutboxMessage
@@ -167,7 +167,7 @@ def test_residents_replies_are_fetched_in_plaintext_only_from_this_machine(
 
 
 def test_plaintext_smtp_is_refused_at_sending_too(app: Flask) -> None:
-    settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     remote = type(settings)(**{**settings.__dict__, "mail_server": "192.0.2.1"})
     connection = delivery.VerifiedConnection(app.extensions["mail"], remote)
     with pytest.raises(delivery.PlaintextRefused):

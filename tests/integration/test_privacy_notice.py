@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal import create_app
-from portal.config import ConfigError
+from portal.config import ConfigError, settings_of
 from portal.db import get_db
 from portal.legal.privacy import LDI_NRW, NOTICE_DATE, NOTICE_VERSION, privacy_facts, whole_years
 
@@ -205,7 +205,7 @@ def test_whole_years_are_only_named_when_they_never_fall_short() -> None:
 
 
 def test_the_default_facts_come_from_the_legal_module(app: Flask, client: FlaskClient) -> None:
-    settings = app.extensions["portal.settings"]
+    settings = settings_of(app)
     facts = privacy_facts(settings)
     assert settings.privacy_notice_version == NOTICE_VERSION == facts.version
     assert facts.as_of == NOTICE_DATE
@@ -231,7 +231,7 @@ def test_the_version_confirmed_with_a_request_is_the_one_the_notice_shows(
     client = custom_app.test_client()
     answer_all(client)
     submit(client)
-    shown = privacy_facts(custom_app.extensions["portal.settings"]).version
+    shown = privacy_facts(settings_of(custom_app)).version
     with get_db(custom_app).session() as session:
         assert session.scalars(select(HelpRequest)).one().privacy_version == shown
 
@@ -278,7 +278,7 @@ def test_leichte_sprache_has_its_own_privacy_page_with_the_phone_numbers(
 
 
 def test_the_facts_follow_the_towns_in_the_settings(app: Flask) -> None:
-    facts = privacy_facts(app.extensions["portal.settings"])
+    facts = privacy_facts(settings_of(app))
     assert [c.town for c in facts.controllers] == ["Verl", "Schloß Holte-Stukenbrock"]
     assert all(c.officer.street == c.contact.street for c in facts.controllers)
     assert isinstance(facts.as_of, date)

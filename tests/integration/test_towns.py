@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from portal.config import settings_of
 from portal.db import get_db
 from portal.models import AuditEntry, ConsultationLocation, HelpRequest, Town
 from portal.services import schedule, towns
@@ -185,8 +186,8 @@ def test_the_administrator_edits_a_town_and_seeding_leaves_the_edit_alone(
     response = post_here(client, url, facts)
     assert response.status_code == 302
     with get_db(app).session() as session:
-        towns.seed_towns(session, app.extensions["portal.settings"].towns())
-        schedule.seed_locations(session, app.extensions["portal.settings"].towns())
+        towns.seed_towns(session, settings_of(app).towns())
+        schedule.seed_locations(session, settings_of(app).towns())
         town = towns.town_by_slug(session, "shs")
         assert town is not None
         assert town.inbox_email == "duo@stadt-shs.example.org"

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from portal.config import settings_of
 from portal.db import get_db
 from portal.models import ConsultationLocation
 from portal.services import schedule, slots
@@ -155,7 +156,7 @@ def test_tampered_slot_identifiers_are_refused(key: str) -> None:
 
 
 def test_the_demo_schedule_is_seeded_once(app: Flask, session: Session) -> None:
-    facts = app.extensions["portal.settings"].towns()
+    facts = settings_of(app).towns()
     first = schedule.seed_demo_schedule(session, facts, date(2026, 11, 25))
     second = schedule.seed_demo_schedule(session, facts, date(2026, 11, 25))
     assert first == (len(schedule.DEMO_RULES), 1)

@@ -15,6 +15,7 @@ from ...forms.staff import EmptyForm, InboxFilterForm
 from ...forms.staff_entry import EntryForm
 from ...models import REQUEST_STATUSES, utcnow
 from ...services import access, audit, inbound, outbox, referrals, requests, retention, towns
+from ...services.choices import URGENCIES
 from .. import current_settings
 from . import bp, record, requires
 
@@ -25,7 +26,7 @@ def _inbox_form() -> InboxFilterForm:
         SelectChoice(code, str(labels.STATUS_SHORT[code])) for code in REQUEST_STATUSES
     ]
     form.urgency.choices = [SelectChoice("", _("Alle"))] + [
-        SelectChoice(code, str(label)) for code, label in labels.URGENCY_SHORT.items()
+        SelectChoice(code, str(labels.URGENCY_SHORT[code])) for code in URGENCIES
     ]
     form.assignee.choices = [
         SelectChoice("", _("Alle")),
@@ -46,7 +47,7 @@ def _filter(form: InboxFilterForm) -> requests.InboxFilter:
     return requests.InboxFilter(
         town_ids=town_ids,
         status=form.status.data if form.status.data in REQUEST_STATUSES else "",
-        urgency=form.urgency.data if form.urgency.data in labels.URGENCY_SHORT else "",
+        urgency=form.urgency.data if form.urgency.data in URGENCIES else "",
         assignee=form.assignee.data if form.assignee.data in ("me", "nobody") else "",
         staff_id=g.staff.id,
     )
