@@ -28,6 +28,7 @@ from tests.booking_support import confirm, seed_schedule
 from tests.booking_support import walk_booking as walk_booking_with_client
 from tests.browser.conftest import new_context
 from tests.conftest import answer_all, csrf_token, post_form, submit
+from tests.page_inventory import PUBLIC_PAGES
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,16 +74,7 @@ class Auditor:
 
 def walk_public_pages(auditor: Auditor, base: str, lang: str) -> None:
     page = auditor.page
-    for path, name in [
-        ("/", "home"),
-        ("/impressum", "impressum"),
-        ("/datenschutz", "privacy"),
-        ("/leichte-sprache", "easy"),
-        ("/barrierefreiheit", "a11y"),
-        ("/staff/signin", "signin"),
-        ("/no-such-page", "404"),
-        ("/request/", "start"),
-    ]:
+    for path, name in PUBLIC_PAGES:
         page.goto(f"{base}/{lang}{path}")
         auditor.check(f"{lang}-{name}")
     page.goto(f"{base}/{lang}/barrierefreiheit")
