@@ -19,6 +19,7 @@ from portal.services import bookings, slots
 from portal.services.errors import SlotUnavailable
 from tests.booking_support import confirm, seed_schedule, walk_booking
 from tests.conftest import Mailbox, deliver
+from tests.text import body_of
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +63,7 @@ def test_a_reminder_is_sent_once_the_day_before_in_the_bookers_language(
     assert len(messages) == before + 1
     reminder = messages[-1]
     assert booking.request.reference in reminder["Subject"]
-    assert 'lang="bg"' in reminder.get_body(("html",)).get_content()
+    assert 'lang="bg"' in body_of(reminder, "html")
     assert not list(reminder.iter_attachments())
     assert _latest(app).reminder_queued_at is not None
 

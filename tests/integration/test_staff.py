@@ -15,6 +15,7 @@ from portal.db import get_db
 from portal.models import AuditEntry, StaffSession, StaffUser
 from portal.services import staff, towns
 from tests.conftest import answer_all, post_form, submit
+from tests.text import match_in
 
 PASSWORD = "correct horse battery staple"
 
@@ -45,9 +46,8 @@ def sign_in(
 def _submitted_reference(client: FlaskClient, town: str = "shs") -> str:
     answer_all(client, overrides={"town": {"town": town}})
     submit(client)
-    return re.search(
-        r"SD-\d{4}-\d{5}", client.get("/de/request/done").get_data(as_text=True)
-    ).group(0)
+    done = client.get("/de/request/done").get_data(as_text=True)
+    return match_in(r"SD-\d{4}-\d{5}", done).group(0)
 
 
 def test_staff_of_the_right_town_reads_the_request_and_the_read_is_audited(
@@ -127,7 +127,7 @@ def test_sign_out_revokes_the_session_even_for_a_replayed_cookie(app: Flask) -> 
     sign_in(staff_client, "frida@example.org", secret)
     cookie = staff_client.get_cookie("portal")
     assert staff_client.get("/de/staff/").status_code == 200
-    token = re.search(
+    token = match_in(
         r'name="csrf_token" type="hidden" value="([^"]+)"',
         staff_client.get("/de/staff/").get_data(as_text=True),
     ).group(1)
