@@ -14,7 +14,7 @@ from portal.services import slots
 from tests.booking_support import seed_schedule
 from tests.browser.conftest import ForeignRequests
 from tests.browser.test_keyboard_request import choose, fill, go_on, tab_to
-from tests.text import match_in
+from tests.expect import match_in
 
 pytestmark = pytest.mark.browser
 

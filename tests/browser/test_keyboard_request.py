@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.db import get_db
 from portal.models import HelpRequest
 from tests.browser.conftest import ForeignRequests
-from tests.text import match_in
+from tests.expect import match_in
 
 pytestmark = pytest.mark.browser
 

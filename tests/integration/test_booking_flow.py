@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import cast
 
 import icalendar
 import pytest
@@ -34,7 +35,7 @@ from tests.conftest import (
     post_form,
     submit,
 )
-from tests.text import body_of, match_in
+from tests.expect import body_of, match_in, present
 
 SECRETS = ("Karl", "Schmidt", "GEHEIME", "Pflegegrad", "anna@example.org", "Anna")
 
@@ -57,11 +58,12 @@ def _count(app: Flask, model: type) -> int:
 def _calendar(message: EmailMessage) -> icalendar.Calendar:
     [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert part.get_filename() == "termin-soziales-duo.ics"
-    return icalendar.Calendar.from_ical(part.get_payload(decode=True))
+    return icalendar.Calendar.from_ical(cast(bytes, part.get_payload(decode=True)))
 
 
 def _event(calendar: icalendar.Calendar) -> icalendar.Event:
     [event] = calendar.walk("VEVENT")
+    assert isinstance(event, icalendar.Event)
     return event
 
 
@@ -112,7 +114,7 @@ def test_a_daughter_books_for_her_father_in_turkish_and_gets_the_appointment(
     assert str(event["DTSTART"].params["TZID"]) == "Europe/Berlin"
     assert event.decoded("DTEND") == local + timedelta(minutes=30)
     assert event.decoded("DTSTAMP").tzinfo is not None
-    assert str(event["UID"]).startswith(booking.uid) and int(event["SEQUENCE"]) == 0
+    assert str(event["UID"]).startswith(booking.uid) and int(str(event["SEQUENCE"])) == 0
     assert "Paderborner Straße 5" in str(event["LOCATION"])
     assert "Karl Schmidt" in str(event["SUMMARY"])
     assert manage_path(str(event["DESCRIPTION"])).startswith("/tr/booking/manage/")
@@ -173,7 +175,7 @@ def test_a_relative_moves_and_then_cancels_through_the_private_link(
     booker = mailbox.to("anna@example.org")
     assert len(booker) == 2
     moved_event = _event(_calendar(booker[-1]))
-    assert int(moved_event["SEQUENCE"]) == 1
+    assert int(str(moved_event["SEQUENCE"])) == 1
     assert str(moved_event["UID"]).startswith(old.uid)
     assert moved_event.decoded("DTSTART") == new.slot_start.astimezone(slots.BERLIN)
     assert manage_path(str(moved_event["DESCRIPTION"])) == link, "the link keeps working"
@@ -184,7 +186,7 @@ def test_a_relative_moves_and_then_cancels_through_the_private_link(
     assert cancelled.headers["Location"] == "/uk/booking/manage"
     assert [b.status for b in _bookings(app)] == ["moved", "cancelled"]
     with get_db(app).session() as session:
-        location = slots.location_by_code(session, "verl")
+        location = present(slots.location_by_code(session, "verl"))
         free = slots.free_slots(session, location, utcnow(), slots.Policy())
         assert new.slot_start in {slot.start for slot in free}, "cancelling frees the slot"
     deliver(app)
@@ -507,8 +509,8 @@ def test_a_reader_of_leichte_sprache_books_moves_and_cancels_without_leaving_it(
     assert "Leichte Sprache" in body_of(staff, "plain")
 
     assert client.get(link).headers["Location"] == "/ls/booking/manage"
-    for page in ("/ls/booking/manage", "/ls/booking/manage/move", "/ls/booking/manage/cancel"):
-        check_easy_read_page(client.get(page).get_data(as_text=True))
+    for path in ("/ls/booking/manage", "/ls/booking/manage/move", "/ls/booking/manage/cancel"):
+        check_easy_read_page(client.get(path).get_data(as_text=True))
     new_key = slot_keys(client, "/ls/booking/manage/move")[1]
     chosen = post_here(client, "/ls/booking/manage/move", {"slot": new_key})
     assert chosen.headers["Location"] == "/ls/booking/manage/move/confirm"

@@ -16,7 +16,7 @@ from portal.services import catalogue_search
 from tests import catalogue_data
 from tests.catalogue_data import CARE, GERMAN_ONLY, HOUSEHOLD, TRANSPORT
 from tests.conftest import Mailbox, answer_all, deliver, post_form, submit
-from tests.text import match_in
+from tests.expect import match_in
 
 
 @pytest.fixture

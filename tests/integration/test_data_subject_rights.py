@@ -27,8 +27,8 @@ from portal.models import (
 from portal.services import bookings, slots
 from tests.booking_support import confirm, manage_path, seed_schedule, slot_keys, walk_booking
 from tests.conftest import Mailbox, answer_all, csrf_token, deliver, post_form, submit
+from tests.expect import match_in
 from tests.integration.test_triage import _reference, _staff, _step
-from tests.text import match_in
 
 NEED = "GEHEIMER-TEXT"
 

@@ -28,9 +28,9 @@ from portal.models import (
 )
 from portal.services import figures, retention, towns
 from tests.booking_support import seed_schedule
+from tests.expect import match_in, present
 from tests.integration.test_staff import make_staff, sign_in
 from tests.integration.test_triage import _reference, _step
-from tests.text import match_in
 
 PERSONAL = (
     "Erika Mustermann",
@@ -399,7 +399,7 @@ def test_a_catalogue_name_that_looks_like_a_formula_is_not_run_by_a_spreadsheet(
 ) -> None:
     _seed(app)
     with get_db(app).session() as session:
-        text = session.get(OrganizationText, (ORG_ID, "de"))
+        text = present(session.get(OrganizationText, (ORG_ID, "de")))
         text.name = '=HYPERLINK("http://example.org","Beratung")'
     rows = _csv(_coordinator(app))
     [referred] = [row for row in rows if row[1] == "Verl" and row[2] == "Weitervermittlungen"]

@@ -25,8 +25,8 @@ from portal.services import slots
 from portal.services.workdays import is_public_holiday
 from tests.booking_support import confirm, seed_schedule, slot_keys, walk_booking
 from tests.conftest import Mailbox, csrf_token, deliver
+from tests.expect import match_in, present
 from tests.integration.test_staff import make_staff, sign_in
-from tests.text import match_in
 
 
 def _staff(app: Flask, role: str = "coordinator", town: str | None = None) -> FlaskClient:
@@ -99,7 +99,7 @@ def _book(app: Flask, client: FlaskClient, slot_index: int = 0) -> Booking:
     walk_booking(client, slot_index=slot_index)
     assert confirm(client).status_code == 302
     with get_db(app).session() as session:
-        return session.scalars(select(Booking).order_by(Booking.id.desc())).first()
+        return present(session.scalars(select(Booking).order_by(Booking.id.desc())).first())
 
 
 def test_a_coordinator_enters_changes_ends_and_deletes_weekly_hours_with_clear_errors(

@@ -39,8 +39,8 @@ from tests.conftest import (
     free_port,
     submit,
 )
+from tests.expect import body_of, match_in
 from tests.integration.test_staff import make_staff
-from tests.text import body_of, match_in
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 INBOUND = "antwort@portal.example.org"

@@ -17,7 +17,7 @@ from portal.legal import accessibility, impressum
 from portal.models import Town
 from portal.services import towns
 from tests.conftest import Mailbox, deliver, post_form
-from tests.text import body_of
+from tests.expect import body_of
 
 SHS_PHONE = "05207 8905-0"
 VERL_PHONE = "05246 961-0"

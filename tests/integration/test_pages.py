@@ -12,7 +12,7 @@ from portal.db import get_db
 from portal.i18n import CONTENT_LANGUAGES, EASY_LANGUAGE, LOCALE_CODES, LOCALES, Locale
 from portal.services import towns
 from tests.conftest import Mailbox, csrf_token, deliver, post_form
-from tests.text import body_of
+from tests.expect import body_of
 
 PUBLIC_PAGES = [
     "/",

@@ -22,7 +22,7 @@ from tests.conftest import (
     post_form,
     submit,
 )
-from tests.text import body_of, match_in
+from tests.expect import body_of, match_in
 
 
 def _count(app: Flask, model: type) -> int:

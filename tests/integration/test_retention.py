@@ -28,11 +28,18 @@ from portal.models import (
 from portal.services import retention
 from tests.booking_support import confirm, seed_schedule, walk_booking
 from tests.conftest import Mailbox, deliver
+from tests.expect import body_of
 from tests.integration.test_triage import _reference, _staff, _step
-from tests.text import body_of
 
 PERIODS = retention.Periods(closed_days=90, unclosed_days=365, warning_days=30, booking_days=30)
-EVERYTHING = (RequestEvent, Referral, ResidentLink, Booking, OutboxMessage, InboundMail)
+EVERYTHING: tuple[type, ...] = (
+    RequestEvent,
+    Referral,
+    ResidentLink,
+    Booking,
+    OutboxMessage,
+    InboundMail,
+)
 
 
 def _purge(

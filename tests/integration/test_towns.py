@@ -14,8 +14,8 @@ from portal.models import AuditEntry, ConsultationLocation, HelpRequest, Town
 from portal.services import schedule, towns
 from tests.booking_support import confirm, post_here, slot_keys
 from tests.conftest import Mailbox, answer_all, deliver, post_form, submit
+from tests.expect import body_of, match_in
 from tests.integration.test_staff import make_staff, sign_in
-from tests.text import body_of, match_in
 
 MUSTERSTADT = {
     "slug": "musterstadt",

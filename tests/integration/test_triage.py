@@ -11,14 +11,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
+from werkzeug.test import TestResponse
 
 from portal.db import get_db
 from portal.models import AuditEntry, Booking, HelpRequest, ResidentLink, utcnow
 from portal.services import towns
 from tests.booking_support import seed_schedule
 from tests.conftest import Mailbox, answer_all, csrf_token, deliver, post_form, submit
+from tests.expect import match_in, present
 from tests.integration.test_staff import make_staff, sign_in
-from tests.text import match_in
 
 SHS_INBOX = "soziales-duo-shs@example.org"
 VERL_INBOX = "soziales-duo-verl@example.org"
@@ -60,7 +61,9 @@ def _staff(
     return client
 
 
-def _step(client: FlaskClient, reference: str, step: str, data: dict | None = None) -> object:
+def _step(
+    client: FlaskClient, reference: str, step: str, data: dict[str, object] | None = None
+) -> TestResponse:
     page = f"/de/staff/requests/{reference}"
     token = csrf_token(client, page)
     fields = {f"{step}-{name}": value for name, value in (data or {}).items()}
@@ -95,14 +98,14 @@ def test_a_caseworker_takes_a_request_from_the_email_after_signing_in(
     )
     assert response.status_code == 302
     stored = _stored(app)
-    assert stored.status == "in_progress" and stored.assignee.email == "anna@example.org"
+    assert stored.status == "in_progress" and present(stored.assignee).email == "anna@example.org"
     # A colleague who clicks the same link later learns who was first.
     other = _staff(app, "bea@example.org", "shs")
     assert "anna@example.org hat diese Anfrage schon übernommen" in other.get(take_url).get_data(
         as_text=True
     )
     _step(other, reference, "take")
-    assert _stored(app).assignee.email == "anna@example.org"
+    assert present(_stored(app).assignee).email == "anna@example.org"
     with get_db(app).session() as session:
         actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert "take" in actions and actions.count("take") == 1
@@ -137,7 +140,7 @@ def test_forwarding_moves_the_request_to_the_other_towns_inbox(
     shs = _staff(app, "anna@example.org", "shs")
     _step(shs, reference, "take")
     with get_db(app).readers() as session:
-        verl_town_id = towns.town_by_slug(session, "verl").id
+        verl_town_id = present(towns.town_by_slug(session, "verl")).id
     assert _step(shs, reference, "forward", {"town": str(verl_town_id)}).status_code == 302
     stored = _stored(app)
     assert stored.town.slug == "verl" and stored.assignee_id is None and stored.status == "received"
@@ -330,7 +333,7 @@ def test_a_request_from_the_phone_is_entered_with_its_channel(app: Flask, mailbo
     )
     assert response.status_code == 302
     stored = _stored(app)
-    assert stored.channel == "phone" and stored.assignee.email == "anna@example.org"
+    assert stored.channel == "phone" and present(stored.assignee).email == "anna@example.org"
     assert stored.events[0].kind == "entered"
     deliver(app)
     assert mailbox.to("karl@example.org")
@@ -343,7 +346,9 @@ def test_the_audit_log_cannot_be_changed_while_its_request_exists(
     staff_client = _staff(app, "anna@example.org", "shs")
     staff_client.get(f"/de/staff/requests/{reference}")
     with pytest.raises(DatabaseError), get_db(app).session() as session:
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "view")).first()
+        entry = present(
+            session.scalars(select(AuditEntry).where(AuditEntry.action == "view")).first()
+        )
         entry.action = "nothing"
     with pytest.raises(DatabaseError), get_db(app).session() as session:
         session.delete(
