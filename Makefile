@@ -14,7 +14,7 @@ export PORTAL_INSTANCE_PATH ?= $(CURDIR)/$(INSTANCE)
 help:
 	@echo "make run    serve the portal at http://127.0.0.1:5000 with demo data and a mail catcher"
 	@echo "make test   install what the tests need and run the whole suite"
-	@echo "make lint   ruff and mypy"
+	@echo "make lint   ruff, mypy and the import contracts (.importlinter)"
 	@echo "make bench  benchmarks: submissions against a slow mail server, booking, catalogue search"
 	@echo "make translations  extract, update and compile the message catalogs"
 	@echo "make lock   pin every production dependency with hashes into requirements.lock"
@@ -101,7 +101,8 @@ test: venv qa-deps compile
 lint: venv
 	$(BIN)/ruff check portal tests scripts
 	$(BIN)/ruff format --check portal tests scripts
-	$(BIN)/mypy portal
+	$(BIN)/mypy portal tests
+	$(BIN)/lint-imports --no-cache
 
 bench: venv compile
 	$(BIN)/python scripts/bench_submit.py

@@ -64,7 +64,7 @@ class Mailbox:
     def messages(self) -> list[EmailMessage]:
         """Every message received so far, parsed."""
         return [
-            message_from_bytes(envelope.original_content or b"", policy=policy.default)  # type: ignore[misc]
+            message_from_bytes(envelope.original_content or b"", policy=policy.default)
             for envelope in self.handler.messages
         ]
 
@@ -165,7 +165,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
 class CheckingClient(FlaskClient):
     """A test client that checks every HTML page it receives for the basics."""
 
-    def open(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any) -> Any:
         """Send the request, then check the page if it is HTML."""
         response = super().open(*args, **kwargs)
         if response.mimetype == "text/html" and response.status_code < 300:

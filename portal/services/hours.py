@@ -88,12 +88,22 @@ def rules_of(session: Session, location: ConsultationLocation) -> list[Consultat
     )
 
 
+def location_by_id(session: Session, location_id: int) -> ConsultationLocation | None:
+    """The consultation location ``location_id``, if any."""
+    return session.get(ConsultationLocation, location_id)
+
+
 def rule_of(
     session: Session, location: ConsultationLocation, rule_id: int
 ) -> ConsultationRule | None:
     """The rule ``rule_id`` if it belongs to ``location``."""
     rule = session.get(ConsultationRule, rule_id)
     return rule if rule is not None and rule.location_id == location.id else None
+
+
+def delete_rule(session: Session, rule: ConsultationRule) -> None:
+    """Remove a weekly rule entered by mistake; the caller commits."""
+    session.delete(rule)
 
 
 def save_rule(
@@ -167,6 +177,16 @@ def closures_for(
             | ConsultationClosure.location_id.is_(None)
         )
     return list(session.scalars(query.order_by(ConsultationClosure.first_day)))
+
+
+def closure_by_id(session: Session, closure_id: int) -> ConsultationClosure | None:
+    """The closure ``closure_id``, if any."""
+    return session.get(ConsultationClosure, closure_id)
+
+
+def delete_closure(session: Session, closure: ConsultationClosure) -> None:
+    """Remove a closure: its days have consultation hours again; the caller commits."""
+    session.delete(closure)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,11 @@ def names_to_slugs(session: Session) -> dict[str, str]:
     return names
 
 
+def town_by_id(session: Session, town_id: int) -> Town | None:
+    """The town ``town_id``, if any."""
+    return session.get(Town, town_id)
+
+
 def town_by_slug(session: Session, slug: str) -> Town | None:
     """The town with ``slug``, if any."""
     return session.scalar(select(Town).where(Town.slug == slug))

@@ -28,6 +28,8 @@ from tests.booking_support import confirm, seed_schedule
 from tests.booking_support import walk_booking as walk_booking_with_client
 from tests.browser.conftest import new_context
 from tests.conftest import answer_all, csrf_token, post_form, submit
+from tests.expect import present
+from tests.page_inventory import PUBLIC_PAGES
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,16 +75,7 @@ class Auditor:
 
 def walk_public_pages(auditor: Auditor, base: str, lang: str) -> None:
     page = auditor.page
-    for path, name in [
-        ("/", "home"),
-        ("/impressum", "impressum"),
-        ("/datenschutz", "privacy"),
-        ("/leichte-sprache", "easy"),
-        ("/barrierefreiheit", "a11y"),
-        ("/staff/signin", "signin"),
-        ("/no-such-page", "404"),
-        ("/request/", "start"),
-    ]:
+    for path, name in PUBLIC_PAGES:
         page.goto(f"{base}/{lang}{path}")
         auditor.check(f"{lang}-{name}")
     page.goto(f"{base}/{lang}/barrierefreiheit")
@@ -99,16 +92,19 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
     auditor.submit()
     auditor.submit()  # no answer: the error summary
     auditor.check(f"{lang}-who-errors")
+
+    def relation() -> None:
+        page.fill("[name=subject_name]", "Fatma Demir")
+        page.check("input[name=relationship][value=child]")
+        page.check("input[name=authority][value=legal]")
+
+    def details() -> None:
+        page.fill("[name=name]", "Elif")
+        page.fill("[name=phone]", "abc")
+
     answers = [
         ("who", lambda: page.check("input[name=who][value=other]")),
-        (
-            "relation",
-            lambda: (
-                page.fill("[name=subject_name]", "Fatma Demir"),
-                page.check("input[name=relationship][value=child]"),
-                page.check("input[name=authority][value=legal]"),
-            ),
-        ),
+        ("relation", relation),
         ("town", lambda: page.check("input[name=town][value=verl]")),
         ("topics", lambda: page.check("input[name=topics][value=benefits]")),
         ("need", lambda: page.fill("[name=need]", "Wohngeld beantragen")),
@@ -117,7 +113,7 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
         ("times", lambda: None),
         ("language", lambda: page.check("input[name=interpreter][value=yes]")),
         ("accessibility", lambda: None),
-        ("details", lambda: (page.fill("[name=name]", "Elif"), page.fill("[name=phone]", "abc"))),
+        ("details", details),
     ]
     for name, answer in answers:
         auditor.check(f"{lang}-{name}")
@@ -133,9 +129,8 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
     page.check("input[name=consent]")
     auditor.submit()
     auditor.check(f"{lang}-done")
-    page.goto(
-        page.locator("a.status-link").get_attribute("href").replace("http://portal.test", base)
-    )
+    link = present(page.locator("a.status-link").get_attribute("href"))
+    page.goto(link.replace("http://portal.test", base))
     auditor.check(f"{lang}-status")
     page.locator("form[action$='/status/withdraw'] button").click()
     page.wait_for_load_state()
@@ -211,9 +206,8 @@ def walk_booking(auditor: Auditor, base: str, lang: str, rival: FlaskClient) -> 
     page.check("input[name=consent]")
     auditor.submit()
     auditor.check(f"{lang}-booking-done")
-    page.goto(
-        page.locator("a.status-link").get_attribute("href").replace("http://portal.test", base)
-    )
+    link = present(page.locator("a.status-link").get_attribute("href"))
+    page.goto(link.replace("http://portal.test", base))
     auditor.check(f"{lang}-booking-manage")
     page.goto(f"{base}/{lang}/booking/manage/move")
     auditor.check(f"{lang}-booking-move")

@@ -3,8 +3,6 @@ phone-sized screen; then she moves it, again by keyboard."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask import Flask
 from playwright.sync_api import Page
@@ -16,6 +14,7 @@ from portal.services import slots
 from tests.booking_support import seed_schedule
 from tests.browser.conftest import ForeignRequests
 from tests.browser.test_keyboard_request import choose, fill, go_on, tab_to
+from tests.expect import match_in
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +62,7 @@ def test_a_daughter_books_for_her_father_by_keyboard_alone(
     page.keyboard.press("Space")
     go_on(page)
     assert page.url.endswith(f"/{lang}/booking/done")
-    reference = re.search(r"SD-\d{4}-\d{5}", page.inner_text("main")).group(0)
+    reference = match_in(r"SD-\d{4}-\d{5}", page.inner_text("main")).group(0)
     with get_db(app).session() as session:
         booking = session.scalars(select(Booking)).one()
         assert booking.request.reference == reference

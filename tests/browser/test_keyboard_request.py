@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask import Flask
 from playwright.sync_api import Page
@@ -12,6 +10,7 @@ from sqlalchemy import select
 from portal.db import get_db
 from portal.models import HelpRequest
 from tests.browser.conftest import ForeignRequests
+from tests.expect import match_in
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +106,7 @@ def test_a_relative_asks_for_help_by_keyboard_alone(
     page.keyboard.press("Space")
     go_on(page)
     assert page.url.endswith(f"/{lang}/request/done")
-    reference = re.search(r"SD-\d{4}-\d{5}", page.inner_text("main")).group(0)
+    reference = match_in(r"SD-\d{4}-\d{5}", page.inner_text("main")).group(0)
     with get_db(app).session() as session:
         stored = session.scalars(select(HelpRequest)).one()
     assert stored.reference == reference

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -145,7 +146,7 @@ def test_no_number_is_hard_coded_into_a_translatable_string() -> None:
         template = read_po(handle)
     offending = []
     for message in template:
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        ids = (message.id,) if isinstance(message.id, str) else tuple(message.id)
         for msgid in ids:
             if not msgid:
                 continue
@@ -198,7 +199,10 @@ def test_arabic_plurals_follow_the_catalogs_plural_rule() -> None:
         catalog = read_po(handle)
     wrong = []
     for message in catalog:
-        if not message.pluralizable or message.string[4] == message.string[5]:
+        if not message.pluralizable:
+            continue
+        forms = cast(tuple[str, ...], message.string)  # a plural's: one per plural form
+        if forms[4] == forms[5]:
             continue
         eleven = arabic.ngettext(message.id[0], message.id[1], 11)
         hundred = arabic.ngettext(message.id[0], message.id[1], 100)

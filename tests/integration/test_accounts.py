@@ -12,12 +12,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
+from werkzeug.test import TestResponse
 
 from portal.db import get_db
 from portal.models import AuditEntry, OutboxMessage, StaffActivation, StaffUser, utcnow
 from portal.services import accounts, staff
 from portal.services.errors import ActivationInvalid
 from tests.conftest import CheckingClient, Mailbox, csrf_token, deliver, post_form
+from tests.expect import present
 from tests.integration.test_staff import PASSWORD, make_staff, sign_in
 
 NEW_PASSWORD = "blue kettle under the stairs"
@@ -56,14 +58,14 @@ def _account_id(app: Flask, email: str) -> int:
         return session.scalars(select(StaffUser.id).where(StaffUser.email == email)).one()
 
 
-def _post(client: FlaskClient, url: str, data: dict[str, str] | None = None) -> object:
+def _post(client: FlaskClient, url: str, data: dict[str, str] | None = None) -> TestResponse:
     token = csrf_token(client, "/de/staff/me")
     return client.post(url, data={**(data or {}), "csrf_token": token})
 
 
 def _invite(
     admin: FlaskClient, email: str, role: str = "caseworker", town: str | list[str] = "verl"
-) -> object:
+) -> TestResponse:
     towns = [town] if isinstance(town, str) and town else (town or [])
     return post_form(
         admin,
@@ -74,7 +76,7 @@ def _invite(
 
 def _activate(
     client: FlaskClient, link: str, password: str | None = NEW_PASSWORD
-) -> tuple[str, object]:
+) -> tuple[str, TestResponse]:
     """Open the link, read the secret from the page, send password and code; the secret and
     the answer."""
     response = client.get(link)
@@ -116,8 +118,8 @@ def test_an_invited_colleague_sets_password_and_factor_through_the_link_and_sign
     assert refused.status_code == 200
     colleague = app.test_client()
     secret, answer = _activate(colleague, link)
-    codes_page = answer.get_data(as_text=True)  # type: ignore[attr-defined]
-    assert answer.status_code == 200 and "Wiederherstellungs-Codes" in codes_page  # type: ignore[attr-defined]
+    codes_page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "Wiederherstellungs-Codes" in codes_page
     assert (
         len(re.findall(r'<li><code dir="ltr">[a-z2-9]{5}-[a-z2-9]{5}</code></li>', codes_page))
         == 10
@@ -153,8 +155,8 @@ def test_a_weak_password_is_refused_and_nothing_is_stored(app: Flask, mailbox: M
     _invite(admin, "paula@example.org")
     link = _link(_mails(app, mailbox, "paula@example.org")[0])
     _secret, answer = _activate(app.test_client(), link, password="password1234")
-    page = answer.get_data(as_text=True)  # type: ignore[attr-defined]
-    assert answer.status_code == 400 and "<title>Fehler:" in page and "zu leicht" in page  # type: ignore[attr-defined]
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "<title>Fehler:" in page and "zu leicht" in page
     with get_db(app).session() as session:
         user = session.scalars(
             select(StaffUser).where(StaffUser.email == "paula@example.org")
@@ -170,7 +172,7 @@ def test_a_reset_factor_ends_sessions_and_must_be_set_up_again(
     sign_in(colleague, "quirin@example.org", secret)
     admin = _admin(app)
     staff_id = _account_id(app, "quirin@example.org")
-    assert _post(admin, f"/de/staff/accounts/{staff_id}/reset-factor").status_code == 302  # type: ignore[attr-defined]
+    assert _post(admin, f"/de/staff/accounts/{staff_id}/reset-factor").status_code == 302
     assert colleague.get("/de/staff/").headers["Location"].endswith("/de/staff/signin")
     # The password alone does not sign in: the factor is never silently skipped.
     refused = post_form(
@@ -180,7 +182,7 @@ def test_a_reset_factor_ends_sessions_and_must_be_set_up_again(
     [mail] = _mails(app, mailbox, "quirin@example.org")
     assert "zweiten Faktor neu ein" in mail
     new_secret, answer = _activate(app.test_client(), _link(mail), password=None)
-    assert answer.status_code == 200 and new_secret != secret  # type: ignore[attr-defined]
+    assert answer.status_code == 200 and new_secret != secret
     assert "zweite Faktor" in _mails(app, mailbox, "quirin@example.org")[1]
     sign_in(app.test_client(), "quirin@example.org", new_secret, ahead=1)
 
@@ -197,7 +199,7 @@ def test_a_reset_password_needs_a_new_one_from_the_link(app: Flask, mailbox: Mai
     _new_secret, answer = _activate(
         app.test_client(), _link(_mails(app, mailbox, "rita@example.org")[0])
     )
-    assert answer.status_code == 302  # type: ignore[attr-defined]
+    assert answer.status_code == 302
     sign_in(app.test_client(), "rita@example.org", secret, password=NEW_PASSWORD)
 
 
@@ -214,7 +216,7 @@ def test_a_password_reset_then_a_factor_reset_asks_for_both_in_the_last_link(
     refused.get(_link(first))
     assert refused.get("/de/staff/activate").status_code == 410  # replaced by the newer link
     new_secret, answer = _activate(app.test_client(), _link(last))
-    assert answer.status_code == 200  # type: ignore[attr-defined]
+    assert answer.status_code == 200
     sign_in(app.test_client(), "rosa@example.org", new_secret, password=NEW_PASSWORD, ahead=1)
 
 
@@ -233,7 +235,7 @@ def test_each_new_link_brings_a_new_secret_for_the_factor(app: Flask, mailbox: M
     new_secret, answer = _activate(
         app.test_client(), _link(_mails(app, mailbox, "sina@example.org")[1])
     )
-    assert answer.status_code == 200 and new_secret != seen.group(1)  # type: ignore[attr-defined]
+    assert answer.status_code == 200 and new_secret != seen.group(1)
 
 
 def test_disabling_an_account_ends_its_sessions_at_once(app: Flask) -> None:
@@ -252,14 +254,16 @@ def test_disabling_an_account_ends_its_sessions_at_once(app: Flask) -> None:
         entry = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "account_disable")
         ).one()
-        assert entry.detail == "sven@example.org" and entry.staff.email == "admin@example.org"
+        assert (
+            entry.detail == "sven@example.org" and present(entry.staff).email == "admin@example.org"
+        )
 
 
 def test_a_recovery_code_signs_in_once_instead_of_the_app(app: Flask, mailbox: Mailbox) -> None:
     secret = make_staff(app, "tara@example.org", "verl")
     client = app.test_client()
     sign_in(client, "tara@example.org", secret)
-    page = _post(client, "/de/staff/me/recovery-codes").get_data(as_text=True)  # type: ignore[attr-defined]
+    page = _post(client, "/de/staff/me/recovery-codes").get_data(as_text=True)
     codes = re.findall(r'<code dir="ltr">([a-z2-9]{5}-[a-z2-9]{5})</code>', page)
     assert len(codes) == 10
     assert "Wiederherstellungs-Codes" in _mails(app, mailbox, "tara@example.org")[0]
@@ -276,32 +280,31 @@ def test_the_last_active_administrator_can_neither_be_disabled_nor_demoted(app: 
     admin = _admin(app)
     own_id = _account_id(app, "admin@example.org")
     refused = _post(admin, f"/de/staff/accounts/{own_id}/disable")
-    assert refused.status_code == 409  # type: ignore[attr-defined]
-    assert "keine aktive Administration" in refused.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert refused.status_code == 409
+    assert "keine aktive Administration" in refused.get_data(as_text=True)
     demoted = _post(admin, f"/de/staff/accounts/{own_id}/role", {"role": "coordinator"})
-    assert demoted.status_code == 409  # type: ignore[attr-defined]
+    assert demoted.status_code == 409
     with get_db(app).session() as session:
         user = session.get(StaffUser, own_id)
         assert user is not None and user.role == "admin" and user.active
     # An invited administrator who has not set up the account yet does not count.
     _invite(admin, "invited-admin@example.org", role="admin", town="")
-    assert _post(admin, f"/de/staff/accounts/{own_id}/disable").status_code == 409  # type: ignore[attr-defined]
+    assert _post(admin, f"/de/staff/accounts/{own_id}/disable").status_code == 409
     make_staff(app, "second-admin@example.org", None, role="admin")
     demoted_again = _post(admin, f"/de/staff/accounts/{own_id}/role", {"role": "coordinator"})
-    assert demoted_again.status_code == 302  # type: ignore[attr-defined]
+    assert demoted_again.status_code == 302
     assert admin.get("/de/staff/accounts").status_code == 403
-    assert demoted_again.headers["Location"].endswith("/de/staff/me")  # type: ignore[attr-defined]
+    assert demoted_again.headers["Location"].endswith("/de/staff/me")
 
 
 def test_a_caseworker_needs_a_town_and_an_address_is_invited_once(app: Flask) -> None:
     admin = _admin(app)
     page = _invite(admin, "uwe@example.org", town="")
-    assert page.status_code == 400 and "Bitte wählen Sie mindestens einen Ort" in page.get_data(
-        as_text=True
-    )  # type: ignore[attr-defined]
-    assert _invite(admin, "uwe@example.org").status_code == 302  # type: ignore[attr-defined]
+    assert page.status_code == 400
+    assert "Bitte wählen Sie mindestens einen Ort" in page.get_data(as_text=True)
+    assert _invite(admin, "uwe@example.org").status_code == 302
     again = _invite(admin, "UWE@example.org")
-    assert again.status_code == 400 and "schon ein Konto" in again.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert again.status_code == 400 and "schon ein Konto" in again.get_data(as_text=True)
 
 
 def test_own_password_change_needs_the_current_one_and_is_mailed(
@@ -314,10 +317,10 @@ def test_own_password_change_needs_the_current_one_and_is_mailed(
     assert response.headers["Location"].endswith("/de/staff/catalogue/")
     form = {"current": "not my password", "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
     wrong = _post(client, "/de/staff/me/password", form)
-    assert wrong.status_code == 400 and "stimmt nicht" in wrong.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert wrong.status_code == 400 and "stimmt nicht" in wrong.get_data(as_text=True)
     assert _mails(app, mailbox, "vera@example.org") == []
     form["current"] = PASSWORD
-    assert _post(client, "/de/staff/me/password", form).status_code == 302  # type: ignore[attr-defined]
+    assert _post(client, "/de/staff/me/password", form).status_code == 302
     [notice] = _mails(app, mailbox, "vera@example.org")
     assert "Passwort" in notice and "Wenn Sie das nicht waren" in notice
     assert client.get("/de/staff/me").status_code == 200  # this session goes on
@@ -388,7 +391,7 @@ def test_a_locked_out_administrator_is_reset_from_the_command_line(app: Flask) -
     )
     assert "Die Anmeldung hat nicht geklappt" in refused.get_data(as_text=True)
     new_secret, answer = _activate(app.test_client(), _link(result.output))
-    assert answer.status_code == 200  # type: ignore[attr-defined]
+    assert answer.status_code == 200
     response = sign_in(app.test_client(), "yara@example.org", new_secret, NEW_PASSWORD, ahead=1)
     assert response.headers["Location"].endswith("/de/staff/accounts")
     unknown = app.test_cli_runner().invoke(args=["staff", "reset", "--email", "nobody@example.org"])

@@ -86,7 +86,7 @@ def _walk(app: Flask, name: str, reference: str) -> list[str]:
     for rule in staff_rules(app):
         if rule.endpoint in OPEN_ROUTES:
             continue
-        permission = app.view_functions[rule.endpoint].permission
+        permission = getattr(app.view_functions[rule.endpoint], "permission")
         expected = _expected(role, town, permission, set(rule.arguments))
         url = _url(rule, reference)
         for method in sorted(rule.methods & {"GET", "POST"}):
@@ -172,7 +172,9 @@ def test_the_consultation_hours_are_for_coordinators_and_administrators_only(
     """The walks above cover each hours route for each role; signed out, each asks to sign in."""
     hours_rules = [rule for rule in staff_rules(app) if "/hours" in rule.rule]
     assert len(hours_rules) == 8
-    assert {app.view_functions[rule.endpoint].permission for rule in hours_rules} == {"hours"}
+    assert {getattr(app.view_functions[rule.endpoint], "permission") for rule in hours_rules} == {
+        "hours"
+    }
     assert access.PERMISSIONS["hours"] == frozenset({"coordinator", "admin"})
     token = csrf_token(client, "/de/staff/signin")
     for rule in hours_rules:

@@ -19,6 +19,7 @@ from portal.services import bookings, slots
 from portal.services.errors import SlotUnavailable
 from tests.booking_support import confirm, seed_schedule, walk_booking
 from tests.conftest import Mailbox, deliver
+from tests.expect import body_of, present
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +35,7 @@ def _book(client: FlaskClient, slot_index: int = 0, lang: str = "de") -> Booking
 
 def _latest(app: Flask) -> Booking:
     with get_db(app).session() as session:
-        return session.scalars(select(Booking).order_by(Booking.id.desc())).first()
+        return present(session.scalars(select(Booking).order_by(Booking.id.desc())).first())
 
 
 def _evening_before(start: datetime) -> datetime:
@@ -62,7 +63,7 @@ def test_a_reminder_is_sent_once_the_day_before_in_the_bookers_language(
     assert len(messages) == before + 1
     reminder = messages[-1]
     assert booking.request.reference in reminder["Subject"]
-    assert 'lang="bg"' in reminder.get_body(("html",)).get_content()
+    assert 'lang="bg"' in body_of(reminder, "html")
     assert not list(reminder.iter_attachments())
     assert _latest(app).reminder_queued_at is not None
 
@@ -85,7 +86,7 @@ def test_a_moved_booking_is_reminded_of_its_new_time(
     booking = _book(client, slot_index=0)
     assert send_due_reminders(app, _evening_before(booking.slot_start)) == 1
     with get_db(app).session() as session:
-        location = slots.location_by_code(session, "verl")
+        location = present(slots.location_by_code(session, "verl"))
         later = next(
             s
             for s in slots.free_slots(session, location, utcnow(), slots.Policy())
@@ -147,7 +148,12 @@ def test_the_delivery_worker_queues_reminders_on_its_own(
     from portal.mail import delivery, reminders
 
     calls: list[Flask] = []
-    monkeypatch.setattr(reminders, "send_due_reminders", lambda a: calls.append(a) or 0)
+
+    def counted(sender: Flask) -> int:
+        calls.append(sender)
+        return 0
+
+    monkeypatch.setattr(reminders, "send_due_reminders", counted)
     passes: list[object] = []
     delivery.work(app, interval=0, should_stop=lambda: len(passes) >= 3, on_pass=passes.append)
     assert calls == [app]  # once at start, then again only after reminder_interval
@@ -164,7 +170,7 @@ def test_staff_can_propose_and_confirm_a_slot_for_an_existing_request(
     now = utcnow()
     with get_db(app).session() as session:
         request = session.scalars(select(HelpRequest)).one()
-        location = slots.location_by_code(session, "shs")
+        location = present(slots.location_by_code(session, "shs"))
         offered = bookings.propose_slots(session, location, now, slots.Policy(), limit=3)
         assert len(offered) == 3 and offered == sorted(offered)
         booked = bookings.confirm_slot_for_request(

@@ -16,6 +16,7 @@ from portal.services import catalogue_search
 from tests import catalogue_data
 from tests.catalogue_data import CARE, GERMAN_ONLY, HOUSEHOLD, TRANSPORT
 from tests.conftest import Mailbox, answer_all, deliver, post_form, submit
+from tests.expect import match_in
 
 
 @pytest.fixture
@@ -152,8 +153,8 @@ def test_ask_about_this_starts_a_request_with_topic_and_offer(
     loaded: Flask, client: FlaskClient, mailbox: Mailbox
 ) -> None:
     page = client.get(f"/de/catalogue/service/{CARE}").get_data(as_text=True)
-    action = re.search(r'<form method="post" action="([^"]+)" class="ask">', page).group(1)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    action = match_in(r'<form method="post" action="([^"]+)" class="ask">', page).group(1)
+    token = match_in(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post(action.replace("&amp;", "&"), data={"csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"].endswith("/de/request/who")
     topics_page = client.get("/de/request/topics").get_data(as_text=True)
@@ -187,8 +188,8 @@ def test_asking_about_an_offer_keeps_a_request_already_under_way(
 ) -> None:
     answer_all(client)
     page = client.get(f"/de/catalogue/service/{TRANSPORT}").get_data(as_text=True)
-    action = re.search(r'<form method="post" action="([^"]+)" class="ask">', page).group(1)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    action = match_in(r'<form method="post" action="([^"]+)" class="ask">', page).group(1)
+    token = match_in(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post(action.replace("&amp;", "&"), data={"csrf_token": token})
     assert response.headers["Location"].endswith("/de/request/check")
     check = client.get("/de/request/check").get_data(as_text=True)

@@ -18,6 +18,7 @@ from portal.services import hsds
 from tests import catalogue_data
 from tests.catalogue_data import CARE, GERMAN_ONLY, ORGANIZATION
 from tests.conftest import csrf_token
+from tests.expect import match_in, present
 from tests.integration.test_staff import make_staff, sign_in
 
 NEW_WORDS = "Zauberwort Wunderpflege"
@@ -73,7 +74,8 @@ def _selected(html: str) -> list[tuple[str, str]]:
             r'<option[^>]*value="([^"]*)"[^>]*selected', body
         )
         first = re.search(r'<option[^>]*value="([^"]*)"', body)
-        found.append((name, (chosen or first).group(1) if (chosen or first) else ""))
+        picked = chosen or first
+        found.append((name, picked.group(1) if picked else ""))
     return found
 
 
@@ -200,7 +202,9 @@ def test_an_edit_stays_private_until_published_then_every_channel_shows_it(
         published = session.scalars(
             select(CatalogueChange).where(CatalogueChange.action == "published")
         ).one()
-        assert published.record_id == CARE and published.staff.email == "editor@example.org"
+        assert (
+            published.record_id == CARE and present(published.staff).email == "editor@example.org"
+        )
         assert published.fields == "description:de,description:tr"
         actions = set(session.scalars(select(AuditEntry.action)))
         assert {"catalogue_draft", "catalogue_publish"} <= actions
@@ -248,7 +252,7 @@ def test_a_new_service_is_public_only_once_published(loaded: Flask) -> None:
     )
     response = client.post(url, data=form)
     assert response.status_code == 302, response.get_data(as_text=True)
-    new_id = re.search(r"/service/([0-9a-f-]{36})/preview", response.headers["Location"]).group(1)
+    new_id = match_in(r"/service/([0-9a-f-]{36})/preview", response.headers["Location"]).group(1)
     assert _public(loaded, service_id=new_id) == ""
     assert new_id not in _search(loaded, "Regenbogen")
     listing = client.get("/de/staff/catalogue/").get_data(as_text=True)
@@ -281,9 +285,7 @@ def test_an_organisation_and_a_location_go_through_draft_and_publish(loaded: Fla
         },
     )
     assert response.status_code == 302
-    location_id = re.search(r"/location/([0-9a-f-]{36})/edit", response.headers["Location"]).group(
-        1
-    )
+    location_id = match_in(r"/location/([0-9a-f-]{36})/edit", response.headers["Location"]).group(1)
     _publish(client, location_id, "location")
     form = editor_form(client, f"/de/staff/catalogue/service/{CARE}/edit")
     assert "Bürgerhaus Mitte (Hauptstraße 1, Verl)" in client.get(

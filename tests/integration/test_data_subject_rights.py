@@ -5,7 +5,6 @@ withdraws and erases from the status page; consent is recorded with the notice's
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +28,7 @@ from portal.models import (
 from portal.services import bookings, slots
 from tests.booking_support import confirm, manage_path, seed_schedule, slot_keys, walk_booking
 from tests.conftest import Mailbox, answer_all, csrf_token, deliver, post_form, submit
+from tests.expect import match_in
 from tests.integration.test_triage import _reference, _staff, _step
 
 NEED = "GEHEIMER-TEXT"
@@ -45,7 +45,7 @@ def versioned_app(app_config: dict[str, Any]) -> Any:
 def _status_client(app: Flask, client: FlaskClient) -> FlaskClient:
     """A browser that opened the request's private status link."""
     done = client.get("/de/request/done").get_data(as_text=True)
-    link = re.search(r"http://portal\.test(/de/request/status/[^\"<]+)", done).group(1)
+    link = match_in(r"http://portal\.test(/de/request/status/[^\"<]+)", done).group(1)
     holder = app.test_client()
     holder.get(link)
     return holder

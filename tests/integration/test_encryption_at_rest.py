@@ -93,10 +93,10 @@ def _enrol(app: Flask, mailbox: Mailbox) -> list[str]:
     """An invited colleague sets up the second factor; returns the TOTP secret and the
     recovery codes shown once."""
     admin = _admin(app, "admin-at-rest@example.org")
-    assert _invite(admin, "nora.rest@example.org").status_code == 302  # type: ignore[attr-defined]
+    assert _invite(admin, "nora.rest@example.org").status_code == 302
     [invitation] = _mails(app, mailbox, "nora.rest@example.org")
     secret, answer = _activate(app.test_client(), _link(invitation))
-    page = answer.get_data(as_text=True)  # type: ignore[attr-defined]
+    page = answer.get_data(as_text=True)
     codes = re.findall(r'<li><code dir="ltr">([a-z2-9]{5}-[a-z2-9]{5})</code></li>', page)
     assert secret and len(codes) == 10
     return [secret, *codes]
@@ -111,7 +111,7 @@ def _everything(app: Flask, client: FlaskClient, mailbox: Mailbox) -> tuple[list
     walk_booking(booker, details=BOOKING_DETAILS)
     token = _booked(booker)
     colleague = _staff(app, "caseworker-at-rest@example.org", "shs")
-    assert _step(colleague, reference, "note", {"text": STAFF_NOTE}).status_code == 302  # type: ignore[attr-defined]
+    assert _step(colleague, reference, "note", {"text": STAFF_NOTE}).status_code == 302
     _step(colleague, reference, "message", {"text": STAFF_MESSAGE, "wait": "y"})
     _reply(app, reference)
     _reply(app, "SD-1999-99999", STRANGER)  # matches nothing: kept whole, for the coordinator

@@ -28,6 +28,7 @@ from portal.models import (
 )
 from portal.services import figures, retention, towns
 from tests.booking_support import seed_schedule
+from tests.expect import match_in, present
 from tests.integration.test_staff import make_staff, sign_in
 from tests.integration.test_triage import _reference, _step
 
@@ -221,14 +222,14 @@ def test_the_page_counts_by_month_channel_topic_outcome_response_and_destination
     html = client.get(f"/de/staff/figures?{PERIOD}").get_data(as_text=True)
     assert "<title>Zahlen" in html
     tables = dict(
-        (re.search(r"<caption[^>]*>(.*?)</caption>", table).group(1), table)
+        (match_in(r"<caption[^>]*>(.*?)</caption>", table).group(1), table)
         for table in _tables(html)
     )
     months = tables["Anfragen je Monat als Tabelle"]
     assert re.search(r"Januar 2025</th><td class=\"numeric\">2<", months)
     assert re.search(r"Februar 2025</th><td class=\"numeric\">1<", months)
     # Each month also by how the requests came: online, booked, entered by staff.
-    assert re.search(
+    assert match_in(
         r"Januar 2025</th>" + r"<td class=\"numeric\">(\d)</td>" * 4, months
     ).groups() == (
         "2",
@@ -398,7 +399,7 @@ def test_a_catalogue_name_that_looks_like_a_formula_is_not_run_by_a_spreadsheet(
 ) -> None:
     _seed(app)
     with get_db(app).session() as session:
-        text = session.get(OrganizationText, (ORG_ID, "de"))
+        text = present(session.get(OrganizationText, (ORG_ID, "de")))
         text.name = '=HYPERLINK("http://example.org","Beratung")'
     rows = _csv(_coordinator(app))
     [referred] = [row for row in rows if row[1] == "Verl" and row[2] == "Weitervermittlungen"]

@@ -135,7 +135,7 @@ def _walk_every_route(app: Flask, client: FlaskClient, values: dict[str, Any], h
     failures = []
     for rule in app.url_map.iter_rules():
         path = _sample_url(rule, values)
-        method = "GET" if "GET" in rule.methods else "POST"
+        method = "GET" if "GET" in (rule.methods or ()) else "POST"
         response = client.open(path, method=method)
         problems = observatory(response, path, https)
         if _private(response, path) and "no-store" not in response.headers.get("Cache-Control", ""):

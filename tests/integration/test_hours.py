@@ -26,6 +26,7 @@ from portal.services import slots
 from portal.services.workdays import is_public_holiday
 from tests.booking_support import confirm, seed_schedule, slot_keys, walk_booking
 from tests.conftest import Mailbox, csrf_token, deliver
+from tests.expect import match_in, present
 from tests.integration.test_staff import make_staff, sign_in
 
 
@@ -92,14 +93,14 @@ def _rule(weekday: int, start: str, end: str, minutes: int, **more: str) -> dict
 def _version(client: FlaskClient, url: str) -> str:
     """The version of a rule as its edit page shows it."""
     html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="rule-version" type="hidden" value="([^"]*)"', html).group(1)
+    return match_in(r'name="rule-version" type="hidden" value="([^"]*)"', html).group(1)
 
 
 def _book(app: Flask, client: FlaskClient, slot_index: int = 0) -> Booking:
     walk_booking(client, slot_index=slot_index)
     assert confirm(client).status_code == 302
     with get_db(app).session() as session:
-        return session.scalars(select(Booking).order_by(Booking.id.desc())).first()
+        return present(session.scalars(select(Booking).order_by(Booking.id.desc())).first())
 
 
 def test_a_coordinator_enters_changes_ends_and_deletes_weekly_hours_with_clear_errors(
@@ -354,7 +355,7 @@ def test_bookings_outside_new_hours_are_listed_and_staff_move_them_with_the_resi
 
     request_page = staff.get(link.split("#")[0]).get_data(as_text=True)
     assert f'id="booking-{booked.id}"' in request_page
-    new_key = re.search(rf'name="move{booked.id}-slot" value="([^"]+)"', request_page).group(1)
+    new_key = match_in(rf'name="move{booked.id}-slot" value="([^"]+)"', request_page).group(1)
     token = csrf_token(staff, link.split("#")[0])
     moved = staff.post(
         f"/de/staff/requests/{reference}/bookings/{booked.id}/move",

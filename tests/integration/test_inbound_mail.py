@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import re
 import shutil
 import socket
 import subprocess
@@ -40,6 +39,7 @@ from tests.conftest import (
     free_port,
     submit,
 )
+from tests.expect import body_of, match_in
 from tests.integration.test_staff import make_staff
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
@@ -57,7 +57,7 @@ def _submitted(client: FlaskClient, town: str = "verl") -> str:
     answer_all(client, overrides={"town": {"town": town}})
     submit(client)
     page = client.get("/de/request/done").get_data(as_text=True)
-    return re.search(r"SD-\d{4}-\d{5}", page).group(0)
+    return match_in(r"SD-\d{4}-\d{5}", page).group(0)
 
 
 def _outbox(app: Flask, kind: str) -> OutboxMessage:
@@ -175,7 +175,7 @@ def test_a_resident_reply_is_public_and_the_inbox_hears_of_it_without_content(
     assert "schrieb" not in event.text
     deliver(app)
     [notice] = mailbox.to("soziales-duo-verl@example.org")[1:]
-    body = notice.get_body(preferencelist=("plain",)).get_content()
+    body = body_of(notice, "plain")
     assert reference in notice["Subject"] and "E-Mail der Person" in body
     assert "ANTWORT-DER-PERSON" not in notice.as_string() and RESIDENT not in notice.as_string()
     assert notice["Auto-Submitted"] == "auto-generated"

@@ -18,6 +18,7 @@ from portal.legal import accessibility, impressum
 from portal.models import Town
 from portal.services import towns
 from tests.conftest import Mailbox, deliver, post_form
+from tests.expect import body_of
 
 SHS_PHONE = "05207 8905-0"
 VERL_PHONE = "05246 961-0"
@@ -115,7 +116,7 @@ def test_the_feedback_inbox_is_told_the_period_the_reader_was_promised(
     assert post_form(client, "/ar/barrierefreiheit", {"message": "Kontrast"}).status_code == 302
     deliver(app)
     [message] = mailbox.to("barrierefreiheit@example.org")
-    body = message.get_body(("plain",)).get_content()
+    body = body_of(message, "plain")
     assert "Antwort innerhalb von 3 Wochen zugesagt" in body and "Zwischennachricht" in body
     assert "Ombudsstelle" in body and "zwei Wochen" not in body
 

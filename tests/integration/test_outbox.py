@@ -38,9 +38,8 @@ def test_requests_made_while_the_mail_server_is_down_are_delivered_once_when_it_
         _make_due(app)
         assert deliver(app).sent == 0
         assert len(handler.messages) == 6
-        ids = [
-            e.original_content.split(b"Message-ID: ")[1].split(b"\r\n")[0] for e in handler.messages
-        ]  # type: ignore[union-attr]
+        contents = [e.original_content or b"" for e in handler.messages]
+        ids = [content.split(b"Message-ID: ")[1].split(b"\r\n")[0] for content in contents]
         assert len(set(ids)) == 6
     finally:
         controller.stop()
@@ -50,7 +49,9 @@ def test_a_permanent_refusal_is_recorded_and_not_retried(
     app: Flask, client: FlaskClient, smtp_port: int
 ) -> None:
     class Refusing(mailcatcher.MailboxHandler):
-        async def handle_RCPT(self, server, session, envelope, address, options):
+        async def handle_RCPT(
+            self, server: object, session: object, envelope: object, address: str, options: object
+        ) -> str:
             return "550 No such user here"
 
     from aiosmtpd.controller import Controller

@@ -12,6 +12,7 @@ from portal.db import get_db
 from portal.i18n import CONTENT_LANGUAGES, EASY_LANGUAGE, LOCALE_CODES, LOCALES, Locale
 from portal.services import towns
 from tests.conftest import Mailbox, csrf_token, deliver, post_form
+from tests.expect import body_of
 
 PUBLIC_PAGES = [
     "/",
@@ -205,7 +206,7 @@ def test_accessibility_feedback_reaches_the_inbox_with_a_validated_reply_to(
     deliver(app)
     [message] = mailbox.to("barrierefreiheit@example.org")
     assert message["Reply-To"] == "leser@example.org"
-    body = message.get_body(("plain",)).get_content()
+    body = body_of(message, "plain")
     assert "Die Schrift ist zu klein." in body and "Sprache der Seite: Türkisch" in body
     bad = post_form(
         client, "/de/barrierefreiheit", {"message": "x", "email": "a@b.de\nBcc: c@d.de"}

@@ -22,6 +22,7 @@ from tests.conftest import (
     post_form,
     submit,
 )
+from tests.expect import body_of, match_in
 
 
 def _count(app: Flask, model: type) -> int:
@@ -38,7 +39,7 @@ def test_daughter_asks_for_her_mother_in_turkish_and_only_the_right_town_is_told
     response = submit(client, "tr")
     assert response.headers["Location"].endswith("/tr/request/done")
     done = client.get("/tr/request/done").get_data(as_text=True)
-    reference = re.search(r"SD-\d{4}-\d{5}", done).group(0)
+    reference = match_in(r"SD-\d{4}-\d{5}", done).group(0)
     assert "/tr/request/status/" in done
 
     with get_db(app).session() as session:
@@ -52,7 +53,7 @@ def test_daughter_asks_for_her_mother_in_turkish_and_only_the_right_town_is_told
     )
     assert staff_mail[0]["Auto-Submitted"] == "auto-generated"
     assert staff_mail[0]["Message-ID"].startswith(f"<{reference.lower()}.")
-    staff_body = staff_mail[0].get_body(("plain",)).get_content()
+    staff_body = body_of(staff_mail[0], "plain")
     assert f"http://portal.test/de/staff/requests/{reference}" in staff_body
     assert "Pflege und Haushalt" in staff_body and "Mobilität" in staff_body
 
@@ -98,7 +99,7 @@ def test_someone_from_elsewhere_gets_a_kind_page_and_nothing_is_stored(
 def test_a_double_submit_creates_one_request(app: Flask, client: FlaskClient) -> None:
     answer_all(client)
     token_page = client.get("/de/request/check").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', token_page).group(1)
+    token = match_in(r'name="csrf_token" type="hidden" value="([^"]+)"', token_page).group(1)
     first = client.post("/de/request/check", data={"consent": "y", "csrf_token": token})
     second = client.post("/de/request/check", data={"consent": "y", "csrf_token": token})
     assert first.status_code == second.status_code == 302
@@ -285,7 +286,7 @@ def test_status_page_lets_the_resident_add_information_and_withdraw(
 ) -> None:
     answer_all(client, "pl")
     submit(client, "pl")
-    link = re.search(
+    link = match_in(
         r'href="http://portal.test(/pl/request/status/[^"]+)"',
         client.get("/pl/request/done").get_data(as_text=True),
     ).group(1)
@@ -294,7 +295,7 @@ def test_status_page_lets_the_resident_add_information_and_withdraw(
     assert other.get(link).headers["Location"].endswith("/pl/request/status")
     page = other.get("/pl/request/status").get_data(as_text=True)
     assert re.search(r"SD-\d{4}-\d{5}", page)
-    token = re.search(r'name="add-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = match_in(r'name="add-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     other.post(
         "/pl/request/status/add",
         data={"add-csrf_token": token, "add-text": "Neue Nummer: 0170 999"},
@@ -431,11 +432,11 @@ def test_a_reader_of_leichte_sprache_asks_for_help_without_leaving_it(
             "[%(reference)s] Ihre Anfrage beim Sozialen Duo ist angekommen", reference=reference
         )
     assert resident["Subject"] == subject
-    assert '<html lang="de" dir="ltr">' in resident.get_body(("html",)).get_content()
-    plain = resident.get_body(("plain",)).get_content()
+    assert '<html lang="de" dir="ltr">' in body_of(resident, "html")
+    plain = body_of(resident, "plain")
     assert "http://portal.test/ls/request/status/" in plain
     assert "Sie haben Fragen? Rufen Sie uns an: 05207 8905-0" in plain  # the town it went to
-    assert 'href="tel:0520789050"' in resident.get_body(("html",)).get_content()
+    assert 'href="tel:0520789050"' in body_of(resident, "html")
     [staff] = mailbox.to("soziales-duo-shs@example.org")
     assert staff["Content-Language"] == "de" and "Neue Anfrage" in staff["Subject"]
     status = client.get(status_path.group(1), follow_redirects=True)

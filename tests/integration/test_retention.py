@@ -28,10 +28,18 @@ from portal.models import (
 from portal.services import retention
 from tests.booking_support import confirm, seed_schedule, walk_booking
 from tests.conftest import Mailbox, deliver
+from tests.expect import body_of
 from tests.integration.test_triage import _reference, _staff, _step
 
 PERIODS = retention.Periods(closed_days=90, unclosed_days=365, warning_days=30, booking_days=30)
-EVERYTHING = (RequestEvent, Referral, ResidentLink, Booking, OutboxMessage, InboundMail)
+EVERYTHING: tuple[type, ...] = (
+    RequestEvent,
+    Referral,
+    ResidentLink,
+    Booking,
+    OutboxMessage,
+    InboundMail,
+)
 
 
 def _purge(
@@ -282,7 +290,7 @@ def test_staff_are_warned_in_the_inbox_and_the_digest_before_an_idle_request_goe
         for m in mailbox.to("soziales-duo-shs@example.org")
         if "Tagesübersicht" in str(m["Subject"])
     ]
-    text = digest.get_body(("plain",)).get_content()
+    text = body_of(digest, "plain")
     assert "wird bald gelöscht" in text and reference in text
 
 

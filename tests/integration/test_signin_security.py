@@ -22,6 +22,7 @@ from portal.models import AuditEntry, SecurityEvent, StaffSession, StaffUser, ut
 from portal.services import audit, security_log, staff
 from portal.services.errors import InvalidCredentials, TooManyAttempts
 from tests.conftest import post_form
+from tests.expect import present
 from tests.integration.test_staff import PASSWORD, make_staff, sign_in
 
 
@@ -139,7 +140,7 @@ def test_the_owner_signs_in_after_the_wait_even_after_a_hundred_failures(app: Fl
         assert user.failed_signins == 100  # the password alone forgives only itself
         # ... but leaves no wait: the owner goes on to the code at once, and it counts.
         assert user.signin_wait_until is None
-        staff.verify_code(session, user, pyotp.TOTP(user.totp_secret).now())
+        staff.verify_code(session, user, pyotp.TOTP(present(user.totp_secret)).now())
         assert user.failed_signins == 0
 
 

@@ -100,7 +100,7 @@ def test_an_invitation_gives_two_towns(app: Flask) -> None:
     admin = _admin(app)
     form = admin.get("/de/staff/accounts").get_data(as_text=True)
     assert "<legend>Orte (nur für Sachbearbeitung)</legend>" in form
-    assert _invite(admin, "gerda@example.org", town=["shs", "verl"]).status_code == 302  # type: ignore[attr-defined]
+    assert _invite(admin, "gerda@example.org", town=["shs", "verl"]).status_code == 302
     listing = admin.get("/de/staff/accounts").get_data(as_text=True)
     assert "Verl, Schloß Holte-Stukenbrock" in listing
     with get_db(app).readers() as session:

@@ -3,7 +3,6 @@ and a third town works for residents without any change to the code."""
 
 from __future__ import annotations
 
-import re
 from datetime import time
 
 from flask import Flask
@@ -16,6 +15,7 @@ from portal.models import AuditEntry, ConsultationLocation, HelpRequest, Town
 from portal.services import schedule, towns
 from tests.booking_support import confirm, post_here, slot_keys
 from tests.conftest import Mailbox, answer_all, deliver, post_form, submit
+from tests.expect import body_of, match_in
 from tests.integration.test_staff import make_staff, sign_in
 
 MUSTERSTADT = {
@@ -109,18 +109,18 @@ def test_a_third_town_added_as_data_gets_its_requests_and_its_name_on_pages_and_
     check = resident.get("/de/request/check").get_data(as_text=True)
     assert "Musterstadt" in check and "Termin im Rathaus Musterstadt" in check
     assert submit(resident).status_code == 302
-    reference = re.search(
+    reference = match_in(
         r"SD-\d{4}-\d{5}", resident.get("/de/request/done").get_data(as_text=True)
     ).group(0)
 
     deliver(app)
     [staff_mail] = mailbox.to("team@musterstadt.example.org")
     assert staff_mail["Subject"].startswith(f"[{reference}] Neue Anfrage · Musterstadt · ")
-    assert "Termin im Rathaus Musterstadt" in staff_mail.get_body(("plain",)).get_content()
+    assert "Termin im Rathaus Musterstadt" in body_of(staff_mail, "plain")
     assert not mailbox.to("soziales-duo-verl@example.org")
     assert not mailbox.to("soziales-duo-shs@example.org")
     [confirmation] = mailbox.to("elif@example.org")
-    html_body = confirmation.get_body(("html",)).get_content()
+    html_body = body_of(confirmation, "html")
     assert "Soziales Duo Verl, Schloß Holte-Stukenbrock und Musterstadt." in html_body
     with get_db(app).session() as session:
         request = session.scalars(select(HelpRequest)).one()
@@ -160,7 +160,7 @@ def test_a_resident_books_a_consultation_in_the_third_town(
     [staff_mail] = mailbox.to("team@musterstadt.example.org")
     assert "Neuer Termin · Musterstadt · " in staff_mail["Subject"]
     [confirmation] = mailbox.to("max@example.org")
-    text = confirmation.get_body(("plain",)).get_content()
+    text = body_of(confirmation, "plain")
     assert "Rathaus Musterstadt" in text and "Marktplatz 1" in text
 
 
@@ -171,7 +171,7 @@ def test_the_administrator_edits_a_town_and_seeding_leaves_the_edit_alone(
     shs = _town(app, "shs")
     url = f"/de/staff/towns/{shs.id}"
     form = client.get(url).get_data(as_text=True)
-    seen = re.search(r'name="seen" type="hidden" value="([^"]+)"', form).group(1)
+    seen = match_in(r'name="seen" type="hidden" value="([^"]+)"', form).group(1)
     facts = {
         "seen": seen,
         "name": "Schloß Holte-Stukenbrock",

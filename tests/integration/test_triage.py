@@ -11,12 +11,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
+from werkzeug.test import TestResponse
 
 from portal.db import get_db
 from portal.models import AuditEntry, Booking, HelpRequest, ResidentLink, utcnow
 from portal.services import towns
 from tests.booking_support import seed_schedule
 from tests.conftest import Mailbox, answer_all, csrf_token, deliver, post_form, submit
+from tests.expect import match_in, present
 from tests.integration.test_staff import make_staff, sign_in
 
 SHS_INBOX = "soziales-duo-shs@example.org"
@@ -27,7 +29,7 @@ def _reference(client: FlaskClient, lang: str = "de", town: str = "shs", **overr
     answer_all(client, lang=lang, overrides={"town": {"town": town}, **overrides})
     submit(client, lang)
     html = client.get(f"/{lang}/request/done").get_data(as_text=True)
-    return re.search(r"SD-\d{4}-\d{5}", html).group(0)
+    return match_in(r"SD-\d{4}-\d{5}", html).group(0)
 
 
 def _stored(app: Flask, reference: str = "") -> HelpRequest:
@@ -59,7 +61,9 @@ def _staff(
     return client
 
 
-def _step(client: FlaskClient, reference: str, step: str, data: dict | None = None) -> object:
+def _step(
+    client: FlaskClient, reference: str, step: str, data: dict[str, object] | None = None
+) -> TestResponse:
     page = f"/de/staff/requests/{reference}"
     token = csrf_token(client, page)
     fields = {f"{step}-{name}": value for name, value in (data or {}).items()}
@@ -72,7 +76,7 @@ def test_a_caseworker_takes_a_request_from_the_email_after_signing_in(
     reference = _reference(client)
     deliver(app)
     [notice] = mailbox.to(SHS_INBOX)
-    take_url = _path(re.search(r"Übernehmen: (\S+)", _text(notice)).group(1))
+    take_url = _path(match_in(r"Übernehmen: (\S+)", _text(notice)).group(1))
     secret = make_staff(app, "anna@example.org", "shs")
     staff_client = app.test_client()
     assert staff_client.get(take_url).headers["Location"].endswith("/de/staff/signin")
@@ -88,20 +92,20 @@ def test_a_caseworker_takes_a_request_from_the_email_after_signing_in(
     # Opening the link (as a mail scanner would) changes nothing.
     page = staff_client.get(take_url).get_data(as_text=True)
     assert "Ja, übernehmen" in page and _stored(app).assignee_id is None
-    token = re.search(r'name="take-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = match_in(r'name="take-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = staff_client.post(
         f"/de/staff/requests/{reference}/take", data={"take-csrf_token": token}
     )
     assert response.status_code == 302
     stored = _stored(app)
-    assert stored.status == "in_progress" and stored.assignee.email == "anna@example.org"
+    assert stored.status == "in_progress" and present(stored.assignee).email == "anna@example.org"
     # A colleague who clicks the same link later learns who was first.
     other = _staff(app, "bea@example.org", "shs")
     assert "anna@example.org hat diese Anfrage schon übernommen" in other.get(take_url).get_data(
         as_text=True
     )
     _step(other, reference, "take")
-    assert _stored(app).assignee.email == "anna@example.org"
+    assert present(_stored(app).assignee).email == "anna@example.org"
     with get_db(app).session() as session:
         actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert "take" in actions and actions.count("take") == 1
@@ -136,7 +140,7 @@ def test_forwarding_moves_the_request_to_the_other_towns_inbox(
     shs = _staff(app, "anna@example.org", "shs")
     _step(shs, reference, "take")
     with get_db(app).readers() as session:
-        verl_town_id = towns.town_by_slug(session, "verl").id
+        verl_town_id = present(towns.town_by_slug(session, "verl")).id
     assert _step(shs, reference, "forward", {"town": str(verl_town_id)}).status_code == 302
     stored = _stored(app)
     assert stored.town.slug == "verl" and stored.assignee_id is None and stored.status == "received"
@@ -167,11 +171,11 @@ def test_a_message_reaches_the_resident_who_answers_on_the_status_page(
     assert str(notice["Subject"]) == f"[{reference}] Soziales Duo'dan yeni mesaj"
     body = _text(notice)
     assert "NACHRICHT-1" not in body  # the town does not allow the text in emails
-    link = _path(re.search(r"(http://portal\.test/tr/request/status/\S+)", body).group(1))
+    link = _path(match_in(r"(http://portal\.test/tr/request/status/\S+)", body).group(1))
     resident = app.test_client()
     page = resident.get(resident.get(link).headers["Location"]).get_data(as_text=True)
     assert "NACHRICHT-1" in page and "INTERNE-NOTIZ" not in page and "anna@" not in page
-    token = re.search(r'name="add-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = match_in(r'name="add-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     resident.post("/tr/request/status/add", data={"add-csrf_token": token, "add-text": "ANTWORT-1"})
     stored = _stored(app)
     assert stored.status == "in_progress" and stored.events[-1].kind == "resident_message"
@@ -266,8 +270,8 @@ def test_a_referral_stays_open_until_it_is_accepted(app: Flask, client: FlaskCli
     inbox = staff_client.get("/de/staff/").get_data(as_text=True)
     assert "Pflegeberatung Kreis Gütersloh" in inbox
     page = staff_client.get(f"/de/staff/requests/{reference}").get_data(as_text=True)
-    action = re.search(r'action="([^"]+/accept)"', page).group(1)
-    token = re.search(r'name="accept-csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    action = match_in(r'action="([^"]+/accept)"', page).group(1)
+    token = match_in(r'name="accept-csrf_token"[^>]*value="([^"]+)"', page).group(1)
     staff_client.post(action, data={"accept-csrf_token": token})
     assert "Pflegeberatung Kreis Gütersloh" not in staff_client.get("/de/staff/").get_data(
         as_text=True
@@ -281,17 +285,17 @@ def test_staff_book_for_the_request_and_withdrawing_cancels_it(
     reference = _reference(client)
     staff_client = _staff(app, "anna@example.org", "shs")
     page = staff_client.get(f"/de/staff/requests/{reference}").get_data(as_text=True)
-    slot = re.search(r'name="book-slot" value="([^"]+)"', page).group(1)
+    slot = match_in(r'name="book-slot" value="([^"]+)"', page).group(1)
     assert _step(staff_client, reference, "book", {"slot": slot}).status_code == 302
     deliver(app)
     [booked] = [m for m in mailbox.to("elif@example.org") if "Termin" in str(m["Subject"])]
     assert any(part.get_content_type() == "text/calendar" for part in booked.walk())
     status_token_client = client  # the resident follows the private link from the confirmation
     done = client.get("/de/request/done").get_data(as_text=True)
-    link = _path(re.search(r'(http://portal\.test/de/request/status/[^"<\s]+)', done).group(1))
+    link = _path(match_in(r'(http://portal\.test/de/request/status/[^"<\s]+)', done).group(1))
     status_token_client.get(link)
     page = status_token_client.get("/de/request/status").get_data(as_text=True)
-    token = re.search(r'name="withdraw-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = match_in(r'name="withdraw-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     status_token_client.post(
         "/de/request/status/withdraw",
         data={"withdraw-csrf_token": token, "withdraw-confirm": "y"},
@@ -329,7 +333,7 @@ def test_a_request_from_the_phone_is_entered_with_its_channel(app: Flask, mailbo
     )
     assert response.status_code == 302
     stored = _stored(app)
-    assert stored.channel == "phone" and stored.assignee.email == "anna@example.org"
+    assert stored.channel == "phone" and present(stored.assignee).email == "anna@example.org"
     assert stored.events[0].kind == "entered"
     deliver(app)
     assert mailbox.to("karl@example.org")
@@ -342,7 +346,9 @@ def test_the_audit_log_cannot_be_changed_while_its_request_exists(
     staff_client = _staff(app, "anna@example.org", "shs")
     staff_client.get(f"/de/staff/requests/{reference}")
     with pytest.raises(DatabaseError), get_db(app).session() as session:
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "view")).first()
+        entry = present(
+            session.scalars(select(AuditEntry).where(AuditEntry.action == "view")).first()
+        )
         entry.action = "nothing"
     with pytest.raises(DatabaseError), get_db(app).session() as session:
         session.delete(
@@ -378,8 +384,8 @@ def test_the_coordinator_sees_a_bounced_notification_and_files_stray_mail(
     assert "1 E-Mail wartet auf Zuordnung" in inbox
     page = coordinator.get("/de/staff/mailbox").get_data(as_text=True)
     assert "5.1.1 user unknown" in page and "STRAY-TEXT" in page and reference in page
-    mail_id = re.search(r"/mailbox/(\d+)/file", page).group(1)
-    token = re.search(rf'name="file{mail_id}-csrf_token" type="hidden" value="([^"]+)"', page)
+    mail_id = match_in(r"/mailbox/(\d+)/file", page).group(1)
+    token = match_in(rf'name="file{mail_id}-csrf_token" type="hidden" value="([^"]+)"', page)
     response = coordinator.post(
         f"/de/staff/mailbox/{mail_id}/file",
         data={

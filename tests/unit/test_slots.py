@@ -35,8 +35,8 @@ def _location(session: Session, *rules: RuleSpec) -> ConsultationLocation:
     return location
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_monday_nine_oclock_is_an_hour_earlier_in_utc_after_the_spring_change(

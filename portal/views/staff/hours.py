@@ -16,7 +16,7 @@ from ... import db, labels
 from ...forms.base import BaseForm
 from ...forms.hours import ClosureForm, EndRuleForm, RuleForm
 from ...forms.staff import EmptyForm
-from ...models import ConsultationClosure, ConsultationLocation, ConsultationRule, utcnow
+from ...models import ConsultationLocation, ConsultationRule, utcnow
 from ...services import access, hours, slots
 from . import bp, record, requires
 from .work import booking_policy
@@ -44,7 +44,7 @@ def _closure_form(blank: bool = False) -> ClosureForm:
 
 
 def _location(location_id: int) -> ConsultationLocation:
-    found = db.session().get(ConsultationLocation, location_id)
+    found = hours.location_by_id(db.session(), location_id)
     if found is None:
         abort(404)
     return found
@@ -145,12 +145,12 @@ def add_closure() -> Response | tuple[str, int]:
 @requires("hours")
 def delete_closure(closure_id: int) -> Response:
     """Remove a closure: its days have consultation hours again."""
-    closure = db.session().get(ConsultationClosure, closure_id)
+    closure = hours.closure_by_id(db.session(), closure_id)
     if closure is None:
         abort(404)
     if not EmptyForm(prefix="delete").validate_on_submit():
         abort(400)
-    db.session().delete(closure)
+    hours.delete_closure(db.session(), closure)
     record("hours_closure_delete")
     _after_change(_("Die Schließzeit ist gelöscht."))
     return redirect(url_for("staff.hours"))
@@ -333,7 +333,7 @@ def delete_rule(location_id: int, rule_id: int) -> Response:
     rule = _rule(location, rule_id)
     if not EmptyForm(prefix="delete").validate_on_submit():
         abort(400)
-    db.session().delete(rule)
+    hours.delete_rule(db.session(), rule)
     record("hours_rule_delete", detail=location.code)
     _after_change(_("Die Sprechzeit ist gelöscht."), location)
     return redirect(url_for("staff.hours_location", location_id=location.id))

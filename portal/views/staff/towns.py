@@ -17,7 +17,7 @@ from .hours import flash_outside_hours
 
 
 def _town(town_id: int) -> Town:
-    found = db.session().get(Town, town_id)
+    found = towns.town_by_id(db.session(), town_id)
     if found is None:
         abort(404)
     return found
