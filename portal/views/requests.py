@@ -40,17 +40,13 @@ SESSION_STATUS = "request_status"
 MINUTES_TO_ASK = 5
 
 
-def _town_choices(form: forms.BaseForm, answers: requests.RequestAnswers) -> None:
-    form.town.choices = town_choices()
-
-
-def town_choices() -> list[SelectChoice]:
-    """Both towns with their postcodes, and "elsewhere" (which leaves the flow)."""
+def town_choices(form: Any, answers: object) -> None:
+    """Offer both towns with their postcodes, and "elsewhere" (which leaves the flow)."""
     listed = [
         SelectChoice(town.slug, f"{town.name} ({', '.join(town.postcode_list)})")
         for town in towns.all_towns(db.session())
     ]
-    return [*listed, SelectChoice("elsewhere", _("Woanders"))]
+    form.town.choices = [*listed, SelectChoice("elsewhere", _("Woanders"))]
 
 
 def _contact_choices(form: forms.BaseForm, answers: requests.RequestAnswers) -> None:
@@ -68,11 +64,12 @@ def _how_to_reach(answers: requests.RequestAnswers) -> dict[str, Any]:
     }
 
 
-# Leaving the flow: someone from elsewhere, or someone who may not ask for the person.
+# Both resident flows leave for someone from elsewhere or who may not ask for the person,
+# and forget the person when someone asks for themselves.
 TO_ELSEWHERE = Exit("request.elsewhere", lambda new: new["town"] == "elsewhere")
 WITHOUT_AUTHORITY = Exit("request.no_authority", lambda new: new["authority"] == forms.NO_AUTHORITY)
-# Asking for oneself forgets the person; no visit forgets the address.
 FORGET_RELATION = Forget(requests.RELATION_ANSWERS, lambda new, before: new["who"] == "me")
+# No visit, no address.
 FORGET_ADDRESS = Forget(
     requests.ADDRESS_ANSWERS, lambda new, before: new["contact_method"] != "home_visit"
 )
@@ -138,7 +135,7 @@ FLOW = Flow(
             lambda answers: answers.for_other,
             exits=(WITHOUT_AUTHORITY,),
         ),
-        Step("town", forms.TownForm, ("town",), choices=_town_choices, exits=(TO_ELSEWHERE,)),
+        Step("town", forms.TownForm, ("town",), choices=town_choices, exits=(TO_ELSEWHERE,)),
         Step("topics", forms.TopicsForm, ("topics",), form_kwargs=_for_other),
         Step("need", forms.NeedForm, ("need",), form_kwargs=_for_other),
         Step("urgency", forms.UrgencyForm, ("urgency",)),

@@ -20,8 +20,15 @@ from ...security import limiter
 from ...services import bookings, drafts, receipts, requests, slots, towns
 from ...services.errors import DraftExpired, DraftIncomplete, SlotUnavailable, TooManyBookings
 from .. import current_settings, may_confirm_to
-from ..flow import Exit, Flow, Forget, Step, check_view, step_view
-from ..requests import SESSION_SUBMITTED, linked_status_request, town_choices
+from ..flow import Flow, Forget, Step, check_view, step_view
+from ..requests import (
+    FORGET_RELATION,
+    SESSION_SUBMITTED,
+    TO_ELSEWHERE,
+    WITHOUT_AUTHORITY,
+    linked_status_request,
+    town_choices,
+)
 from .common import (
     SESSION_BOOKED,
     SESSION_DRAFT,
@@ -35,10 +42,6 @@ from .common import (
 
 # About how long booking takes, as the start page says.
 MINUTES_TO_BOOK = 3
-
-
-def _town_choices(form: Any, answers: bookings.BookingAnswers) -> None:
-    form.town.choices = town_choices()
 
 
 def _location_choices(form: Any, answers: bookings.BookingAnswers) -> None:
@@ -65,9 +68,6 @@ def _asks_relation(answers: bookings.BookingAnswers) -> bool:
     return (answers.fresh or answers.ask_contact) and answers.for_other
 
 
-TO_ELSEWHERE = Exit("request.elsewhere", lambda new: new["town"] == "elsewhere")
-WITHOUT_AUTHORITY = Exit("request.no_authority", lambda new: new["authority"] == forms.NO_AUTHORITY)
-FORGET_RELATION = Forget(requests.RELATION_ANSWERS, lambda new, before: new["who"] == "me")
 # A slot belongs to its location; only a visit needs the address.
 FORGET_SLOT = Forget(("slot",), lambda new, before: new["location"] != before.location)
 FORGET_ADDRESS = Forget(
@@ -170,7 +170,7 @@ FLOW = Flow(
             forms.TownForm,
             ("town",),
             lambda answers: answers.fresh,
-            choices=_town_choices,
+            choices=town_choices,
             exits=(TO_ELSEWHERE,),
         ),
         Step(
