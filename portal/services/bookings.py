@@ -19,22 +19,16 @@ from sqlalchemy.orm import Session
 
 from ..models import Booking, ConsultationLocation, HelpRequest, RequestDraft, RequestEvent
 from . import choices
+from .drafts import DraftAnswers
 from .errors import BookingClosed, DraftIncomplete, SlotTaken, SlotUnavailable, TooManyBookings
 from .references import next_reference
-from .requests import BERLIN, OPEN_STATUSES, respond_by
+from .requests import BERLIN, OPEN_STATUSES, RELATION_ANSWERS, respond_by
 from .slots import Policy, Slot, check_slot, free_slots, location_by_code, parse_slot_key
 from .tokens import hash_token, new_token
 from .towns import town_by_slug
 
-# Each answer a booking needs, and the step that asks for it, in the order of the flow.
-REQUIRED_ANSWERS = (
-    ("who", "who"),
-    ("town", "town"),
-    ("location", "location"),
-    ("slot", "slot"),
-    ("topic", "topic"),
-    ("name", "details"),
-)
+# The location a request's contact method asks for (an office's code otherwise).
+CONTACT_TO_LOCATION = {"callback": "phone", "home_visit": "home"}
 CONTACT_METHOD = {"phone": "callback", "home_visit": "home_visit"}
 
 
@@ -48,22 +42,111 @@ class Booked:
     request_created: bool = False
 
 
-def first_missing_step(answers: dict[str, Any]) -> str | None:
-    """The step of the first answer a booking still needs, or ``None`` when complete."""
-    for name, step in REQUIRED_ANSWERS:
-        if not answers.get(name):
-            return step
-    if answers.get("who") == "other" and not (
-        answers.get("relationship") and answers.get("subject_name") and answers.get("authority")
-    ):
-        return "relation"
-    if not (answers.get("phone") or answers.get("email")):
-        return "details"
-    if answers.get("location_kind") == "phone" and not answers.get("phone"):
-        return "details"
-    if answers.get("location_kind") == "home_visit" and not answers.get("street"):
-        return "details"
-    return None
+@dataclass(frozen=True)
+class BookingAnswers(DraftAnswers):
+    """The answers of a booking draft; an answer not given yet is empty.
+
+    ``request_id`` names the open request a booking joins; ``ask_contact`` says that the
+    contact details and the person concerned were not copied from it and are asked again.
+    ``taken_slot`` and ``slot_problem`` remember a slot lost just before booking.
+    """
+
+    request_id: int | None = None
+    ask_contact: bool = False
+    who: str = ""
+    subject_name: str = ""
+    relationship: str = ""
+    authority: str = ""
+    town: str = ""
+    location: str = ""
+    location_kind: str = ""
+    slot: str = ""
+    slot_minutes: int | None = None
+    taken_slot: str = ""
+    slot_problem: str = ""
+    topic: str = ""
+    note: str = ""
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the booking was started on its own (not from an existing request)."""
+        return not self.request_id
+
+    @property
+    def for_other(self) -> bool:
+        """Whether the appointment is for another person (who is then named)."""
+        return self.who == "other"
+
+    def first_missing(self) -> str | None:
+        """The first answer a booking still needs, in the order asked; ``None`` when complete."""
+        for name in ("who", "town", "location", "slot", "topic", "name"):
+            if not getattr(self, name):
+                return name
+        if self.for_other:
+            for name in RELATION_ANSWERS:
+                if not getattr(self, name):
+                    return name
+        if not (self.phone or self.email):
+            return "phone"
+        if self.location_kind == "phone" and not self.phone:
+            return "phone"
+        if self.location_kind == "home_visit" and not self.street:
+            return "street"
+        return None
+
+
+def first_missing_answer(answers: dict[str, Any]) -> str | None:
+    """The first answer a stored booking draft still needs, or ``None`` when complete."""
+    return BookingAnswers.from_dict(answers).first_missing()
+
+
+def answers_from_request(
+    session: Session, found: HelpRequest, with_contact: bool
+) -> BookingAnswers:
+    """What a booking joining the open request ``found`` already knows.
+
+    Contact details and the name of the person concerned are copied only for the browser
+    that has just sent the request; whoever opens a status link (a forwarded email, a
+    shared computer) is asked again, as the status page itself shows none of them.
+    """
+    contact: dict[str, Any] = {"ask_contact": True}
+    if with_contact:
+        contact = {
+            "name": found.requester_name,
+            "phone": found.phone,
+            "email": found.email,
+            "street": found.street,
+            "postcode": found.postcode,
+            "city": found.city,
+        }
+        if found.on_behalf:
+            contact.update(
+                subject_name=found.subject_name,
+                relationship=found.relationship_kind,
+                authority=found.authority,
+            )
+    topic = found.topics[0] if found.topics and found.topics[0] in choices.TOPICS else ""
+    location = location_by_code(
+        session,
+        CONTACT_TO_LOCATION.get(found.contact_method, choices.office_code(found.contact_method)),
+    )
+    return BookingAnswers.from_dict(
+        {
+            "request_id": found.id,
+            "who": "other" if found.on_behalf else "me",
+            "town": found.town.slug,
+            "topic": topic,
+            "location": location.code if location else "",
+            "location_kind": location.kind if location else "",
+            **contact,
+        }
+    )
 
 
 def contact_method(location: ConsultationLocation) -> str:
@@ -73,17 +156,17 @@ def contact_method(location: ConsultationLocation) -> str:
 
 def _new_request(
     session: Session,
-    answers: dict[str, Any],
+    answers: BookingAnswers,
     location: ConsultationLocation,
     locale: str,
     now: datetime,
     response_days: int,
     privacy_version: str,
 ) -> HelpRequest:
-    town = town_by_slug(session, answers.get("town", ""))
+    town = town_by_slug(session, answers.town)
     if town is None:
         raise DraftIncomplete("town")
-    other = answers["who"] == "other"
+    other = answers.for_other
     home = location.kind == "home_visit"
     method = contact_method(location)
     return HelpRequest(
@@ -93,20 +176,20 @@ def _new_request(
         respond_by=respond_by(now, "normal", response_days, response_days),
         locale=locale,
         on_behalf=other,
-        relationship_kind=answers.get("relationship", "") if other else "",
-        subject_name=answers.get("subject_name", "") if other else "",
-        authority=answers.get("authority", "") if other else "",
-        topics=[answers["topic"]],
-        need_text=answers.get("note", ""),
+        relationship_kind=answers.relationship if other else "",
+        subject_name=answers.subject_name if other else "",
+        authority=answers.authority if other else "",
+        topics=[answers.topic],
+        need_text=answers.note,
         urgency="normal",
         contact_method=method,
         language=locale if locale in choices.LANGUAGES else "de",
-        requester_name=answers.get("name", ""),
-        phone=answers.get("phone", ""),
-        email=answers.get("email", ""),
-        street=answers.get("street", "") if home else "",
-        postcode=answers.get("postcode", "") if home else "",
-        city=answers.get("city", "") if home else "",
+        requester_name=answers.name,
+        phone=answers.phone,
+        email=answers.email,
+        street=answers.street if home else "",
+        postcode=answers.postcode if home else "",
+        city=answers.city if home else "",
         status_token_hash=hash_token(new_token()),
         consented_at=now,
         consent_purpose="booking",
@@ -114,8 +197,8 @@ def _new_request(
     )
 
 
-def _joinable(session: Session, answers: dict[str, Any]) -> HelpRequest | None:
-    request_id = answers.get("request_id")
+def _joinable(session: Session, answers: BookingAnswers) -> HelpRequest | None:
+    request_id = answers.request_id
     if not isinstance(request_id, int):
         return None
     found = session.get(HelpRequest, request_id)
@@ -125,13 +208,13 @@ def _joinable(session: Session, answers: dict[str, Any]) -> HelpRequest | None:
 
 
 def _booking_from(
-    answers: dict[str, Any],
+    answers: BookingAnswers,
     slot: Slot,
     location: ConsultationLocation,
     locale: str,
     now: datetime,
 ) -> Booking:
-    other = answers["who"] == "other"
+    other = answers.for_other
     home = location.kind == "home_visit"
     return Booking(
         uid=f"{uuid4().hex}",
@@ -143,17 +226,17 @@ def _booking_from(
         status="active",
         locale=locale,
         on_behalf=other,
-        relationship_kind=answers.get("relationship", "") if other else "",
-        subject_name=answers.get("subject_name", "") if other else "",
-        authority=answers.get("authority", "") if other else "",
-        topic=answers["topic"],
-        note=answers.get("note", ""),
-        booker_name=answers.get("name", ""),
-        phone=answers.get("phone", ""),
-        email=answers.get("email", ""),
-        street=answers.get("street", "") if home else "",
-        postcode=answers.get("postcode", "") if home else "",
-        city=answers.get("city", "") if home else "",
+        relationship_kind=answers.relationship if other else "",
+        subject_name=answers.subject_name if other else "",
+        authority=answers.authority if other else "",
+        topic=answers.topic,
+        note=answers.note,
+        booker_name=answers.name,
+        phone=answers.phone,
+        email=answers.email,
+        street=answers.street if home else "",
+        postcode=answers.postcode if home else "",
+        city=answers.city if home else "",
         created_at=now,
     )
 
@@ -188,14 +271,14 @@ def book_draft(
     existing = booked_from(session, draft)
     if existing is not None:
         return Booked(existing, None, created=False)
-    answers = draft.answers
-    missing = first_missing_step(answers)
+    answers = BookingAnswers.from_dict(draft.answers)
+    missing = answers.first_missing()
     if missing:
         raise DraftIncomplete(missing)
-    location = location_by_code(session, answers["location"])
+    location = location_by_code(session, answers.location)
     if location is None:
         raise DraftIncomplete("location")
-    slot = check_slot(session, location, parse_slot_key(answers["slot"]), now, policy)
+    slot = check_slot(session, location, parse_slot_key(answers.slot), now, policy)
     token = new_token()
     booking = _booking_from(answers, slot, location, locale, now)
     if contact_limit is not None:
@@ -270,19 +353,19 @@ def confirm_slot_for_request(
     if request.status not in OPEN_STATUSES or request.anonymised_at is not None:
         raise BookingClosed()
     slot = check_slot(session, location, start, now, policy)
-    answers = {
-        "who": "other" if request.on_behalf else "me",
-        "relationship": request.relationship_kind,
-        "subject_name": request.subject_name,
-        "authority": request.authority,
-        "topic": request.topics[0] if request.topics else "other",
-        "name": request.requester_name,
-        "phone": request.phone,
-        "email": request.email,
-        "street": request.street,
-        "postcode": request.postcode,
-        "city": request.city,
-    }
+    answers = BookingAnswers(
+        who="other" if request.on_behalf else "me",
+        relationship=request.relationship_kind,
+        subject_name=request.subject_name,
+        authority=request.authority,
+        topic=request.topics[0] if request.topics else "other",
+        name=request.requester_name,
+        phone=request.phone,
+        email=request.email,
+        street=request.street,
+        postcode=request.postcode,
+        city=request.city,
+    )
     token = new_token()
     booking = _booking_from(answers, slot, location, request.locale, now)
     booking.token_hash = hash_token(token)

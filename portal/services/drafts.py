@@ -1,7 +1,9 @@
 """Unfinished requests, kept on the server under a random key the browser holds."""
 
+from collections.abc import Mapping
+from dataclasses import MISSING, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -9,6 +11,35 @@ from sqlalchemy.orm import Session
 from ..models import RequestDraft, utcnow
 from .errors import DraftExpired
 from .tokens import hash_token, new_token
+
+
+class DraftAnswers:
+    """Base of a flow's typed answers (a frozen dataclass) read from and written to a draft.
+
+    A draft stores its answers as JSON: lists there are tuples here, an answer not given is
+    its field's default, and stored keys the type does not know (older drafts) are ignored.
+    """
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> Self:
+        """The typed answers of a draft's stored ``answers``."""
+        known = {field.name for field in fields(cls)}  # type: ignore[arg-type]
+        values = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in stored.items()
+            if name in known and value is not None
+        }
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answers as the draft stores them; answers not given are left out."""
+        stored: dict[str, Any] = {}
+        for field in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if field.default is not MISSING and value == field.default:
+                continue
+            stored[field.name] = list(value) if isinstance(value, tuple) else value
+        return stored
 
 
 def start_draft(session: Session, hours: int, answers: dict[str, Any] | None = None) -> str:

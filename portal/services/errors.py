@@ -10,11 +10,11 @@ class DraftExpired(DomainError):
 
 
 class DraftIncomplete(DomainError):
-    """A required answer is missing; ``step`` names the page that asks for it."""
+    """A required answer is missing; ``answer`` names it (the flow knows which page asks)."""
 
-    def __init__(self, step: str) -> None:
-        super().__init__(step)
-        self.step = step
+    def __init__(self, answer: str) -> None:
+        super().__init__(answer)
+        self.answer = answer
 
 
 class RequestClosed(DomainError):

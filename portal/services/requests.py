@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from ..models import HelpRequest, RequestDraft, RequestEvent, Town, utcnow
 from ..models.encrypted import without_content
 from ..models.request import OPEN_STATUSES
+from . import choices
+from .drafts import DraftAnswers
 from .errors import DraftIncomplete, RequestClosed
 from .references import next_reference
 from .tokens import hash_token, new_token
@@ -21,18 +24,85 @@ from .workdays import add_working_days
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
-# Each answer the request needs, and the step that asks for it, in the order of the flow.
-REQUIRED_ANSWERS = (
-    ("who", "who"),
-    ("town", "town"),
-    ("topics", "topics"),
-    ("need", "need"),
-    ("urgency", "urgency"),
-    ("contact_method", "contact"),
-    ("contact_days", "times"),
-    ("language", "language"),
-    ("phone_or_email", "details"),
-)
+RELATION_ANSWERS = ("subject_name", "relationship", "authority")
+ADDRESS_ANSWERS = ("street", "postcode", "city")
+
+
+@dataclass(frozen=True)
+class RequestAnswers(DraftAnswers):
+    """The answers of a help request draft; an answer not given yet is empty.
+
+    ``contact_days`` is ``None`` until asked: no day at all is a valid answer.
+    """
+
+    who: str = ""
+    subject_name: str = ""
+    relationship: str = ""
+    authority: str = ""
+    town: str = ""
+    topics: tuple[str, ...] = ()
+    catalogue_service: str | None = None
+    need: str = ""
+    urgency: str = ""
+    contact_method: str = ""
+    contact_days: tuple[str, ...] | None = None
+    contact_times: tuple[str, ...] = ()
+    language: str = ""
+    interpreter: str = ""
+    accessibility: tuple[str, ...] = ()
+    accessibility_note: str = ""
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+
+    @property
+    def for_other(self) -> bool:
+        """Whether someone asks for another person (who is then named, with the authority)."""
+        return self.who == "other"
+
+    @property
+    def home_visit(self) -> bool:
+        """Whether the Soziales Duo is to visit (and so needs the address)."""
+        return self.contact_method == "home_visit"
+
+    def first_missing(self) -> str | None:
+        """The first answer a request still needs, in the order asked; ``None`` when complete."""
+        for name in ("who", "town", "topics", "need", "urgency", "contact_method"):
+            if not getattr(self, name):
+                return name
+        if self.contact_days is None:
+            return "contact_days"
+        if not self.language:
+            return "language"
+        if not (self.phone or self.email):
+            return "phone"
+        if self.for_other:
+            for name in RELATION_ANSWERS:
+                if not getattr(self, name):
+                    return name
+        if self.home_visit and not self.street:
+            return "street"
+        if self.contact_method == "callback" and not self.phone:
+            return "phone"  # a call back needs a number (the contact was changed afterwards)
+        return None
+
+
+def first_missing_answer(answers: dict[str, Any]) -> str | None:
+    """The first answer a stored request draft still needs, or ``None`` when complete."""
+    return RequestAnswers.from_dict(answers).first_missing()
+
+
+def opening_topics(topic: str) -> list[str]:
+    """The topics a request starts with when it is begun from a topic's page."""
+    return [topic] if topic in choices.TOPICS else []
+
+
+def merged_topics(topics: Sequence[str], added: Sequence[str]) -> list[str]:
+    """``topics`` followed by those of ``added`` not among them yet."""
+    return [*topics, *(topic for topic in added if topic not in topics)]
 
 
 @dataclass(frozen=True)
@@ -42,28 +112,6 @@ class Submission:
     request: HelpRequest
     status_token: str | None
     created: bool
-
-
-def first_missing_step(answers: dict[str, Any]) -> str | None:
-    """The step of the first required answer that is missing, or ``None`` when complete."""
-    for name, step in REQUIRED_ANSWERS:
-        if name == "phone_or_email":
-            if not (answers.get("phone") or answers.get("email")):
-                return step
-        elif name == "contact_days":
-            if "contact_days" not in answers:
-                return step
-        elif not answers.get(name):
-            return step
-    if answers.get("who") == "other" and not (
-        answers.get("relationship") and answers.get("subject_name") and answers.get("authority")
-    ):
-        return "relation"
-    if answers.get("contact_method") == "home_visit" and not answers.get("street"):
-        return "details"
-    if answers.get("contact_method") == "callback" and not answers.get("phone"):
-        return "details"  # a call back needs a number (the contact was changed afterwards)
-    return None
 
 
 def respond_by(received_at: datetime, urgency: str, normal_days: int, urgent_days: int) -> Any:
@@ -92,42 +140,43 @@ def submit_draft(
     existing = submitted_from(session, draft)
     if existing is not None:
         return Submission(existing, None, created=False)
-    answers = draft.answers
-    missing = first_missing_step(answers)
+    answers = RequestAnswers.from_dict(draft.answers)
+    missing = answers.first_missing()
     if missing:
         raise DraftIncomplete(missing)
-    town = session.scalar(select(Town).where(Town.slug == answers["town"]))
+    town = session.scalar(select(Town).where(Town.slug == answers.town))
     if town is None:
         raise DraftIncomplete("town")
     now = utcnow()
     token = new_token()
+    other, home = answers.for_other, answers.home_visit
     request = HelpRequest(
         reference=next_reference(session, now.astimezone(BERLIN).year),
         town=town,
         received_at=now,
-        respond_by=respond_by(now, answers["urgency"], response_days, urgent_response_days),
+        respond_by=respond_by(now, answers.urgency, response_days, urgent_response_days),
         locale=locale,
-        on_behalf=answers["who"] == "other",
-        relationship_kind=answers.get("relationship", "") if answers["who"] == "other" else "",
-        subject_name=answers.get("subject_name", "") if answers["who"] == "other" else "",
-        authority=answers.get("authority", "") if answers["who"] == "other" else "",
-        topics=list(answers["topics"]),
-        catalogue_service_id=answers.get("catalogue_service"),
-        need_text=answers["need"],
-        urgency=answers["urgency"],
-        contact_method=answers["contact_method"],
-        contact_days=list(answers.get("contact_days", [])),
-        contact_times=list(answers.get("contact_times", [])),
-        language=answers["language"],
-        interpreter=answers.get("interpreter") == "yes",
-        accessibility=list(answers.get("accessibility", [])),
-        accessibility_note=answers.get("accessibility_note", ""),
-        requester_name=answers.get("name", ""),
-        phone=answers.get("phone", ""),
-        email=answers.get("email", ""),
-        street=answers.get("street", "") if answers["contact_method"] == "home_visit" else "",
-        postcode=answers.get("postcode", "") if answers["contact_method"] == "home_visit" else "",
-        city=answers.get("city", "") if answers["contact_method"] == "home_visit" else "",
+        on_behalf=other,
+        relationship_kind=answers.relationship if other else "",
+        subject_name=answers.subject_name if other else "",
+        authority=answers.authority if other else "",
+        topics=list(answers.topics),
+        catalogue_service_id=answers.catalogue_service,
+        need_text=answers.need,
+        urgency=answers.urgency,
+        contact_method=answers.contact_method,
+        contact_days=list(answers.contact_days or ()),
+        contact_times=list(answers.contact_times),
+        language=answers.language,
+        interpreter=answers.interpreter == "yes",
+        accessibility=list(answers.accessibility),
+        accessibility_note=answers.accessibility_note,
+        requester_name=answers.name,
+        phone=answers.phone,
+        email=answers.email,
+        street=answers.street if home else "",
+        postcode=answers.postcode if home else "",
+        city=answers.city if home else "",
         status_token_hash=hash_token(token),
         draft_key_hash=draft.key_hash,
         consented_at=now,

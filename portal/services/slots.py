@@ -334,6 +334,28 @@ def next_free_slots(
     return slots[:limit]
 
 
+@dataclass(frozen=True)
+class DayPage:
+    """One page of days of the slot list: its number, how many there are, and its days.
+
+    ``last_day`` is the page's last day as shown, which stops at the horizon.
+    """
+
+    number: int
+    pages: int
+    first_day: date
+    last_day: date
+
+
+def day_page(now: datetime, policy: Policy, page_days: int, requested: int) -> DayPage:
+    """The page of ``page_days`` days numbered ``requested`` (kept within the horizon)."""
+    pages = policy.horizon_days // page_days + 1
+    number = min(max(requested, 0), pages - 1)
+    first = now.astimezone(BERLIN).date() + timedelta(days=number * page_days)
+    last = first + timedelta(days=page_days - 1)
+    return DayPage(number, pages, first, min(last, policy.last_day(now)))
+
+
 def group_by_day(slots: Iterable[Slot]) -> list[tuple[date, list[Slot]]]:
     """Slots grouped by their local day, in order."""
     return [(day, list(group)) for day, group in groupby(sorted(slots), key=lambda s: s.day)]

@@ -20,7 +20,6 @@ from ..security import limiter
 from ..services import (
     bookings,
     catalogue,
-    choices,
     drafts,
     messages,
     receipts,
@@ -28,16 +27,8 @@ from ..services import (
     towns,
 )
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
-from . import (
-    Step,
-    current_settings,
-    draft_expired,
-    erase_at_residents_wish,
-    leave_for_elsewhere,
-    leave_without_authority,
-    live_draft,
-    may_confirm_to,
-)
+from . import current_settings, erase_at_residents_wish, may_confirm_to
+from .flow import Exit, Flow, Forget, Step, check_view, step_view
 from .receipt import receipt_page
 
 bp = Blueprint("request", __name__, url_prefix="/<lang>/request")
@@ -49,85 +40,141 @@ SESSION_STATUS = "request_status"
 MINUTES_TO_ASK = 5
 
 
-STEPS = (
-    Step("who", forms.WhoForm, ("who",)),
-    Step(
-        "relation",
-        forms.RelationForm,
-        ("subject_name", "relationship", "authority"),
-        lambda a: a.get("who") == "other",
-    ),
-    Step("town", forms.TownForm, ("town",)),
-    Step("topics", forms.TopicsForm, ("topics",)),
-    Step("need", forms.NeedForm, ("need",)),
-    Step("urgency", forms.UrgencyForm, ("urgency",)),
-    Step("contact", forms.ContactForm, ("contact_method",)),
-    Step("times", forms.TimesForm, ("contact_days", "contact_times")),
-    Step("language", forms.LanguageForm, ("language", "interpreter")),
-    Step("accessibility", forms.AccessibilityForm, ("accessibility", "accessibility_note")),
-    Step("details", forms.DetailsForm, ("name", "phone", "email", "street", "postcode", "city")),
+def town_choices(form: Any, answers: object) -> None:
+    """Offer both towns with their postcodes, and "elsewhere" (which leaves the flow)."""
+    listed = [
+        SelectChoice(town.slug, f"{town.name} ({', '.join(town.postcode_list)})")
+        for town in towns.all_towns(db.session())
+    ]
+    form.town.choices = [*listed, SelectChoice("elsewhere", _("Woanders"))]
+
+
+def _contact_choices(form: forms.BaseForm, answers: requests.RequestAnswers) -> None:
+    form.contact_method.choices = forms.contact_choices(towns.offices(db.session()))
+
+
+def _for_other(answers: requests.RequestAnswers) -> dict[str, Any]:
+    return {"for_other": answers.for_other}
+
+
+def _how_to_reach(answers: requests.RequestAnswers) -> dict[str, Any]:
+    return {
+        "needs_address": answers.home_visit,
+        "needs_phone": answers.contact_method == "callback",
+    }
+
+
+# Both resident flows leave for someone from elsewhere or who may not ask for the person,
+# and forget the person when someone asks for themselves.
+TO_ELSEWHERE = Exit("request.elsewhere", lambda new: new["town"] == "elsewhere")
+WITHOUT_AUTHORITY = Exit("request.no_authority", lambda new: new["authority"] == forms.NO_AUTHORITY)
+FORGET_RELATION = Forget(requests.RELATION_ANSWERS, lambda new, before: new["who"] == "me")
+# No visit, no address.
+FORGET_ADDRESS = Forget(
+    requests.ADDRESS_ANSWERS, lambda new, before: new["contact_method"] != "home_visit"
 )
-STEP_BY_NAME = {step.name: step for step in STEPS}
-ADDRESS_FIELDS = ("street", "postcode", "city")
 
 
-def _applicable(answers: dict[str, Any]) -> list[Step]:
-    return [step for step in STEPS if step.applies(answers)]
+def _summary(answers: requests.RequestAnswers) -> dict[str, Any]:
+    """What the check page shows besides the answers: the town, the contact, the offer."""
+    offer = catalogue.service_by_id(db.session(), answers.catalogue_service or "")
+    return {
+        "town": towns.town_by_slug(db.session(), answers.town),
+        "contact_label": labels.contact_method(
+            answers.contact_method, towns.office_for(db.session(), answers.contact_method)
+        ),
+        "offer": catalogue.in_language(offer.texts, current_locale().code) if offer else None,
+    }
 
 
-def next_step(current: str, answers: dict[str, Any]) -> str:
-    """The page after ``current`` for these answers; ``check`` after the last question."""
-    names = [step.name for step in _applicable(answers)]
-    index = names.index(current) if current in names else -1
-    return names[index + 1] if index + 1 < len(names) else "check"
+def _submit(draft: RequestDraft) -> Response:
+    settings = current_settings()
+    try:
+        submission = requests.submit_draft(
+            db.session(),
+            draft,
+            locale=current_locale().code,
+            response_days=settings.response_days,
+            urgent_response_days=settings.urgent_response_days,
+            privacy_version=settings.privacy_notice_version,
+        )
+    except DraftIncomplete as exc:
+        return redirect(FLOW.answer_url(exc.answer))
+    if not submission.created:
+        # A parallel click already sent it; leave the cookie that click set untouched.
+        return redirect(url_for("request.done"))
+    # The receipt is stored with the request, in the same transaction: both or neither.
+    receipts.issue(db.session(), submission.request, settings.retention_days_receipt)
+    mail.queue_new_request(
+        db.session(),
+        submission.request,
+        submission.status_token,
+        confirm=may_confirm_to(submission.request.email),
+    )
+    db.commit()
+    session.pop(SESSION_DRAFT, None)
+    session[SESSION_SUBMITTED] = {"id": submission.request.id, "token": submission.status_token}
+    return redirect(url_for("request.done"))
 
 
-def previous_step(current: str, answers: dict[str, Any]) -> str | None:
-    """The page before ``current``, or ``None`` on the first question."""
-    names = [step.name for step in _applicable(answers)]
-    if current == "check":
-        return names[-1]
-    index = names.index(current) if current in names else 0
-    return names[index - 1] if index > 0 else None
+def _submitted_from(draft: RequestDraft) -> object | None:
+    return requests.submitted_from(db.session(), draft)
 
 
-def _draft() -> RequestDraft:
-    return live_draft(SESSION_DRAFT)
-
-
-def _expired() -> Response:
-    return draft_expired(SESSION_DRAFT, "request.start")
-
-
-def _form_for(step: Step, answers: dict[str, Any], formdata: Any = None) -> forms.BaseForm:
-    data = {name: answers.get(name) for name in step.fields if name in answers}
-    kwargs: dict[str, Any] = {}
-    if step.form is forms.DetailsForm:
-        kwargs["needs_address"] = answers.get("contact_method") == "home_visit"
-        kwargs["needs_phone"] = answers.get("contact_method") == "callback"
-    if step.form in (forms.TopicsForm, forms.NeedForm, forms.AccessibilityForm):
-        kwargs["for_other"] = answers.get("who") == "other"
-    form = step.form(formdata=formdata, data=data, **kwargs)
-    if step.name == "town":
-        choices = [
-            SelectChoice(town.slug, f"{town.name} ({', '.join(town.postcode_list)})")
-            for town in towns.all_towns(db.session())
-        ]
-        form.town.choices = [*choices, SelectChoice("elsewhere", _("Woanders"))]
-    if step.form is forms.ContactForm:
-        form.contact_method.choices = forms.contact_choices(towns.offices(db.session()))
-    return form
+FLOW = Flow(
+    name="request",
+    session_key=SESSION_DRAFT,
+    done_key=SESSION_SUBMITTED,
+    templates="request",
+    steps=(
+        Step("who", forms.WhoForm, ("who",), forget=(FORGET_RELATION,)),
+        Step(
+            "relation",
+            forms.RelationForm,
+            requests.RELATION_ANSWERS,
+            lambda answers: answers.for_other,
+            exits=(WITHOUT_AUTHORITY,),
+        ),
+        Step("town", forms.TownForm, ("town",), choices=town_choices, exits=(TO_ELSEWHERE,)),
+        Step("topics", forms.TopicsForm, ("topics",), form_kwargs=_for_other),
+        Step("need", forms.NeedForm, ("need",), form_kwargs=_for_other),
+        Step("urgency", forms.UrgencyForm, ("urgency",)),
+        Step(
+            "contact",
+            forms.ContactForm,
+            ("contact_method",),
+            choices=_contact_choices,
+            forget=(FORGET_ADDRESS,),
+        ),
+        Step("times", forms.TimesForm, ("contact_days", "contact_times")),
+        Step("language", forms.LanguageForm, ("language", "interpreter")),
+        Step(
+            "accessibility",
+            forms.AccessibilityForm,
+            ("accessibility", "accessibility_note"),
+            form_kwargs=_for_other,
+        ),
+        Step(
+            "details",
+            forms.DetailsForm,
+            ("name", "phone", "email", *requests.ADDRESS_ANSWERS),
+            form_kwargs=_how_to_reach,
+        ),
+    ),
+    read=requests.RequestAnswers.from_dict,
+    check_form=forms.CheckForm,
+    finished=_submitted_from,
+    finish=_submit,
+    summary=_summary,
+)
 
 
 @bp.get("/")
 def start() -> str:
     """The start page: what the request is for, and a way back into an unfinished one."""
     resume = None
-    try:
-        draft = _draft()
-        resume = requests.first_missing_step(draft.answers) or "check"
-    except DraftExpired:
-        pass
+    with contextlib.suppress(DraftExpired):
+        resume = FLOW.resume(FLOW.draft().answers)
     return render_template("request/start.html", resume=resume, minutes=MINUTES_TO_ASK)
 
 
@@ -138,77 +185,26 @@ def begin() -> Response:
     Coming from a catalogue offer ("ask the Soziales Duo about this") with a request already
     under way, the offer and its topic are added to that request instead: nothing is lost.
     """
-    settings = current_settings()
-    answers: dict[str, Any] = {}
-    topic = request.args.get("topic", "")
-    if topic in choices.TOPICS:
-        answers["topics"] = [topic]
+    topics = requests.opening_topics(request.args.get("topic", ""))
+    answers: dict[str, Any] = {"topics": topics} if topics else {}
     offer = catalogue.service_by_id(db.session(), request.args.get("service", "").lower())
     if offer is not None:
         answers["catalogue_service"] = offer.id
         with contextlib.suppress(DraftExpired):
-            draft = _draft()
+            draft = FLOW.draft()
             if requests.submitted_from(db.session(), draft) is None:
-                topics = list(draft.answers.get("topics", []))
-                answers["topics"] = topics + [
-                    t for t in answers.get("topics", []) if t not in topics
-                ]
-                drafts.save_answers(draft, answers, settings.draft_hours)
+                answers["topics"] = requests.merged_topics(draft.answers.get("topics", []), topics)
+                drafts.save_answers(draft, answers, current_settings().draft_hours)
                 db.commit()
                 flash(_("Wir haben das Angebot zu Ihrer begonnenen Anfrage hinzugefügt."))
-                resume = requests.first_missing_step(draft.answers)
-                return redirect(
-                    url_for("request.step", name=resume) if resume else url_for("request.check")
-                )
-    with contextlib.suppress(DraftExpired):
-        drafts.discard_draft(db.session(), _draft())
-    session[SESSION_DRAFT] = drafts.start_draft(db.session(), settings.draft_hours, answers)
-    db.commit()
-    return redirect(url_for("request.step", name="who"))
+                return redirect(FLOW.url(FLOW.resume(draft.answers)))
+    return FLOW.restart(answers)
 
 
 @bp.route("/<name>", methods=["GET", "POST"])
 def step(name: str) -> Response | str:
     """Ask one question; on a valid answer, store it and go on."""
-    step = STEP_BY_NAME.get(name)
-    if step is None:
-        abort(404)
-    try:
-        draft = _draft()
-    except DraftExpired:
-        return _expired()
-    answers = draft.answers
-    changing = request.args.get("change") == "1"
-    form = _form_for(step, answers, request.form if request.method == "POST" else None)
-    if request.method == "POST" and form.validate():
-        new = {name: form[name].data for name in step.fields}
-        if name == "town" and new["town"] == "elsewhere":
-            return leave_for_elsewhere(draft, SESSION_DRAFT)
-        if name == "relation" and new["authority"] == forms.NO_AUTHORITY:
-            return leave_without_authority(draft, SESSION_DRAFT)
-        drafts.save_answers(draft, new, current_settings().draft_hours)
-        if name == "contact" and new["contact_method"] != "home_visit":
-            drafts.forget_answers(draft, ADDRESS_FIELDS)
-        if name == "who" and new["who"] == "me":
-            drafts.forget_answers(draft, ("subject_name", "relationship", "authority"))
-        db.commit()
-        if changing:
-            target = requests.first_missing_step(draft.answers) or "check"
-        else:
-            target = next_step(name, draft.answers)
-        if target == "check":
-            return redirect(url_for("request.check"))
-        return redirect(url_for("request.step", name=target, change="1" if changing else None))
-    back = previous_step(name, answers)
-    return render_template(
-        f"request/{name}.html",
-        form=form,
-        step=name,
-        answers=answers,
-        back_url=url_for("request.check")
-        if changing
-        else (url_for("request.step", name=back) if back else url_for("request.start")),
-    )
+    return step_view(FLOW, name)
 
 
 @bp.get("/permission")
@@ -230,69 +226,7 @@ def elsewhere() -> str:
 @limiter.limit(lambda: current_settings().rate_limit_submit, methods=["POST"])
 def check() -> Response | str:
     """Show every answer with change links; on consent, send the request once."""
-    try:
-        draft = _draft()
-    except DraftExpired:
-        return _submitted_or_expired()
-    if requests.submitted_from(db.session(), draft) is not None:
-        return redirect(url_for("request.done"))
-    missing = requests.first_missing_step(draft.answers)
-    if missing:
-        return redirect(url_for("request.step", name=missing))
-    form = forms.CheckForm()
-    if form.validate_on_submit():
-        return _submit(draft)
-    town = towns.town_by_slug(db.session(), draft.answers.get("town", ""))
-    offer = catalogue.service_by_id(db.session(), draft.answers.get("catalogue_service") or "")
-    return render_template(
-        "request/check.html",
-        form=form,
-        answers=draft.answers,
-        town=town,
-        contact_label=labels.contact_method(
-            draft.answers["contact_method"],
-            towns.office_for(db.session(), draft.answers["contact_method"]),
-        ),
-        offer=catalogue.in_language(offer.texts, current_locale().code) if offer else None,
-        back_url=url_for("request.step", name=previous_step("check", draft.answers)),
-    )
-
-
-def _submitted_or_expired() -> Response:
-    """A second click on "send" after the first went through lands on the confirmation."""
-    if request.method == "POST" and session.get(SESSION_SUBMITTED):
-        return redirect(url_for("request.done"))
-    return _expired()
-
-
-def _submit(draft: RequestDraft) -> Response:
-    settings = current_settings()
-    try:
-        submission = requests.submit_draft(
-            db.session(),
-            draft,
-            locale=current_locale().code,
-            response_days=settings.response_days,
-            urgent_response_days=settings.urgent_response_days,
-            privacy_version=settings.privacy_notice_version,
-        )
-    except DraftIncomplete as exc:
-        return redirect(url_for("request.step", name=exc.step))
-    if not submission.created:
-        # A parallel click already sent it; leave the cookie that click set untouched.
-        return redirect(url_for("request.done"))
-    # The receipt is stored with the request, in the same transaction: both or neither.
-    receipts.issue(db.session(), submission.request, settings.retention_days_receipt)
-    mail.queue_new_request(
-        db.session(),
-        submission.request,
-        submission.status_token,
-        confirm=may_confirm_to(submission.request.email),
-    )
-    db.commit()
-    session.pop(SESSION_DRAFT, None)
-    session[SESSION_SUBMITTED] = {"id": submission.request.id, "token": submission.status_token}
-    return redirect(url_for("request.done"))
+    return check_view(FLOW)
 
 
 def _submitted_request() -> HelpRequest | None:

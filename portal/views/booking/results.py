@@ -8,36 +8,28 @@ from typing import Any
 from flask import abort, make_response, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response
 
-from .. import db
-from ..forms import booking as forms
-from ..links import external_url
-from ..mail import bookings as booking_mail
-from ..models import utcnow
-from ..services import bookings, slots
-from ..services.errors import DraftExpired, SlotUnavailable
-from .booking import (
-    SESSION_BOOKED,
-    bp,
-    chosen_location,
-    current_draft,
-    expired,
-    policy,
-    slot_problem,
-    step_url,
-)
-from .receipt import receipt_page
+from ... import db
+from ...forms import booking as forms
+from ...links import external_url
+from ...mail import bookings as booking_mail
+from ...models import utcnow
+from ...services import bookings, slots
+from ...services.errors import DraftExpired, SlotUnavailable
+from ..receipt import receipt_page
+from .common import SESSION_BOOKED, bp, chosen_location, policy, slot_problem
+from .steps import FLOW
 
 
 @bp.get("/taken")
 def taken() -> Response | str:
     """ "This time was just taken": the next free slots, to pick one in a single step."""
     try:
-        draft = current_draft()
+        draft = FLOW.draft()
     except DraftExpired:
-        return expired()
+        return FLOW.expired()
     location = chosen_location(draft.answers)
     if location is None:
-        return redirect(step_url("location"))
+        return redirect(FLOW.url("location"))
     wanted = None
     with contextlib.suppress(SlotUnavailable):
         wanted = slots.parse_slot_key(draft.answers.get("taken_slot", ""))

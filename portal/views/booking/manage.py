@@ -11,18 +11,18 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import db
-from ..forms import booking as forms
-from ..forms.request import EraseForm
-from ..mail import bookings as booking_mail
-from ..models import Booking, utcnow
-from ..security import limiter
-from ..services import bookings, slots
-from ..services.errors import BookingClosed, SlotUnavailable
-from . import current_settings, erase_at_residents_wish, may_confirm_to
-from .booking import bp, checked_slot, policy, slot_page, slot_problem
-from .booking_results import calendar_response
-from .receipt import receipt_page
+from ... import db
+from ...forms import booking as forms
+from ...forms.request import EraseForm
+from ...mail import bookings as booking_mail
+from ...models import Booking, utcnow
+from ...security import limiter
+from ...services import bookings, slots
+from ...services.errors import BookingClosed, SlotUnavailable
+from .. import current_settings, erase_at_residents_wish, may_confirm_to
+from ..receipt import receipt_page
+from .common import bp, checked_slot, policy, slot_page, slot_problem
+from .results import calendar_response
 
 SESSION_MANAGE = "booking_manage"
 SESSION_MOVE = "booking_move"
