@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, RadioField, SelectChoice, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
+from wtforms import RadioField, SelectChoice, TextAreaField
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from .. import labels
 from ..services import choices
-from .base import BaseForm, MaxLength, NoControlCharacters, honeypot_field
-from .request import NO_AUTHORITY, NOTE_MAX, DetailsForm, RelationForm, TownForm
+from .base import BaseForm, MaxLength, NoControlCharacters
+from .request import NO_AUTHORITY, NOTE_MAX, CheckForm, DetailsForm, RelationForm, TownForm
 
 __all__ = [
     "NO_AUTHORITY",
-    "BookingCheckForm",
     "BookingDetailsForm",
     "BookingWhoForm",
+    "CheckForm",
     "ConfirmForm",
     "LocationForm",
     "RelationForm",
@@ -82,20 +82,6 @@ class BookingDetailsForm(DetailsForm):
 
     # We call at the booked time, so a phone appointment needs a number.
     phone_required = _l("Für einen Termin am Telefon brauchen wir Ihre Telefonnummer.")
-
-
-class BookingCheckForm(BaseForm):
-    """Check your answers, confirm having read the privacy notice (not consent), book."""
-
-    consent = BooleanField(
-        _l("Ich habe die Datenschutzerklärung gelesen."),
-        validators=[
-            DataRequired(
-                _l("Bitte bestätigen Sie, dass Sie die Datenschutzerklärung gelesen haben.")
-            )
-        ],
-    )
-    website = honeypot_field()
 
 
 class ConfirmForm(BaseForm):

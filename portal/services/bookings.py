@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from ..models import Booking, ConsultationLocation, HelpRequest, RequestDraft, RequestEvent
 from . import choices
-from .drafts import DraftAnswers
+from .drafts import PersonAnswers
 from .errors import BookingClosed, DraftIncomplete, SlotTaken, SlotUnavailable, TooManyBookings
 from .references import next_reference
-from .requests import BERLIN, OPEN_STATUSES, RELATION_ANSWERS, respond_by
+from .requests import BERLIN, OPEN_STATUSES, respond_by
 from .slots import Policy, Slot, check_slot, free_slots, location_by_code, parse_slot_key
 from .tokens import hash_token, new_token
 from .towns import town_by_slug
@@ -43,7 +43,7 @@ class Booked:
 
 
 @dataclass(frozen=True)
-class BookingAnswers(DraftAnswers):
+class BookingAnswers(PersonAnswers):
     """The answers of a booking draft; an answer not given yet is empty.
 
     ``request_id`` names the open request a booking joins; ``ask_contact`` says that the
@@ -53,11 +53,6 @@ class BookingAnswers(DraftAnswers):
 
     request_id: int | None = None
     ask_contact: bool = False
-    who: str = ""
-    subject_name: str = ""
-    relationship: str = ""
-    authority: str = ""
-    town: str = ""
     location: str = ""
     location_kind: str = ""
     slot: str = ""
@@ -66,32 +61,17 @@ class BookingAnswers(DraftAnswers):
     slot_problem: str = ""
     topic: str = ""
     note: str = ""
-    name: str = ""
-    phone: str = ""
-    email: str = ""
-    street: str = ""
-    postcode: str = ""
-    city: str = ""
 
     @property
     def fresh(self) -> bool:
         """Whether the booking was started on its own (not from an existing request)."""
         return not self.request_id
 
-    @property
-    def for_other(self) -> bool:
-        """Whether the appointment is for another person (who is then named)."""
-        return self.who == "other"
-
     def first_missing(self) -> str | None:
         """The first answer a booking still needs, in the order asked; ``None`` when complete."""
-        for name in ("who", "town", "location", "slot", "topic", "name"):
-            if not getattr(self, name):
-                return name
-        if self.for_other:
-            for name in RELATION_ANSWERS:
-                if not getattr(self, name):
-                    return name
+        missing = self.first_empty(("who", "town", "location", "slot", "topic", "name"))
+        if missing := missing or self.missing_person():
+            return missing
         if not (self.phone or self.email):
             return "phone"
         if self.location_kind == "phone" and not self.phone:

@@ -1,7 +1,7 @@
 """Unfinished requests, kept on the server under a random key the browser holds."""
 
 from collections.abc import Mapping
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Self
 
@@ -40,6 +40,41 @@ class DraftAnswers:
                 continue
             stored[field.name] = list(value) if isinstance(value, tuple) else value
         return stored
+
+
+# The answers about the person concerned when someone asks for another, and the home address.
+RELATION_ANSWERS = ("subject_name", "relationship", "authority")
+ADDRESS_ANSWERS = ("street", "postcode", "city")
+
+
+@dataclass(frozen=True)
+class PersonAnswers(DraftAnswers):
+    """What every flow asks: for whom, the person concerned, the town and how to reach the asker."""
+
+    who: str = ""
+    subject_name: str = ""
+    relationship: str = ""
+    authority: str = ""
+    town: str = ""
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+
+    @property
+    def for_other(self) -> bool:
+        """Whether someone asks for another person (who is then named, with the authority)."""
+        return self.who == "other"
+
+    def first_empty(self, names: tuple[str, ...]) -> str | None:
+        """The first of ``names`` not answered yet."""
+        return next((name for name in names if not getattr(self, name)), None)
+
+    def missing_person(self) -> str | None:
+        """The first answer about the person concerned still missing, if asking for another."""
+        return self.first_empty(RELATION_ANSWERS) if self.for_other else None
 
 
 def start_draft(session: Session, hours: int, answers: dict[str, Any] | None = None) -> str:

@@ -16,7 +16,7 @@ from ..models import HelpRequest, RequestDraft, RequestEvent, Town, utcnow
 from ..models.encrypted import without_content
 from ..models.request import OPEN_STATUSES
 from . import choices
-from .drafts import DraftAnswers
+from .drafts import PersonAnswers
 from .errors import DraftIncomplete, RequestClosed
 from .references import next_reference
 from .tokens import hash_token, new_token
@@ -24,22 +24,14 @@ from .workdays import add_working_days
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
-RELATION_ANSWERS = ("subject_name", "relationship", "authority")
-ADDRESS_ANSWERS = ("street", "postcode", "city")
-
 
 @dataclass(frozen=True)
-class RequestAnswers(DraftAnswers):
+class RequestAnswers(PersonAnswers):
     """The answers of a help request draft; an answer not given yet is empty.
 
     ``contact_days`` is ``None`` until asked: no day at all is a valid answer.
     """
 
-    who: str = ""
-    subject_name: str = ""
-    relationship: str = ""
-    authority: str = ""
-    town: str = ""
     topics: tuple[str, ...] = ()
     catalogue_service: str | None = None
     need: str = ""
@@ -51,17 +43,6 @@ class RequestAnswers(DraftAnswers):
     interpreter: str = ""
     accessibility: tuple[str, ...] = ()
     accessibility_note: str = ""
-    name: str = ""
-    phone: str = ""
-    email: str = ""
-    street: str = ""
-    postcode: str = ""
-    city: str = ""
-
-    @property
-    def for_other(self) -> bool:
-        """Whether someone asks for another person (who is then named, with the authority)."""
-        return self.who == "other"
 
     @property
     def home_visit(self) -> bool:
@@ -70,19 +51,17 @@ class RequestAnswers(DraftAnswers):
 
     def first_missing(self) -> str | None:
         """The first answer a request still needs, in the order asked; ``None`` when complete."""
-        for name in ("who", "town", "topics", "need", "urgency", "contact_method"):
-            if not getattr(self, name):
-                return name
+        missing = self.first_empty(("who", "town", "topics", "need", "urgency", "contact_method"))
+        if missing:
+            return missing
         if self.contact_days is None:
             return "contact_days"
         if not self.language:
             return "language"
         if not (self.phone or self.email):
             return "phone"
-        if self.for_other:
-            for name in RELATION_ANSWERS:
-                if not getattr(self, name):
-                    return name
+        if missing := self.missing_person():
+            return missing
         if self.home_visit and not self.street:
             return "street"
         if self.contact_method == "callback" and not self.phone:

@@ -68,10 +68,10 @@ def _how_to_reach(answers: requests.RequestAnswers) -> dict[str, Any]:
 # and forget the person when someone asks for themselves.
 TO_ELSEWHERE = Exit("request.elsewhere", lambda new: new["town"] == "elsewhere")
 WITHOUT_AUTHORITY = Exit("request.no_authority", lambda new: new["authority"] == forms.NO_AUTHORITY)
-FORGET_RELATION = Forget(requests.RELATION_ANSWERS, lambda new, before: new["who"] == "me")
+FORGET_RELATION = Forget(drafts.RELATION_ANSWERS, lambda new, before: new["who"] == "me")
 # No visit, no address.
 FORGET_ADDRESS = Forget(
-    requests.ADDRESS_ANSWERS, lambda new, before: new["contact_method"] != "home_visit"
+    drafts.ADDRESS_ANSWERS, lambda new, before: new["contact_method"] != "home_visit"
 )
 
 
@@ -131,7 +131,7 @@ FLOW = Flow(
         Step(
             "relation",
             forms.RelationForm,
-            requests.RELATION_ANSWERS,
+            drafts.RELATION_ANSWERS,
             lambda answers: answers.for_other,
             exits=(WITHOUT_AUTHORITY,),
         ),
@@ -157,7 +157,7 @@ FLOW = Flow(
         Step(
             "details",
             forms.DetailsForm,
-            ("name", "phone", "email", *requests.ADDRESS_ANSWERS),
+            ("name", "phone", "email", *drafts.ADDRESS_ANSWERS),
             form_kwargs=_how_to_reach,
         ),
     ),

@@ -16,8 +16,8 @@ from portal.db import get_db
 from portal.forms import request as request_forms
 from portal.models import RequestDraft
 from portal.services.bookings import BookingAnswers
-from portal.services.drafts import DraftAnswers
-from portal.services.requests import RELATION_ANSWERS, RequestAnswers
+from portal.services.drafts import RELATION_ANSWERS, DraftAnswers
+from portal.services.requests import RequestAnswers
 from portal.views.booking.steps import FLOW as BOOKING
 from portal.views.flow import Exit, Flow, Forget, Step, check_view, step_view
 from portal.views.requests import FLOW as REQUEST

@@ -71,7 +71,7 @@ def _asks_relation(answers: bookings.BookingAnswers) -> bool:
 # A slot belongs to its location; only a visit needs the address.
 FORGET_SLOT = Forget(("slot",), lambda new, before: new["location"] != before.location)
 FORGET_ADDRESS = Forget(
-    requests.ADDRESS_ANSWERS, lambda new, before: new["location_kind"] != "home_visit"
+    drafts.ADDRESS_ANSWERS, lambda new, before: new["location_kind"] != "home_visit"
 )
 
 
@@ -161,7 +161,7 @@ FLOW = Flow(
         Step(
             "relation",
             forms.RelationForm,
-            requests.RELATION_ANSWERS,
+            drafts.RELATION_ANSWERS,
             _asks_relation,
             exits=(WITHOUT_AUTHORITY,),
         ),
@@ -186,12 +186,12 @@ FLOW = Flow(
         Step(
             "details",
             forms.BookingDetailsForm,
-            ("name", "phone", "email", *requests.ADDRESS_ANSWERS),
+            ("name", "phone", "email", *drafts.ADDRESS_ANSWERS),
             form_kwargs=_how_to_reach,
         ),
     ),
     read=bookings.BookingAnswers.from_dict,
-    check_form=forms.BookingCheckForm,
+    check_form=forms.CheckForm,
     finished=_booked_from,
     finish=_book,
     summary=_summary,
