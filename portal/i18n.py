@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, current_app, g, request, url_for
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 DEFAULT_LOCALE = "de"
 TIMEZONE = "Europe/Berlin"
@@ -52,6 +52,7 @@ LOCALE_CODES = tuple(locale.code for locale in LOCALES)
 CONTENT_LANGUAGES = tuple(locale.code for locale in LOCALES if locale.code == locale.html_lang)
 EASY_LANGUAGE = "ls"
 _BY_CODE = {locale.code: locale for locale in LOCALES}
+_BY_CATALOG = {locale.catalog: locale for locale in LOCALES}
 
 babel = Babel()
 
@@ -59,6 +60,12 @@ babel = Babel()
 def current_locale() -> Locale:
     """The locale of the current request (German outside a language prefix)."""
     return _BY_CODE.get(g.get("lang", DEFAULT_LOCALE), _BY_CODE[DEFAULT_LOCALE])
+
+
+def rendering_locale() -> Locale:
+    """The locale whose catalog translates right now: an email's recipient's under ``force_locale``."""
+    active = get_locale()
+    return _BY_CATALOG.get(str(active), _BY_CODE[DEFAULT_LOCALE])
 
 
 def catalog_of(code: str) -> str:
@@ -135,5 +142,6 @@ def init_app(app: Flask, translations: Path) -> None:
         return {
             "locales": LOCALES,
             "current_locale": current_locale(),
+            "rendering_locale": rendering_locale,
             "switch_language_url": switch_language_url,
         }
