@@ -102,6 +102,7 @@ def test_a_moved_booking_is_reminded_of_its_new_time(
     assert f"{local:%H:%M}" in reminder["Subject"]
 
 
+@pytest.mark.full_database
 def test_reminders_run_in_parallel_remind_each_booking_once(
     app: Flask, client: FlaskClient
 ) -> None:
