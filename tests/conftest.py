@@ -1,5 +1,11 @@
 """Fixtures: a real database (SQLite, or PostgreSQL via PORTAL_TEST_DATABASE_URL), a real SMTP server,
-the app, a client that checks every page it renders, and helpers to walk the request flow."""
+the app, a client that checks every page it renders, and helpers to walk the request flow.
+
+Most tests share one app, built once per run, and run inside a database transaction that is rolled
+back when they end: the app's commits only release savepoints. A test that needs real commits (its
+own app from ``app_config``, threads, other processes or connections) runs on its own app and a freshly
+emptied database: it asks for ``app_config``, or carries ``@pytest.mark.full_database``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ import os
 import re
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,7 +25,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Connection, event, text
 
 from portal import create_app, migrate
 from portal.config import settings_of
@@ -28,6 +36,34 @@ from portal.services import schedule, towns
 from portal.tools import mailcatcher
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+FULL_DATABASE = "full_database"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of tests that need real commits."""
+    config.addinivalue_line(
+        "markers",
+        f"{FULL_DATABASE}: runs on its own app and an emptied database whose commits are real "
+        "(threads, several connections or processes)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for ``app_config`` builds or changes an app: it needs real commits."""
+    for item in items:
+        if "app_config" in getattr(item, "fixturenames", ()):
+            item.add_marker(FULL_DATABASE)
+
+
+def needs_full_database(request: pytest.FixtureRequest) -> bool:
+    """Whether this test runs outside the shared app's rolled-back transaction."""
+    return request.node.get_closest_marker(FULL_DATABASE) is not None
+
+
+class DatabaseState:
+    """Whether the database may hold rows beyond the seed, left by a test that committed."""
+
+    dirty = True  # migrated, not yet seeded
 
 
 def free_port() -> int:
@@ -109,10 +145,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.wait(timeout=10)
 
 
-@pytest.fixture
-def smtp_port() -> int:
-    """A port for the SMTP server (which may start later, to test a mail server that is down)."""
+@pytest.fixture(scope="session")
+def shared_smtp_port() -> int:
+    """The shared app's SMTP port; each test that wants a server starts its own on it."""
     return free_port()
+
+
+@pytest.fixture
+def smtp_port(request: pytest.FixtureRequest) -> int:
+    """A port for the SMTP server (which may start later, to test a mail server that is down)."""
+    if needs_full_database(request):
+        return free_port()
+    port: int = request.getfixturevalue("shared_smtp_port")
+    return port
 
 
 @pytest.fixture
@@ -137,11 +182,10 @@ def _clean(app: Flask) -> None:
         schedule.seed_locations(session, facts)
 
 
-@pytest.fixture
-def app_config(database_url: str, smtp_port: int, tmp_path: Path) -> dict[str, Any]:
-    """Settings for the app under test; tests may change them before ``app`` is built."""
+def settings_for_tests(database_url: str, smtp_port: int, instance: Path) -> dict[str, Any]:
+    """The settings of an app under test."""
     return {
-        "instance_path": str(tmp_path / "instance"),
+        "instance_path": str(instance),
         "secret_key": TEST_SECRET,
         "testing": True,
         "database_url": database_url,
@@ -154,9 +198,87 @@ def app_config(database_url: str, smtp_port: int, tmp_path: Path) -> dict[str, A
 
 
 @pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    """The portal on a clean database."""
-    application = create_app(app_config)
+def app_config(database_url: str, smtp_port: int, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Settings for the app under test; tests may change them before ``app`` is built.
+
+    A test using them commits for real, so the next shared test starts from an emptied database.
+    """
+    yield settings_for_tests(database_url, smtp_port, tmp_path / "instance")
+    DatabaseState.dirty = True
+
+
+@pytest.fixture(scope="session")
+def shared_app(
+    database_url: str, shared_smtp_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """The app most tests share, built once per run."""
+    instance = tmp_path_factory.mktemp("shared") / "instance"
+    application = create_app(settings_for_tests(database_url, shared_smtp_port, instance))
+    yield application
+    get_db(application).engine.dispose()
+
+
+def _refuse_other_threads(connection: Connection) -> None:
+    """Fail loudly when a thread other than the test's uses the test's one connection."""
+    owner = threading.get_ident()
+
+    @event.listens_for(connection, "before_cursor_execute")
+    def _same_thread(*_args: Any) -> None:
+        if threading.get_ident() != owner:
+            raise RuntimeError(f"a test using threads needs @pytest.mark.{FULL_DATABASE}")
+
+
+@contextmanager
+def rolled_back(application: Flask) -> Iterator[Flask]:
+    """Run a test on ``application`` inside one transaction that is rolled back at its end.
+
+    Every session the app makes joins the transaction through a savepoint, so ``commit()`` in the
+    code under test releases a savepoint and ``rollback()`` returns to it. Settings, extensions and
+    the rate-limit counters are restored too, so nothing a test changes reaches the next.
+    """
+    database = get_db(application)
+    if DatabaseState.dirty:
+        _clean(application)
+        DatabaseState.dirty = False
+    config, extensions = dict(application.config), dict(application.extensions)
+    makers = {maker: dict(maker.kw) for maker in (database.sessions, database.readers)}
+    with database.engine.connect() as connection:
+        _refuse_other_threads(connection)
+        transaction = connection.begin()
+        for maker in makers:
+            maker.configure(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield application
+        finally:
+            transaction.rollback()
+            for maker, options in makers.items():
+                maker.kw = options
+            application.config.clear()
+            application.config.update(config)
+            application.extensions.clear()
+            application.extensions.update(extensions)
+            _reset_counters(application)
+
+
+def _reset_counters(application: Flask) -> None:
+    """Empty the counters of the event throttle and the mail quota (the shared app's rate limits
+    are off; a test that turns them on builds its own app)."""
+    for name in ("portal.event_throttle", "portal.confirmation_quota"):
+        application.extensions[name].strategy.storage.reset()
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The portal on a database that holds only the seeded towns.
+
+    The shared app inside a rolled-back transaction, or, for a test that needs real commits, an
+    app of its own on an emptied database.
+    """
+    if not needs_full_database(request):
+        with rolled_back(request.getfixturevalue("shared_app")) as application:
+            yield application
+        return
+    application = create_app(request.getfixturevalue("app_config"))
     _clean(application)
     yield application
     get_db(application).engine.dispose()

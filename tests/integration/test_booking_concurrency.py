@@ -6,12 +6,15 @@ import multiprocessing
 import threading
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from portal.db import get_db
 from portal.models import Booking, HelpRequest, OutboxMessage
 from tests.booking_support import confirm, seed_schedule, slot_keys, walk_booking
+
+pytestmark = pytest.mark.full_database  # twenty clients at once, each on its own connection
 
 ATTEMPTS = 20
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -200,6 +201,7 @@ def _digest_rows(app: Flask) -> int:
         return int(session.scalar(query) or 0)
 
 
+@pytest.mark.full_database
 def test_two_threads_at_once_send_each_digest_once(app: Flask, client: FlaskClient) -> None:
     _submit(client)
     _submit(client, "verl")

@@ -62,6 +62,7 @@ def _purge(app: Flask, days: float) -> retention.PurgeResult:
         return retention.purge(session, PERIODS, utcnow() + timedelta(days=days))
 
 
+@pytest.mark.full_database  # reads the stored row on a connection of its own
 def test_the_receipt_shows_reference_time_town_code_and_a_qr_code_of_the_check_page(
     app: Flask, client: FlaskClient
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale, gettext
@@ -108,6 +109,7 @@ def test_a_double_submit_creates_one_request(app: Flask, client: FlaskClient) ->
     assert _count(app, OutboxMessage) == 2
 
 
+@pytest.mark.full_database
 def test_parallel_submits_of_one_draft_create_one_request(app: Flask) -> None:
     with get_db(app).session() as session:
         key = drafts.start_draft(session, 2, {})
@@ -146,6 +148,7 @@ def _complete_answers() -> dict[str, object]:
     }
 
 
+@pytest.mark.full_database
 def test_concurrent_submissions_get_distinct_references(app: Flask) -> None:
     keys = []
     with get_db(app).session() as session:

@@ -48,6 +48,7 @@ def _account(app: Flask, email: str) -> StaffUser:
         return session.scalars(select(StaffUser).where(StaffUser.email == email)).one()
 
 
+@pytest.mark.full_database
 def test_parallel_wrong_passwords_are_each_counted_and_only_five_are_checked(app: Flask) -> None:
     make_staff(app, "paula@example.org", "verl")
 
@@ -71,6 +72,7 @@ def test_parallel_wrong_passwords_are_each_counted_and_only_five_are_checked(app
     assert user.signin_wait_until is not None
 
 
+@pytest.mark.full_database
 def test_one_code_sent_in_parallel_is_accepted_once(app: Flask) -> None:
     secret = make_staff(app, "quentin@example.org", "verl")
     code = pyotp.TOTP(secret).now()

@@ -405,6 +405,7 @@ def test_the_coordinator_sees_a_bounced_notification_and_files_stray_mail(
     assert caseworker.get("/de/staff/mailbox").status_code == 403
 
 
+@pytest.mark.full_database
 def test_two_colleagues_taking_at_the_same_moment_give_one_taker(
     app: Flask, client: FlaskClient
 ) -> None:
