@@ -105,6 +105,17 @@ def get_db(app: Flask) -> Database:
     return database
 
 
+@contextmanager
+def working_session(app: Flask, base_url: str) -> Iterator[Session]:
+    """For work outside a web request that renders emails: a request context (``url_for`` needs
+    one) and one session that commits on success. Code that asks for the current session
+    (:func:`session`: a template reading the towns) gets the same one, so it is all one
+    transaction on one connection."""
+    with app.test_request_context(base_url=base_url), get_db(app).session() as work:
+        g.db_session = work
+        yield work
+
+
 def session() -> Session:
     """The session of the current request, created on first use."""
     if "db_session" not in g:

@@ -48,11 +48,20 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for ``app_config`` builds or changes an app: it needs real commits."""
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """A test that asks for ``app_config``, or whose module or folder changes it, builds an app of
+    its own: it needs real commits."""
     for item in items:
-        if "app_config" in getattr(item, "fixturenames", ()):
+        if "app_config" in getattr(item, "fixturenames", ()) or _changes_app_config(session, item):
             item.add_marker(FULL_DATABASE)
+
+
+def _changes_app_config(session: pytest.Session, item: pytest.Item) -> bool:
+    """Whether the ``app_config`` that applies to ``item`` is another than the one below."""
+    definitions = session._fixturemanager.getfixturedefs("app_config", item)
+    if not definitions:
+        return False
+    return definitions[-1].func.__module__ != __name__
 
 
 def needs_full_database(request: pytest.FixtureRequest) -> bool:

@@ -9,7 +9,7 @@ from flask import Flask
 from imapclient import IMAPClient
 
 from ..config import Settings, settings_of
-from ..db import get_db
+from ..db import working_session
 from ..models import utcnow
 from ..services import inbound
 from . import queue_request_changed
@@ -34,8 +34,7 @@ def identity(settings: Settings) -> inbound.Identity:
 def receive(app: Flask, raw: bytes, recipient: str = "") -> inbound.Received:
     """Record and file one message in its own transaction; tell the inbox of a resident reply."""
     settings = settings_of(app)
-    # Links in the inbox notification are built with url_for, which needs a request context.
-    with app.test_request_context(base_url=settings.public_url), get_db(app).session() as session:
+    with working_session(app, settings.public_url) as session:
         received = inbound.receive(session, raw, identity(settings), utcnow(), recipient)
         if received.notify is not None:
             queue_request_changed(session, received.notify, "replied")

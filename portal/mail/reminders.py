@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Flask
 
 from ..config import settings_of
-from ..db import get_db
+from ..db import working_session
 from ..models import utcnow
 from ..services import bookings
 from .bookings import queue_booking_reminder
@@ -20,8 +20,7 @@ def send_due_reminders(app: Flask, now: datetime | None = None) -> int:
     twice, or in two processes at once, reminds each booking once.
     """
     settings = settings_of(app)
-    # Links in emails are built with url_for, which needs a request context.
-    with app.test_request_context(base_url=settings.public_url), get_db(app).session() as session:
+    with working_session(app, settings.public_url) as session:
         claimed = bookings.claim_reminders(session, now or utcnow())
         for booking in claimed:
             queue_booking_reminder(session, booking)

@@ -44,7 +44,6 @@ def _evening_before(start: datetime) -> datetime:
     return datetime.combine(day, time(18), tzinfo=slots.BERLIN)
 
 
-@pytest.mark.full_database  # the reminders command nests its sessions' savepoints
 def test_a_reminder_is_sent_once_the_day_before_in_the_bookers_language(
     app: Flask, client: FlaskClient, mailbox: Mailbox
 ) -> None:
@@ -81,7 +80,6 @@ def test_no_reminder_for_a_cancelled_or_past_booking(app: Flask, client: FlaskCl
     assert _latest(app).reminder_queued_at is None
 
 
-@pytest.mark.full_database  # the reminders command nests its sessions' savepoints
 def test_a_moved_booking_is_reminded_of_its_new_time(
     app: Flask, client: FlaskClient, mailbox: Mailbox
 ) -> None:
