@@ -323,6 +323,11 @@ def validate(settings: Settings) -> None:
             )
     elif len(settings.secret_key) < 32 and not settings.testing:
         raise ConfigError("PORTAL_SECRET_KEY must be at least 32 characters long.")
+    if settings.ratelimit_disabled and not settings.testing:
+        raise ConfigError(
+            "PORTAL_RATELIMIT_DISABLED switches every rate limit off and is for the test suite "
+            "only (PORTAL_TESTING); remove it."
+        )
     if settings.response_days < 1 or settings.urgent_response_days < 1:
         raise ConfigError(
             "PORTAL_RESPONSE_DAYS and PORTAL_URGENT_RESPONSE_DAYS must be at least 1."

@@ -207,13 +207,21 @@ def settings_for_tests(database_url: str, smtp_port: int, instance: Path) -> dic
 
 
 @pytest.fixture
-def app_config(database_url: str, smtp_port: int, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def app_config(database_url: str, smtp_port: int, tmp_path: Path) -> dict[str, Any]:
     """Settings for the app under test; tests may change them before ``app`` is built.
 
-    A test using them commits for real, so the next shared test starts from an emptied database.
+    A test using them gets an app of its own, whose commits are real.
     """
-    yield settings_for_tests(database_url, smtp_port, tmp_path / "instance")
-    DatabaseState.dirty = True
+    return settings_for_tests(database_url, smtp_port, tmp_path / "instance")
+
+
+@pytest.fixture(autouse=True)
+def _after_real_commits(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that committed for real, the next shared test starts from an emptied
+    database."""
+    yield
+    if needs_full_database(request):
+        DatabaseState.dirty = True
 
 
 @pytest.fixture(scope="session")
@@ -250,6 +258,7 @@ def rolled_back(application: Flask) -> Iterator[Flask]:
         _clean(application)
         DatabaseState.dirty = False
     config, extensions = dict(application.config), dict(application.extensions)
+    routes, loader = set(application.blueprints), application.jinja_env.loader
     makers = {maker: dict(maker.kw) for maker in (database.sessions, database.readers)}
     with database.engine.connect() as connection:
         _refuse_other_threads(connection)
@@ -267,6 +276,10 @@ def rolled_back(application: Flask) -> Iterator[Flask]:
             application.extensions.clear()
             application.extensions.update(extensions)
             _reset_counters(application)
+            if set(application.blueprints) != routes or application.jinja_env.loader is not loader:
+                raise RuntimeError(
+                    f"a test that adds routes or templates needs @pytest.mark.{FULL_DATABASE}"
+                )
 
 
 def _reset_counters(application: Flask) -> None:

@@ -175,8 +175,9 @@ TEMPLATES = {
 
 
 @pytest.fixture
-def intake(app: Flask) -> Flask:
-    """The portal with the intake flow on its own blueprint, CSRF aside."""
+def intake(app_config: dict[str, Any], app: Flask) -> Flask:
+    """The portal with the intake flow on its own blueprint, CSRF aside (an app of its own:
+    asking for ``app_config`` keeps the shared app's routes and templates as they are)."""
     bp = Blueprint("intake", __name__, url_prefix="/<lang>/intake")
     bp.add_url_rule("/", "start", lambda: "start")
     bp.add_url_rule("/", "begin", lambda: INTAKE.restart({}), methods=["POST"])

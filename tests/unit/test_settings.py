@@ -89,3 +89,10 @@ def test_the_settings_are_read_through_one_accessor() -> None:
         if '"portal.settings"' in path.read_text("utf-8") and path.name != Path(__file__).name
     ]
     assert spelled == ["portal/config.py"]
+
+
+def test_rate_limits_cannot_be_switched_off_outside_the_test_suite(
+    app_config: dict[str, Any],
+) -> None:
+    with pytest.raises(ConfigError, match=r"PORTAL_RATELIMIT_DISABLED .* test suite only"):
+        create_app({**app_config, "testing": False, "ratelimit_disabled": True})
