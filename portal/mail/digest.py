@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from .. import labels
 from ..config import Settings, settings_of
-from ..db import get_db
+from ..db import get_db, working_session
 from ..links import external_url
 from ..models import Booking, Town, utcnow
 from ..services import digest, outbox, retention
@@ -72,11 +72,10 @@ def send_digests(app: Flask, day: date | None = None, now: datetime | None = Non
     if not town_ids:
         return 0
     queued = 0
-    with app.test_request_context(base_url=settings.public_url):
-        for town_id in town_ids:
-            with database.session() as session:
-                town = session.get_one(Town, town_id)
-                queued += _send_for(session, town, day, now, settings)
+    for town_id in town_ids:
+        with working_session(app, settings.public_url) as session:
+            town = session.get_one(Town, town_id)
+            queued += _send_for(session, town, day, now, settings)
     return queued
 
 

@@ -142,6 +142,12 @@ class Flow:
         missing = self.read(stored).first_missing()
         return self.step_for(missing) if missing else CHECK
 
+    def resume_url(self) -> str | None:
+        """Where this browser's unfinished draft goes on, or ``None`` without one."""
+        with contextlib.suppress(DraftExpired):
+            return self.url(self.resume(self.draft().answers))
+        return None
+
     def url(self, name: str, **values: Any) -> str:
         """The address of a step; the check page's takes no ``values``."""
         if name == CHECK:
@@ -270,11 +276,14 @@ def check_view(flow: Flow) -> Response | str:
     form = flow.check_form()
     if form.validate_on_submit():
         return flow.finish(draft)
+    applicable = flow.applicable(draft.answers)
     return render_template(
         f"{flow.templates}/check.html",
         form=form,
         answers=draft.answers,
-        applicable=flow.applicable(draft.answers),
+        applicable=applicable,
+        # A step's change link; none for a step these answers skip.
+        change=lambda name: flow.url(name, change="1") if name in applicable else "",
         back_url=flow.url(flow.previous_step(CHECK, draft.answers) or flow.steps[-1].name),
         **flow.summary(flow.read(draft.answers)),
     )

@@ -172,10 +172,9 @@ FLOW = Flow(
 @bp.get("/")
 def start() -> str:
     """The start page: what the request is for, and a way back into an unfinished one."""
-    resume = None
-    with contextlib.suppress(DraftExpired):
-        resume = FLOW.resume(FLOW.draft().answers)
-    return render_template("request/start.html", resume=resume, minutes=MINUTES_TO_ASK)
+    return render_template(
+        "request/start.html", resume_url=FLOW.resume_url(), minutes=MINUTES_TO_ASK
+    )
 
 
 @bp.post("/")

@@ -207,12 +207,9 @@ def current_draft() -> RequestDraft:
 @bp.get("/")
 def start() -> str:
     """What booking is for, and a way back into an unfinished booking."""
-    resume = None
-    with contextlib.suppress(DraftExpired):
-        resume = FLOW.resume(current_draft().answers)
     return render_template(
         "booking/start.html",
-        resume=resume,
+        resume_url=FLOW.resume_url(),
         locations=slots.bookable_locations(db.session()),
         minutes=MINUTES_TO_BOOK,
     )
