@@ -134,8 +134,13 @@ def _headers_free_of(messages: list[EmailMessage], values: list[str]) -> None:
 
 
 @pytest.fixture
-def fresh(app: Flask, client: FlaskClient, mailbox: Mailbox) -> Iterator[Any]:
-    """A clean database, an empty mailbox and a new page-checking visitor for each example."""
+def fresh(
+    app_config: dict[str, Any], app: Flask, client: FlaskClient, mailbox: Mailbox
+) -> Iterator[Any]:
+    """A clean database, an empty mailbox and a new page-checking visitor for each example.
+
+    Emptying the database between examples commits for real: asking for ``app_config`` gives
+    these tests an app of their own."""
 
     def start() -> FlaskClient:
         _clean(app)
