@@ -81,10 +81,6 @@ class BookingAnswers(PersonAnswers):
         return None
 
 
-def first_missing_answer(answers: dict[str, Any]) -> str | None:
-    """The first answer a stored booking draft still needs, or ``None`` when complete."""
-    return BookingAnswers.from_dict(answers).first_missing()
-
 
 def answers_from_request(
     session: Session, found: HelpRequest, with_contact: bool
@@ -146,7 +142,6 @@ def _new_request(
     town = town_by_slug(session, answers.town)
     if town is None:
         raise DraftIncomplete("town")
-    other = answers.for_other
     home = location.kind == "home_visit"
     method = contact_method(location)
     return HelpRequest(
@@ -155,21 +150,13 @@ def _new_request(
         received_at=now,
         respond_by=respond_by(now, "normal", response_days, response_days),
         locale=locale,
-        on_behalf=other,
-        relationship_kind=answers.relationship if other else "",
-        subject_name=answers.subject_name if other else "",
-        authority=answers.authority if other else "",
+        **answers.person_columns(home),
         topics=[answers.topic],
         need_text=answers.note,
         urgency="normal",
         contact_method=method,
         language=locale if locale in choices.LANGUAGES else "de",
         requester_name=answers.name,
-        phone=answers.phone,
-        email=answers.email,
-        street=answers.street if home else "",
-        postcode=answers.postcode if home else "",
-        city=answers.city if home else "",
         status_token_hash=hash_token(new_token()),
         consented_at=now,
         consent_purpose="booking",
@@ -194,7 +181,6 @@ def _booking_from(
     locale: str,
     now: datetime,
 ) -> Booking:
-    other = answers.for_other
     home = location.kind == "home_visit"
     return Booking(
         uid=f"{uuid4().hex}",
@@ -205,18 +191,10 @@ def _booking_from(
         slot_end=slot.end,
         status="active",
         locale=locale,
-        on_behalf=other,
-        relationship_kind=answers.relationship if other else "",
-        subject_name=answers.subject_name if other else "",
-        authority=answers.authority if other else "",
+        **answers.person_columns(home),
         topic=answers.topic,
         note=answers.note,
         booker_name=answers.name,
-        phone=answers.phone,
-        email=answers.email,
-        street=answers.street if home else "",
-        postcode=answers.postcode if home else "",
-        city=answers.city if home else "",
         created_at=now,
     )
 

@@ -72,6 +72,22 @@ class PersonAnswers(DraftAnswers):
         """The first of ``names`` not answered yet."""
         return next((name for name in names if not getattr(self, name)), None)
 
+    def person_columns(self, home: bool) -> dict[str, Any]:
+        """The columns of a request or booking that these answers fill, besides the asker's name:
+        the person concerned only when asking for another, the address only for a ``home`` visit."""
+        other = self.for_other
+        return {
+            "on_behalf": other,
+            "relationship_kind": self.relationship if other else "",
+            "subject_name": self.subject_name if other else "",
+            "authority": self.authority if other else "",
+            "phone": self.phone,
+            "email": self.email,
+            "street": self.street if home else "",
+            "postcode": self.postcode if home else "",
+            "city": self.city if home else "",
+        }
+
     def missing_person(self) -> str | None:
         """The first answer about the person concerned still missing, if asking for another."""
         return self.first_empty(RELATION_ANSWERS) if self.for_other else None

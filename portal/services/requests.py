@@ -69,10 +69,6 @@ class RequestAnswers(PersonAnswers):
         return None
 
 
-def first_missing_answer(answers: dict[str, Any]) -> str | None:
-    """The first answer a stored request draft still needs, or ``None`` when complete."""
-    return RequestAnswers.from_dict(answers).first_missing()
-
 
 def opening_topics(topic: str) -> list[str]:
     """The topics a request starts with when it is begun from a topic's page."""
@@ -128,17 +124,14 @@ def submit_draft(
         raise DraftIncomplete("town")
     now = utcnow()
     token = new_token()
-    other, home = answers.for_other, answers.home_visit
+    home = answers.home_visit
     request = HelpRequest(
         reference=next_reference(session, now.astimezone(BERLIN).year),
         town=town,
         received_at=now,
         respond_by=respond_by(now, answers.urgency, response_days, urgent_response_days),
         locale=locale,
-        on_behalf=other,
-        relationship_kind=answers.relationship if other else "",
-        subject_name=answers.subject_name if other else "",
-        authority=answers.authority if other else "",
+        **answers.person_columns(home),
         topics=list(answers.topics),
         catalogue_service_id=answers.catalogue_service,
         need_text=answers.need,
@@ -151,11 +144,6 @@ def submit_draft(
         accessibility=list(answers.accessibility),
         accessibility_note=answers.accessibility_note,
         requester_name=answers.name,
-        phone=answers.phone,
-        email=answers.email,
-        street=answers.street if home else "",
-        postcode=answers.postcode if home else "",
-        city=answers.city if home else "",
         status_token_hash=hash_token(token),
         draft_key_hash=draft.key_hash,
         consented_at=now,

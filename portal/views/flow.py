@@ -76,6 +76,11 @@ class Step:
     exits: tuple[Exit, ...] = ()
     endpoint: str | None = None
 
+    def __post_init__(self) -> None:
+        for rule in self.forget:
+            if overlap := set(rule.answers) & set(self.fields):
+                raise ValueError(f"step {self.name!r} would forget its own answers {overlap}")
+
 
 def _nothing_more(answers: Any) -> dict[str, Any]:
     return {}

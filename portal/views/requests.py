@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from .. import db, labels, mail
 from ..forms import request as forms
@@ -28,7 +27,8 @@ from ..services import (
 )
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
 from . import current_settings, erase_at_residents_wish, may_confirm_to
-from .flow import Exit, Flow, Forget, Step, check_view, step_view
+from .flow import Flow, Forget, Step, check_view, step_view
+from .people import FORGET_RELATION, TO_ELSEWHERE, WITHOUT_AUTHORITY, town_choices
 from .receipt import receipt_page
 
 bp = Blueprint("request", __name__, url_prefix="/<lang>/request")
@@ -38,15 +38,6 @@ SESSION_SUBMITTED = "request_submitted"
 SESSION_STATUS = "request_status"
 # About how long the questions take, as the start page says.
 MINUTES_TO_ASK = 5
-
-
-def town_choices(form: Any, answers: object) -> None:
-    """Offer both towns with their postcodes, and "elsewhere" (which leaves the flow)."""
-    listed = [
-        SelectChoice(town.slug, f"{town.name} ({', '.join(town.postcode_list)})")
-        for town in towns.all_towns(db.session())
-    ]
-    form.town.choices = [*listed, SelectChoice("elsewhere", _("Woanders"))]
 
 
 def _contact_choices(form: forms.BaseForm, answers: requests.RequestAnswers) -> None:
@@ -64,11 +55,6 @@ def _how_to_reach(answers: requests.RequestAnswers) -> dict[str, Any]:
     }
 
 
-# Both resident flows leave for someone from elsewhere or who may not ask for the person,
-# and forget the person when someone asks for themselves.
-TO_ELSEWHERE = Exit("request.elsewhere", lambda new: new["town"] == "elsewhere")
-WITHOUT_AUTHORITY = Exit("request.no_authority", lambda new: new["authority"] == forms.NO_AUTHORITY)
-FORGET_RELATION = Forget(drafts.RELATION_ANSWERS, lambda new, before: new["who"] == "me")
 # No visit, no address.
 FORGET_ADDRESS = Forget(
     drafts.ADDRESS_ANSWERS, lambda new, before: new["contact_method"] != "home_visit"

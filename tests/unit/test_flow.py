@@ -73,6 +73,42 @@ def test_a_missing_answer_leads_to_the_step_that_asks_for_it() -> None:
     assert BOOKING.resume(booking) == "slot"
 
 
+COMPLETE_BOOKING: dict[str, Any] = {
+    "who": "other",
+    "subject_name": "Berta",
+    "relationship": "child",
+    "authority": "asked",
+    "town": "verl",
+    "location": "verl-home",
+    "location_kind": "home_visit",
+    "slot": "2026-12-07T09:00",
+    "topic": "care",
+    "name": "Anna",
+    "phone": "05246 12345",
+    "street": "Hauptstraße 1",
+}
+
+
+@pytest.mark.parametrize(
+    ("flow", "complete"),
+    [(REQUEST, {**COMPLETE_REQUEST, **COMPLETE_BOOKING}), (BOOKING, COMPLETE_BOOKING)],
+    ids=["request", "booking"],
+)
+def test_every_answer_a_flow_can_miss_has_a_step_that_asks_for_it(
+    flow: Flow, complete: dict[str, Any]
+) -> None:
+    assert flow.read(complete).first_missing() is None
+    for name in complete:
+        missing = flow.read({**complete, name: None}).first_missing()
+        if missing is not None:
+            assert flow.step_for(missing) in flow.applicable(complete), (name, missing)
+
+
+def test_a_step_may_not_forget_its_own_answers() -> None:
+    with pytest.raises(ValueError, match="would forget its own answers"):
+        Step("who", request_forms.WhoForm, ("who",), forget=(Forget(("who",), lambda n, b: True),))
+
+
 def _remember(
     app: Flask, flow: Flow, step: str, stored: dict[str, Any], new: dict[str, Any]
 ) -> Any:

@@ -21,14 +21,8 @@ from ...services import bookings, drafts, receipts, requests, slots, towns
 from ...services.errors import DraftExpired, DraftIncomplete, SlotUnavailable, TooManyBookings
 from .. import current_settings, may_confirm_to
 from ..flow import Flow, Forget, Step, check_view, step_view
-from ..requests import (
-    FORGET_RELATION,
-    SESSION_SUBMITTED,
-    TO_ELSEWHERE,
-    WITHOUT_AUTHORITY,
-    linked_status_request,
-    town_choices,
-)
+from ..people import FORGET_RELATION, TO_ELSEWHERE, WITHOUT_AUTHORITY, town_choices
+from ..requests import SESSION_SUBMITTED, linked_status_request
 from .common import (
     SESSION_BOOKED,
     SESSION_DRAFT,
