@@ -152,6 +152,41 @@ def test_handing_the_session_to_a_service_is_allowed() -> None:
     assert _session_uses(source) == []
 
 
+def _session_back_doors(source: str) -> list[str]:
+    """Ways to a session that the check above would not see: names imported from ``portal.db``
+    (``from ..db import session``) and the database object itself (``get_db``), by line."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "db":
+            found.append(f"line {node.lineno}: from {node.module} import ...")
+        elif isinstance(node, ast.Name | ast.alias) and "get_db" in (
+            node.id if isinstance(node, ast.Name) else node.name
+        ):
+            found.append(f"line {node.lineno}: get_db")
+    return found
+
+
+def test_views_reach_the_session_only_as_db_session() -> None:
+    found = {
+        str(path.relative_to(ROOT)): doors
+        for path in sorted((PORTAL / "views").rglob("*.py"))
+        if (doors := _session_back_doors(path.read_text("utf-8")))
+    }
+    assert found == {}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from ..db import session\ndef view():\n    return session().get(Town, 1)\n",
+        "from portal.db import session as s\n",
+        "def view():\n    return get_db(current_app).sessions()\n",
+    ],
+)
+def test_a_back_door_to_the_session_is_found(source: str) -> None:
+    assert _session_back_doors(source)
+
+
 def test_only_db_commits() -> None:
     found = {
         str(path.relative_to(ROOT)): commits
