@@ -81,7 +81,6 @@ class BookingAnswers(PersonAnswers):
         return None
 
 
-
 def answers_from_request(
     session: Session, found: HelpRequest, with_contact: bool
 ) -> BookingAnswers:

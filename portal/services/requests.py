@@ -69,7 +69,6 @@ class RequestAnswers(PersonAnswers):
         return None
 
 
-
 def opening_topics(topic: str) -> list[str]:
     """The topics a request starts with when it is begun from a topic's page."""
     return [topic] if topic in choices.TOPICS else []

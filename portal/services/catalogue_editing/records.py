@@ -23,22 +23,15 @@ from ...models import (
     ServiceTopic,
 )
 from ..catalogue import SOURCE_LANGUAGE, WEEKDAYS
+from ..hsds.records import LOCATION_TEXT_FIELDS, ORGANIZATION_TEXT_FIELDS, SERVICE_TEXT_FIELDS
 
 KINDS = ("service", "organization", "location")
 MODELS: dict[str, Any] = {"service": Service, "organization": Organization, "location": Location}
 # The fields a reader sees, per language; German is required, other languages optional.
 TEXT_FIELDS: dict[str, tuple[str, ...]] = {
-    "service": (
-        "name",
-        "alternate_name",
-        "description",
-        "eligibility_description",
-        "application_process",
-        "fees_description",
-        "schedule_note",
-    ),
-    "organization": ("name", "description"),
-    "location": ("name", "accessibility"),
+    "service": SERVICE_TEXT_FIELDS,
+    "organization": ORGANIZATION_TEXT_FIELDS,
+    "location": LOCATION_TEXT_FIELDS,
 }
 # The field every language's text needs once that language has any text (a location may
 # have no name: a phone line or home visits).
