@@ -26,7 +26,7 @@ from portal.services import staff, towns
 from tests import catalogue_data
 from tests.booking_support import confirm, seed_schedule
 from tests.booking_support import walk_booking as walk_booking_with_client
-from tests.browser.conftest import new_context
+from tests.browser.conftest import new_context, record_audit
 from tests.conftest import answer_all, csrf_token, post_form, submit
 from tests.expect import present
 from tests.page_inventory import PUBLIC_PAGES
@@ -54,7 +54,8 @@ class Auditor:
 
     def check(self, name: str, served: str | None = None) -> None:
         """Audit the page that is open now; ``served`` is its HTML when a GET cannot fetch it
-        again (the answer to a POST)."""
+        again (the answer to a POST). The page's endpoint is recorded for the route inventory."""
+        record_audit(self.page.url)
         result = self.axe.run(self.page, options=AXE_OPTIONS)
         found = [
             f"{v['id']}: {v['help']} ({len(v['nodes'])}: {[n['target'] for n in v['nodes']]})"
@@ -151,6 +152,16 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
     page.check("input[name=town][value=elsewhere]")
     auditor.submit()
     auditor.check(f"{lang}-elsewhere")
+    page.goto(f"{base}/{lang}/request/")
+    auditor.submit()
+    page.check("input[name=who][value=other]")
+    auditor.submit()
+    page.fill("[name=subject_name]", "Fatma Demir")
+    page.check("input[name=relationship][value=child]")
+    page.check("input[name=authority][value=no]")  # "Nein, oder ich weiß es nicht"
+    auditor.submit()
+    assert page.url.endswith("/request/permission")
+    auditor.check(f"{lang}-no-authority")
 
 
 def walk_booking(auditor: Auditor, base: str, lang: str, rival: FlaskClient) -> None:
