@@ -1,6 +1,8 @@
 """Which routes the browser page audit (axe-core and the Nu Html Checker) visits, and why the
 others are left out. tests/unit/test_route_inventory.py holds every route of the URL map to
-this inventory, so a new route is either audited or listed here with a reason."""
+this inventory, so a new route is either audited or listed here with a reason; the browser tests
+(tests/browser/conftest.py) hold AUDITED to the walks: a module of the page audit that runs whole
+fails naming every endpoint credited to it here whose page it did not audit."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map
 from werkzeug.serving import make_server
 
@@ -61,28 +61,24 @@ def live_server(app: Flask) -> Iterator[str]:
     del SERVED[base]
 
 
-def endpoint_of(url: str) -> str | None:
-    """The endpoint that served ``url`` of a live server (a GET, else a POST answered with a
-    page); None for a page of no route (404) or of no live server."""
+def endpoint_of(url: str, method: str) -> str | None:
+    """The endpoint that answered ``method`` on ``url`` of a live server; None for a page of no
+    route (404) or of no live server."""
     parts = urlsplit(url)
     url_map = SERVED.get(f"{parts.scheme}://{parts.netloc}")
     if url_map is None:
         return None
-    urls = url_map.bind("")
-    for method in ("GET", "POST"):
-        try:
-            endpoint, _arguments = urls.match(parts.path, method=method)
-        except MethodNotAllowed:
-            continue
-        except HTTPException:
-            return None
-        return str(endpoint)
-    return None
+    try:
+        endpoint, _arguments = url_map.bind("").match(parts.path, method=method)
+    except HTTPException:
+        return None
+    return str(endpoint)
 
 
-def record_audit(url: str) -> None:
-    """Note that the page at ``url`` was audited, for the inventory check of this module."""
-    endpoint = endpoint_of(url)
+def record_audit(url: str, method: str) -> None:
+    """Note that the page that ``method`` on ``url`` answered with was audited, for the
+    inventory check of this module."""
+    endpoint = endpoint_of(url, method)
     if endpoint is not None:
         AUDITED_HERE.add(endpoint)
 
