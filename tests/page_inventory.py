@@ -1,6 +1,8 @@
 """Which routes the browser page audit (axe-core and the Nu Html Checker) visits, and why the
 others are left out. tests/unit/test_route_inventory.py holds every route of the URL map to
-this inventory, so a new route is either audited or listed here with a reason."""
+this inventory, so a new route is either audited or listed here with a reason; the browser tests
+(tests/browser/conftest.py) hold AUDITED to the walks: a module of the page audit that runs whole
+fails naming every endpoint credited to it here whose page it did not audit."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ AUDITED: dict[str, str] = {
     "request.check": EVERY_PAGE,
     "request.done": EVERY_PAGE,
     "request.elsewhere": EVERY_PAGE,
+    "request.no_authority": EVERY_PAGE,
     "request.status": EVERY_PAGE,
     "request.withdraw": EVERY_PAGE,
     "request.erase": EVERY_PAGE,
@@ -131,7 +134,6 @@ NOT_AUDITED: dict[str, str] = {
     "request.add_information": "POST of the status page: redirects, or shows that audited page with errors",
     "request.status_link": LINK,
     "request.status_receipt": SAME_RECEIPT,
-    "request.no_authority": "a notice page without forms; its HTML is checked by the test client in tests/integration",
     "booking.begin": POST_REDIRECT,
     "booking.manage_link": LINK,
     "booking.manage_receipt": SAME_RECEIPT,

@@ -15,7 +15,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Request
 from sqlalchemy import select
 
 from portal.cli import DEMO_CATALOGUE
@@ -26,7 +26,7 @@ from portal.services import staff, towns
 from tests import catalogue_data
 from tests.booking_support import confirm, seed_schedule
 from tests.booking_support import walk_booking as walk_booking_with_client
-from tests.browser.conftest import new_context
+from tests.browser.conftest import new_context, record_audit
 from tests.conftest import answer_all, csrf_token, post_form, submit
 from tests.expect import present
 from tests.page_inventory import PUBLIC_PAGES
@@ -51,10 +51,19 @@ class Auditor:
         self.axe = Axe()
         self.violations: dict[str, list[str]] = {}
         self.count = 0
+        # The method of the last navigation to each address: a POST's answer is its page.
+        self.methods: dict[str, str] = {}
+        page.on("request", self._note_navigation)
+
+    def _note_navigation(self, request: Request) -> None:
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.methods[request.url] = request.method
 
     def check(self, name: str, served: str | None = None) -> None:
         """Audit the page that is open now; ``served`` is its HTML when a GET cannot fetch it
-        again (the answer to a POST)."""
+        again (the answer to a POST). The page's endpoint is recorded for the route inventory."""
+        url = self.page.url.split("#", 1)[0]
+        record_audit(url, self.methods.get(url, "GET"))
         result = self.axe.run(self.page, options=AXE_OPTIONS)
         found = [
             f"{v['id']}: {v['help']} ({len(v['nodes'])}: {[n['target'] for n in v['nodes']]})"
@@ -132,9 +141,10 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
     link = present(page.locator("a.status-link").get_attribute("href"))
     page.goto(link.replace("http://portal.test", base))
     auditor.check(f"{lang}-status")
-    page.locator("form[action$='/status/withdraw'] button").click()
-    page.wait_for_load_state()
-    auditor.check(f"{lang}-status-errors")
+    with page.expect_navigation() as navigation:
+        page.locator("form[action$='/status/withdraw'] button").click()
+    assert navigation.value is not None
+    auditor.check(f"{lang}-status-errors", navigation.value.text())
     with page.expect_navigation() as navigation:
         page.locator("form[action$='/status/erase'] button").click()
     assert navigation.value is not None
@@ -151,6 +161,16 @@ def walk_request(auditor: Auditor, base: str, lang: str) -> None:
     page.check("input[name=town][value=elsewhere]")
     auditor.submit()
     auditor.check(f"{lang}-elsewhere")
+    page.goto(f"{base}/{lang}/request/")
+    auditor.submit()
+    page.check("input[name=who][value=other]")
+    auditor.submit()
+    page.fill("[name=subject_name]", "Fatma Demir")
+    page.check("input[name=relationship][value=child]")
+    page.check("input[name=authority][value=no]")  # "Nein, oder ich weiß es nicht"
+    auditor.submit()
+    assert page.url.endswith("/request/permission")
+    auditor.check(f"{lang}-no-authority")
 
 
 def walk_booking(auditor: Auditor, base: str, lang: str, rival: FlaskClient) -> None:

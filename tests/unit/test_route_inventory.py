@@ -1,5 +1,6 @@
 """Every route of the URL map is visited by the browser page audit or listed with a reason in
-tests/page_inventory.py; a route in neither fails here, by name, without a browser."""
+tests/page_inventory.py; a route in neither fails here, by name, without a browser. That each
+audited page is in fact audited by the module named is checked when that module runs."""
 
 from __future__ import annotations
 
