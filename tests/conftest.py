@@ -32,6 +32,7 @@ from portal.config import settings_of
 from portal.db import get_db, make_engine
 from portal.mail import delivery
 from portal.models import Base
+from portal.security import limiter
 from portal.services import schedule, towns
 from portal.tools import mailcatcher
 
@@ -259,6 +260,9 @@ def rolled_back(application: Flask) -> Iterator[Flask]:
         DatabaseState.dirty = False
     config, extensions = dict(application.config), dict(application.extensions)
     routes, loader = set(application.blueprints), application.jinja_env.loader
+    # The limiter is one object for every app; the last app built set it up. The shared app
+    # runs without rate limits, whatever a test with an app of its own switched on before.
+    limiter.enabled = application.config["RATELIMIT_ENABLED"]
     makers = {maker: dict(maker.kw) for maker in (database.sessions, database.readers)}
     with database.engine.connect() as connection:
         _refuse_other_threads(connection)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from sqlalchemy import func, select
 
+from portal import create_app
 from portal.db import get_db
 from portal.models import SecurityEvent
+from portal.security import limiter
 from tests.conftest import rolled_back
 
 
@@ -35,3 +39,14 @@ def test_settings_extensions_and_counters_are_restored(shared_app: Flask) -> Non
         assert app.config["PROPAGATE_EXCEPTIONS"] is None
         assert "portal.left_behind" not in app.extensions
         assert app.extensions["portal.event_throttle"].allows("csrf", "203.0.113.7")
+
+
+def test_rate_limits_switched_on_by_another_app_stay_off_in_the_shared_app(
+    shared_app: Flask, app_config: dict[str, Any]
+) -> None:
+    create_app({**app_config, "ratelimit_disabled": False, "rate_limit_submit": "1 per hour"})
+    assert limiter.enabled  # one limiter for every app: the last one built switched it on
+    with rolled_back(shared_app) as app:
+        client = app.test_client()
+        assert [client.get("/de/").status_code for _ in range(3)] == [200, 200, 200]
+        assert not limiter.enabled
