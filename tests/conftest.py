@@ -226,12 +226,27 @@ def _after_real_commits(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def shared_database_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The shared app's database. On SQLite a file of its own, migrated once: what the tests with
+    apps of their own do to theirs (servers in threads and processes, emptying it between
+    examples, forty connections racing) never reaches the file the shared app keeps open. On
+    PostgreSQL the test database."""
+    if not database_url.startswith("sqlite"):
+        return database_url
+    url = f"sqlite:///{tmp_path_factory.mktemp('shared-db') / 'portal.sqlite'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
 def shared_app(
-    database_url: str, shared_smtp_port: int, tmp_path_factory: pytest.TempPathFactory
+    shared_database_url: str, shared_smtp_port: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
     """The app most tests share, built once per run."""
     instance = tmp_path_factory.mktemp("shared") / "instance"
-    application = create_app(settings_for_tests(database_url, shared_smtp_port, instance))
+    application = create_app(settings_for_tests(shared_database_url, shared_smtp_port, instance))
     yield application
     get_db(application).engine.dispose()
 
@@ -264,26 +279,32 @@ def rolled_back(application: Flask) -> Iterator[Flask]:
     # runs without rate limits, whatever a test with an app of its own switched on before.
     limiter.enabled = application.config["RATELIMIT_ENABLED"]
     makers = {maker: dict(maker.kw) for maker in (database.sessions, database.readers)}
-    with database.engine.connect() as connection:
-        _refuse_other_threads(connection)
-        transaction = connection.begin()
-        for maker in makers:
-            maker.configure(bind=connection, join_transaction_mode="create_savepoint")
-        try:
-            yield application
-        finally:
-            transaction.rollback()
-            for maker, options in makers.items():
-                maker.kw = options
-            application.config.clear()
-            application.config.update(config)
-            application.extensions.clear()
-            application.extensions.update(extensions)
-            _reset_counters(application)
-            if set(application.blueprints) != routes or application.jinja_env.loader is not loader:
-                raise RuntimeError(
-                    f"a test that adds routes or templates needs @pytest.mark.{FULL_DATABASE}"
-                )
+    try:
+        with database.engine.connect() as connection:
+            _refuse_other_threads(connection)
+            transaction = connection.begin()
+            for maker in makers:
+                maker.configure(bind=connection, join_transaction_mode="create_savepoint")
+            try:
+                yield application
+            finally:
+                transaction.rollback()
+                for maker, options in makers.items():
+                    maker.kw = options
+                application.config.clear()
+                application.config.update(config)
+                application.extensions.clear()
+                application.extensions.update(extensions)
+                _reset_counters(application)
+                if (
+                    set(application.blueprints) != routes
+                    or application.jinja_env.loader is not loader
+                ):
+                    raise RuntimeError(
+                        f"a test that adds routes or templates needs @pytest.mark.{FULL_DATABASE}"
+                    )
+    finally:
+        database.engine.dispose()  # no connection stays open between tests
 
 
 def _reset_counters(application: Flask) -> None:
