@@ -178,7 +178,8 @@ def mailbox(smtp_port: int) -> Iterator[Mailbox]:
     controller.stop()
 
 
-def _clean(app: Flask) -> None:
+def clean(app: Flask) -> None:
+    """Empty the database of ``app`` and seed its towns and locations from its settings."""
     database = get_db(app)
     with database.engine.begin() as connection:
         # Requests first: their audit entries may only go once the request is gone.
@@ -271,7 +272,7 @@ def rolled_back(application: Flask) -> Iterator[Flask]:
     """
     database = get_db(application)
     if DatabaseState.dirty:
-        _clean(application)
+        clean(application)
         DatabaseState.dirty = False
     config, extensions = dict(application.config), dict(application.extensions)
     routes, loader = set(application.blueprints), application.jinja_env.loader
@@ -326,7 +327,7 @@ def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
             yield application
         return
     application = create_app(request.getfixturevalue("app_config"))
-    _clean(application)
+    clean(application)
     yield application
     get_db(application).engine.dispose()
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from portal.db import get_db
 from portal.models import Booking, HelpRequest, OutboxMessage, RequestDraft
 from tests.booking_support import confirm, seed_schedule, walk_booking
-from tests.conftest import Mailbox, _clean, answer_all, deliver, post_form, submit
+from tests.conftest import Mailbox, answer_all, clean, deliver, post_form, submit
 from tests.expect import body_of, present
 
 # Names as people in Verl and Schloß Holte-Stukenbrock write them, in the nine languages.
@@ -143,7 +143,7 @@ def fresh(
     these tests an app of their own."""
 
     def start() -> FlaskClient:
-        _clean(app)
+        clean(app)
         mailbox.handler.messages.clear()
         return app.test_client()
 

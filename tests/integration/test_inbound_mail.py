@@ -33,8 +33,8 @@ from portal.services import inbound, verp
 from tests.conftest import (
     TEST_SECRET,
     Mailbox,
-    _clean,
     answer_all,
+    clean,
     deliver,
     free_port,
     submit,
@@ -436,7 +436,7 @@ def imap_app(app_config: dict[str, Any], imap_port: int) -> Iterator[Flask]:
             "imap_password": "secret",
         }
     )
-    _clean(application)
+    clean(application)
     yield application
     get_db(application).engine.dispose()
 

@@ -22,7 +22,7 @@ from portal.models import Booking, HelpRequest, Receipt, utcnow
 from portal.services import receipts, retention
 from portal.services.requests import BERLIN
 from tests.booking_support import confirm, manage_path, seed_schedule, walk_booking
-from tests.conftest import answer_all, post_form, submit
+from tests.conftest import answer_all, clean, post_form, submit
 from tests.integration.test_data_subject_rights import _status_client
 from tests.integration.test_key_rotation import scratch_url  # noqa: F401 - a fixture
 
@@ -174,6 +174,7 @@ def test_the_period_is_a_setting_and_an_expired_receipt_is_not_known_before_the_
     app_config: dict[str, Any],
 ) -> None:
     short = create_app({**app_config, "retention_days_receipt": 10})
+    clean(short)  # an app of its own starts from an emptied database, as the ``app`` fixture's
     try:
         client = short.test_client()
         _send(client)
