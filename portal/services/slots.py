@@ -61,6 +61,11 @@ class Slot:
         return slot_key(self.start)
 
     @property
+    def minutes(self) -> int:
+        """How long the consultation lasts, in minutes."""
+        return int((self.end - self.start).total_seconds() // 60)
+
+    @property
     def local_start(self) -> datetime:
         """The start in Berlin time."""
         return self.start.astimezone(BERLIN)

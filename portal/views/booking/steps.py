@@ -262,9 +262,10 @@ def slot() -> Response | str:
         except SlotUnavailable as problem:
             form.slot.errors = [slot_problem(problem.reason)]
         else:
-            minutes = int((chosen.end - chosen.start).total_seconds() // 60)
             drafts.save_answers(
-                draft, {"slot": chosen.key, "slot_minutes": minutes}, current_settings().draft_hours
+                draft,
+                {"slot": chosen.key, "slot_minutes": chosen.minutes},
+                current_settings().draft_hours,
             )
             drafts.forget_answers(draft, ("taken_slot",))
             db.commit()
