@@ -26,6 +26,7 @@ from .catalogue import (
     ServiceText,
     ServiceTopic,
 )
+from .content import ContentRevision
 from .figures import FIGURE_MEASURES, FigureCount
 from .mailbox import INBOUND_KINDS, DigestRun, InboundMail
 from .outbox import OutboxMessage
@@ -72,6 +73,7 @@ __all__ = [
     "ConsultationClosure",
     "ConsultationLocation",
     "ConsultationRule",
+    "ContentRevision",
     "DigestRun",
     "FigureCount",
     "HelpRequest",
