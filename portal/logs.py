@@ -23,6 +23,25 @@ _HANDLER_FLAG = "_portal_handler"
 # migration steps): only their warnings and errors are shown.
 QUIET_LOGGERS = ("alembic",)
 
+# For gunicorn's ``logconfig_dict``: its own lines (start, workers booting and dying) as the
+# same JSON. gunicorn's access log stays off: it would write paths and addresses.
+GUNICORN_LOGCONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "portal.logs.JsonFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "root": {"level": "WARNING", "handlers": []},  # the portal adds its own when it starts
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+    },
+}
+
 
 class RequestIdFilter(logging.Filter):
     """Put the current request id on every record as ``record.request_id``."""

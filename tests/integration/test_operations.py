@@ -34,6 +34,11 @@ from tests.conftest import TEST_SECRET, free_port
 ROOT = Path(__file__).resolve().parents[2]
 LATENCY = "portal_http_request_duration_seconds"
 GUNICORN = (sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "2")
+# What deploy/gunicorn.conf.py takes from the portal.
+GUNICORN_CONFIG = """
+from portal.logs import GUNICORN_LOGCONFIG as logconfig_dict
+from portal.metrics import child_exit
+"""
 
 
 def _settings(app: Flask, **changes: Any) -> None:
@@ -315,10 +320,12 @@ def test_two_workers_and_the_delivery_worker_share_metrics_and_log_json(
     )
     assert worker.stdout.strip() == "sent=0 retried=1 failed=0"
     port = free_port()
-    log_file = Path(production_env["PROMETHEUS_MULTIPROC_DIR"]).parent / "gunicorn.log"
+    folder = Path(production_env["PROMETHEUS_MULTIPROC_DIR"]).parent
+    log_file, config = folder / "gunicorn.log", folder / "gunicorn.conf.py"
+    config.write_text(GUNICORN_CONFIG, "utf-8")
     with log_file.open("w") as stderr:
         server = subprocess.Popen(
-            [*GUNICORN, "-b", f"127.0.0.1:{port}", "portal:create_app()"],
+            [*GUNICORN, "-c", str(config), "-b", f"127.0.0.1:{port}", "portal:create_app()"],
             cwd=ROOT,
             env=production_env,
             stdout=subprocess.DEVNULL,
@@ -346,8 +353,9 @@ def test_two_workers_and_the_delivery_worker_share_metrics_and_log_json(
 
     assert given.getheader("X-Request-Id") == "nginx-1234abcd"
     assert re.fullmatch(r"[0-9a-f]{32}", forged.getheader("X-Request-Id") or "")
-    written = [line for line in log_file.read_text().splitlines() if line.startswith("{")]
-    lines = [json.loads(line) for line in written]
+    written = log_file.read_text().splitlines()
+    lines = [json.loads(line) for line in written]  # every line, gunicorn's own too
+    assert any(line["logger"] == "gunicorn.error" for line in lines)
     requests = [line for line in lines if line["logger"] == "portal.access"]
     assert len(requests) >= 23
     assert set(requests[0]) == {
@@ -366,7 +374,10 @@ def test_two_workers_and_the_delivery_worker_share_metrics_and_log_json(
     assert by_id["nginx-1234abcd"]["endpoint"] == "public.impressum"
     assert by_id["nginx-1234abcd"]["status"] == 200 and by_id["nginx-1234abcd"]["bytes"] > 1000
     assert any(line["endpoint"] == "booking.manage_link" for line in requests)
-    text = "\n".join(written)
+    # The portal's lines (gunicorn's own name the address it listens on).
+    text = "\n".join(
+        raw for raw, line in zip(written, lines, strict=True) if line["logger"].startswith("portal")
+    )
     for leak in ("Geheim-Token", "elif", "example.org", "127.0.0.1", "/de/", "?", "evil"):
         assert leak not in text, leak
 
