@@ -66,7 +66,14 @@ class RequestObserver:
             self._finish(environ, "500", 0, started)
             logs.request_id.reset(token)
             raise
-        return _Observed(self, environ, body, seen, started, token)
+        observed = _Observed(self, environ, body, seen, started, token)
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
+            # A file the server may send with sendfile(): hand it on as it is and observe
+            # its closing, rather than hiding it in a wrapper the server does not know.
+            body.close = observed.close  # type: ignore[attr-defined]
+            return body
+        return observed
 
     def _request_id(self, environ: dict[str, Any]) -> str:
         """The proxy's id when trusted and well formed, else a new random one."""
@@ -121,6 +128,8 @@ class _Observed:
         self.started = started
         self.token = token
         self.counted = 0
+        # Taken now: a file wrapper's own ``close`` is replaced by ours (see the observer).
+        self.inner_close: Callable[[], Any] | None = getattr(body, "close", None)
 
     def __iter__(self) -> Iterator[bytes]:
         if self.seen[1] is not None:
@@ -135,9 +144,8 @@ class _Observed:
     def close(self) -> None:
         """Close the wrapped body, then log and measure the request (once)."""
         try:
-            close = getattr(self.body, "close", None)
-            if close is not None:
-                close()
+            if self.inner_close is not None:
+                self.inner_close()
         finally:
             length = self.seen[1]
             size = int(length) if length and length.isdigit() else self.counted

@@ -337,6 +337,7 @@ def test_two_workers_and_the_delivery_worker_share_metrics_and_log_json(
                 _get(port, "/healthz")
             secret = "/de/booking/manage/Geheim-Token-0123456789?email=elif%40example.org"
             _get(port, secret)
+            _get(port, "/static/css/portal.css")  # a file gunicorn may send with sendfile()
             given = _get(port, "/de/impressum", {"X-Request-Id": "nginx-1234abcd"})
             forged = _get(port, "/de/impressum", {"X-Request-Id": "evil id <script>"})
             scraped = _get_text(port, "/metrics")
@@ -357,7 +358,7 @@ def test_two_workers_and_the_delivery_worker_share_metrics_and_log_json(
     lines = [json.loads(line) for line in written]  # every line, gunicorn's own too
     assert any(line["logger"] == "gunicorn.error" for line in lines)
     requests = [line for line in lines if line["logger"] == "portal.access"]
-    assert len(requests) >= 23
+    assert len(requests) >= 24
     assert set(requests[0]) == {
         "time",
         "level",
@@ -374,6 +375,8 @@ def test_two_workers_and_the_delivery_worker_share_metrics_and_log_json(
     assert by_id["nginx-1234abcd"]["endpoint"] == "public.impressum"
     assert by_id["nginx-1234abcd"]["status"] == 200 and by_id["nginx-1234abcd"]["bytes"] > 1000
     assert any(line["endpoint"] == "booking.manage_link" for line in requests)
+    [static] = [line for line in requests if line["endpoint"] == "static"]
+    assert static["status"] == 200 and static["bytes"] > 1000
     # The portal's lines (gunicorn's own name the address it listens on).
     text = "\n".join(
         raw for raw, line in zip(written, lines, strict=True) if line["logger"].startswith("portal")
