@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from portal import create_app, logs, migrate
-from portal.config import attach, settings_of
+from portal.config import ConfigError, attach, settings_of
 from portal.db import get_db, make_engine
 from portal.mail import delivery
 from portal.models import utcnow
@@ -415,3 +415,28 @@ def test_commands_print_no_library_chatter(app: Flask, production_env: dict[str,
     assert outputs[0] == f"Database is up to date: {env['PORTAL_DATABASE_URL']}\n"
     assert outputs[1].split() == ["pending", "0", "sending", "0", "sent", "0", "failed", "0"]
     assert outputs[2].startswith("drafts deleted 0") and outputs[2].count("\n") == 1
+
+
+# Settings that would run the operations side wrongly stop the start.
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"metrics_allowed": ("127.0.0.1", "prometheus.internal")}, "PORTAL_METRICS_ALLOWED"),
+        ({"ready_outbox_backlog": 0}, "PORTAL_READY_OUTBOX_BACKLOG"),
+    ],
+)
+def test_wrong_operations_settings_stop_the_start(
+    app_config: dict[str, Any], changes: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named):
+        create_app({**app_config, **changes})
+
+
+def test_a_missing_metrics_directory_stops_the_start(
+    app_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "not-made"))
+    with pytest.raises(ConfigError, match="PROMETHEUS_MULTIPROC_DIR"):
+        create_app(app_config)
