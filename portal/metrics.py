@@ -63,11 +63,19 @@ class OutboxFigures:
 class OutboxCollector(Collector):
     """Gauges of the outbox as read from the database at scrape time."""
 
-    def __init__(self, figures: OutboxFigures) -> None:
+    def __init__(self, figures: OutboxFigures | None) -> None:
         self.figures = figures
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """Messages per status, and the age of the oldest one waiting to be sent."""
+        """Whether the database answered; then messages per status, and the age of the oldest
+        one waiting to be sent."""
+        yield GaugeMetricFamily(
+            "portal_database_up",
+            "1 when the database answered this scrape's outbox queries, else 0.",
+            value=0 if self.figures is None else 1,
+        )
+        if self.figures is None:
+            return
         depth = GaugeMetricFamily(
             "portal_outbox_messages", "Emails in the outbox by status.", labels=("status",)
         )
@@ -94,9 +102,9 @@ def check_multiprocess_dir() -> str | None:
     return None
 
 
-def exposition(figures: OutboxFigures) -> bytes:
+def exposition(figures: OutboxFigures | None) -> bytes:
     """Every metric in Prometheus's text format: all processes' (multiprocess mode) or this
-    process's, and the outbox gauges from ``figures``."""
+    process's, and the outbox gauges from ``figures`` (``None``: the database is down)."""
     outbox = CollectorRegistry(auto_describe=True)
     outbox.register(OutboxCollector(figures))
     path = multiprocess_dir()

@@ -88,11 +88,16 @@ def readiness(session: Session, thresholds: Thresholds, now: datetime) -> Readin
     return result
 
 
-def outbox_figures(session: Session, now: datetime) -> OutboxFigures:
-    """Messages per status and the oldest unsent one's age, for the metrics."""
-    _count, oldest = unsent(session)
+def outbox_figures(session: Session, now: datetime) -> OutboxFigures | None:
+    """Messages per status and the oldest unsent one's age, for the metrics; ``None`` while
+    the database does not answer (the other metrics are served all the same)."""
+    try:
+        _count, oldest = unsent(session)
+        by_status = outbox.status_counts(session)
+    except SQLAlchemyError:
+        return None
     waited = max(0.0, (now - _aware(oldest, now)).total_seconds()) if oldest else 0.0
-    return OutboxFigures(outbox.status_counts(session), waited)
+    return OutboxFigures(by_status, waited)
 
 
 def _aware(moment: datetime | None, like: datetime) -> datetime:

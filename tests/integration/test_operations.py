@@ -178,6 +178,9 @@ def test_readyz_fails_and_healthz_holds_while_the_database_is_unreachable(
     assert status == 503 and body["checks"]["database"] == "fail"
     assert set(body["checks"].values()) == {"fail"}
     assert client.get("/healthz").status_code == 200
+    scraped = _scrape(client)  # monitoring still sees the processes' figures
+    assert scraped[("portal_database_up", ())] == 0
+    assert ("portal_outbox_messages", (("status", "pending"),)) not in scraped
 
 
 # Metrics.
@@ -226,6 +229,7 @@ def test_a_failed_delivery_counts_and_the_outbox_gauges_show_it(
     assert after[key] == before.get(key, 0.0) + 1
     assert after[("portal_outbox_messages", (("status", "pending"),))] == 1
     assert after[("portal_outbox_oldest_unsent_seconds", ())] >= 0
+    assert after[("portal_database_up", ())] == 1
 
 
 # Request ids and log lines.
