@@ -13,8 +13,8 @@ from flask import Flask, current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db, i18n, labels, links, security, sessions
-from .config import Settings, attach, load_settings, settings_of
+from . import db, i18n, labels, links, logs, metrics, observe, security, sessions
+from .config import ConfigError, Settings, attach, load_settings, settings_of
 from .legal.contact import TownContact
 from .mail import delivery
 
@@ -45,6 +45,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     delivery.init_app(app)
     register_blueprints(app)
     register_cli(app)
+    # Last: the request log, request ids and latency metrics wrap every other layer.
+    observe.init_app(app, trust_request_id=settings.proxy_count > 0)
     return app
 
 
@@ -114,16 +116,18 @@ def town_list(style: str = "standard") -> str:
 
 
 def configure_logging(app: Flask) -> None:
-    """Log to stderr without request data; personal data never reaches a log line."""
-    if not app.debug and not app.testing:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    """Log to stderr without request data: JSON lines, readable ones in debug mode (the test
+    suite keeps pytest's capture). Personal data never reaches a log line."""
+    if not app.testing:
+        logs.configure(readable=app.debug)
+    problem = metrics.check_multiprocess_dir()
+    if problem:
+        raise ConfigError(problem)
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area, plus the error pages."""
-    from .views import api, booking, catalogue, errors, public, receipt, requests, staff
+    from .views import api, booking, catalogue, errors, health, public, receipt, requests, staff
 
     app.register_blueprint(public.bp)
     app.register_blueprint(requests.bp)
@@ -132,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(receipt.bp)
+    app.register_blueprint(health.bp)
     errors.init_app(app)
 
 

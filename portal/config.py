@@ -128,6 +128,11 @@ class Settings:
     digest_hour: int = 7
     digest_send_empty: bool = False
     proxy_count: int = 0
+    # Who may read /metrics (addresses or networks); everyone else gets a 404.
+    metrics_allowed: tuple[str, ...] = ("127.0.0.1", "::1")
+    # /readyz answers 503 when more emails than this wait, or the oldest waits longer.
+    ready_outbox_backlog: int = 500
+    ready_outbox_age_minutes: int = 60
     # The town that runs the portal's technology for both (privacy notice), and the number
     # staff account emails give for questions.
     provider_name: str = "Stadt Verl"
@@ -357,6 +362,23 @@ def validate(settings: Settings) -> None:
     _validate_inbound(settings)
     _validate_abuse_limits(settings)
     _validate_keys(settings)
+    _validate_operations(settings)
+
+
+def _validate_operations(settings: Settings) -> None:
+    """The metrics allow-list must parse; the readiness thresholds must be positive."""
+    for entry in settings.metrics_allowed:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"PORTAL_METRICS_ALLOWED: {entry!r} is no address or network "
+                "(e.g. 127.0.0.1, ::1, 10.0.0.0/8)."
+            ) from None
+    if settings.ready_outbox_backlog < 1 or settings.ready_outbox_age_minutes < 1:
+        raise ConfigError(
+            "PORTAL_READY_OUTBOX_BACKLOG and PORTAL_READY_OUTBOX_AGE_MINUTES must be at least 1."
+        )
 
 
 def _validate_abuse_limits(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from .config import Settings
 READ_ONLY = "portal_read_only"
 # Blueprints whose GET requests only read. On SQLite their transactions start without taking
 # the write lock, so browsing the catalogue never queues behind, or blocks, a submission.
-READING_BLUEPRINTS = frozenset({"public", "catalogue", "api"})
+READING_BLUEPRINTS = frozenset({"public", "catalogue", "api", "health"})
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

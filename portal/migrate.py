@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 # Full-text search structures the migrations create but no model describes: the FTS5 table
@@ -71,3 +72,11 @@ def revision(engine: Engine, message: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
+
+
+def head_revision() -> str:
+    """The newest revision among the migrations this code brings."""
+    config = Config()
+    config.set_main_option("script_location", "portal:migrations")
+    head = ScriptDirectory.from_config(config).get_current_head()
+    return head or ""

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_mail import Connection, Mail, Message
 
+from .. import metrics
 from ..config import Settings, is_loopback, settings_of
 from ..db import get_db
 from ..i18n import html_lang_of
@@ -197,6 +198,7 @@ def deliver_due(app: Flask, batch: int = 20) -> RunResult:
                 continue
             with database.session() as session:
                 outbox.mark_sent(session, session.get_one(OutboxMessage, message_id))
+            metrics.DELIVERED.inc()
             result.sent += 1
         _close(connection)
     return result
@@ -212,6 +214,7 @@ def _record_failure(
         )
         failed = message.status == "failed"
     log.warning("outbox message %s not delivered: %s", message_id, type(error).__name__)
+    metrics.DELIVERY_FAILURES.labels("failed" if failed else "retry").inc()
     if failed:
         result.failed += 1
     else:

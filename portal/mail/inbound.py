@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import Flask
 from imapclient import IMAPClient
 
+from .. import metrics
 from ..config import Settings, settings_of
 from ..db import working_session
 from ..models import utcnow
@@ -38,6 +39,8 @@ def receive(app: Flask, raw: bytes, recipient: str = "") -> inbound.Received:
         received = inbound.receive(session, raw, identity(settings), utcnow(), recipient)
         if received.notify is not None:
             queue_request_changed(session, received.notify, "replied")
+    if received.mail.kind == "bounce" and not received.duplicate:
+        metrics.BOUNCES.inc()
     log.info(
         "inbound mail #%s: %s%s",
         received.mail.id,

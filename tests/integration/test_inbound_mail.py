@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from imapclient import IMAPClient
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from portal import create_app
@@ -45,6 +46,7 @@ from tests.integration.test_staff import make_staff
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 INBOUND = "antwort@portal.example.org"
 RESIDENT = "elif@example.org"
+BOUNCES = "portal_mail_bounces_total"
 
 
 @pytest.fixture
@@ -246,6 +248,22 @@ def test_a_bounce_to_the_signed_return_path_marks_the_outbox_row_bounced(
     assert bounced.bounce_reason.startswith("5.1.1")
     [mail] = _inbound(app)
     assert mail.kind == "bounce" and mail.outbox_message_id == row.id and mail.raw is None
+
+
+def test_a_bounce_counts_once_in_the_metrics(app: Flask, client: FlaskClient) -> None:
+    reference = _submitted(client)
+    row = _outbox(app, "resident_confirmation")
+    raw = _message(
+        "bounce-postfix-dsn.eml",
+        reference=reference,
+        message_id="<not-the-portals@example.org>",
+        verp=_verp(row),
+        recipient=RESIDENT,
+    )
+    before = REGISTRY.get_sample_value(BOUNCES) or 0.0
+    assert _receive(app, raw, recipient=_verp(row)).exit_code == 0
+    assert _receive(app, raw, recipient=_verp(row)).exit_code == 0  # the same report again
+    assert REGISTRY.get_sample_value(BOUNCES) == before + 1
 
 
 def test_an_exchange_report_marks_the_notification_bounced_by_its_message_id(
