@@ -96,7 +96,7 @@ def _topic_page() -> str | None:
 def indexable_request() -> bool:
     """Whether this request asks for an indexable page (the catalogue only unsearched, or one
     topic); whether it answered with one also depends on the response's status."""
-    if request.method != "GET" or request.endpoint not in INDEXABLE_ENDPOINTS:
+    if request.method not in ("GET", "HEAD") or request.endpoint not in INDEXABLE_ENDPOINTS:
         return False
     if request.endpoint == "catalogue.index":
         return not request.args or _topic_page() is not None
