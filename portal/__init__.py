@@ -13,7 +13,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db, i18n, labels, links, logs, metrics, observe, security, sessions
+from . import db, i18n, labels, links, logs, metrics, observe, security, seo, sessions
 from .config import ConfigError, Settings, attach, load_settings, settings_of
 from .legal.contact import TownContact
 from .mail import delivery
@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app, ROOT / "translations")
     security.init_app(app, settings)
     sessions.init_app(app, settings)
+    seo.init_app(app)
     delivery.init_app(app)
     register_blueprints(app)
     register_cli(app)
@@ -127,7 +128,18 @@ def configure_logging(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area, plus the error pages."""
-    from .views import api, booking, catalogue, errors, health, public, receipt, requests, staff
+    from .views import (
+        api,
+        booking,
+        catalogue,
+        errors,
+        health,
+        public,
+        receipt,
+        requests,
+        seo,
+        staff,
+    )
 
     app.register_blueprint(public.bp)
     app.register_blueprint(requests.bp)
@@ -137,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(receipt.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(seo.bp)
     errors.init_app(app)
 
 

@@ -25,6 +25,9 @@ CSP = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self'",
+        # Same-origin fetches only: tools that read /robots.txt from inside a page (Lighthouse's
+        # SEO audit) are refused under default-src 'none'; no page script fetches anything.
+        "connect-src 'self'",
         "form-action 'self'",
         "frame-ancestors 'none'",
         "base-uri 'none'",
