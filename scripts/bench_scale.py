@@ -86,10 +86,20 @@ CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def free_port() -> int:
-    """A TCP port on loopback that nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A free TCP port below the range the kernel hands out to outgoing connections.
+
+    The SMTP server and app server 1 listen again on their port after going away; a port from
+    the ephemeral range could meanwhile be the local end of one of thousands of connections.
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = secrets.randbelow(low - 10000) + 10000
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def resident_address(index: int) -> str:
