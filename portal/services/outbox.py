@@ -98,9 +98,7 @@ def lock_next_due(session: Session, now: datetime | None = None) -> OutboxMessag
     due again at once, not after a claim expired. The session gives up after
     :data:`CLAIM_SECONDS` without a word from the worker (a machine that vanished), like a claim.
     """
-    session.execute(
-        text(f"SET LOCAL idle_in_transaction_session_timeout = '{CLAIM_SECONDS}s'")
-    )
+    session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{CLAIM_SECONDS}s'"))
     ids = claim_due(session, limit=1, now=now)
     return session.get_one(OutboxMessage, ids[0]) if ids else None
 
