@@ -127,17 +127,20 @@ class Recorder:
         self.received: list[Received] = []
         self.closed_at: dict[int, float] = {}
         self.connections = 0
+        self.live: dict[int, Any] = {}
 
-    def opened(self) -> int:
+    def opened(self, server: Any) -> int:
         """Number a new connection."""
         with self.lock:
             self.connections += 1
+            self.live[self.connections] = server
             return self.connections
 
     def closed(self, connection: int) -> None:
         """Note when a connection ended."""
         with self.lock:
             self.closed_at[connection] = time.monotonic()
+            self.live.pop(connection, None)
 
     async def handle_DATA(self, server: Any, _session: Any, envelope: Envelope) -> str:
         """Record the Message-ID and accept."""
@@ -155,7 +158,7 @@ class RecordingSMTP(SMTP):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        self.connection = self.event_handler.opened()
+        self.connection = self.event_handler.opened(self)
 
     def connection_lost(self, error: Exception | None) -> None:
         self.event_handler.closed(self.connection)
@@ -179,17 +182,33 @@ class Sink:
 
     def start(self) -> None:
         """Listen (again)."""
-        self.controller = RecordingController(
-            self.recorder, hostname="127.0.0.1", port=self.port, ready_timeout=10
-        )
-        self.controller.start()
+        deadline = time.monotonic() + 20
+        while True:
+            self.controller = RecordingController(
+                self.recorder, hostname="127.0.0.1", port=self.port, ready_timeout=10
+            )
+            try:
+                self.controller.start()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def stop(self) -> None:
-        """Close the port and drop every open connection."""
-        if self.controller is not None:
-            with contextlib.suppress(Exception):
-                self.controller.stop()
-            self.controller = None
+        """Close the port and drop every open connection, as a server that went away does."""
+        if self.controller is None:
+            return
+        loop = self.controller.loop
+        with self.recorder.lock:
+            servers = list(self.recorder.live.values())
+        for server in servers:
+            if server.transport is not None:
+                loop.call_soon_threadsafe(server.transport.abort)
+        time.sleep(0.5)
+        with contextlib.suppress(Exception):
+            self.controller.stop()
+        self.controller = None
 
 
 # --- the processes of the deployment ----------------------------------------------------------
@@ -407,6 +426,8 @@ def client_process(
     done: Any,
 ) -> None:
     """A client process: its share of the residents, one after another."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent stops it; it has nothing to clean
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops it
     for index in indexes:
         outcome = run_resident(
             port, cafile, index, resident_address(index), f"resident{index}@example.org"
@@ -438,7 +459,7 @@ def disturb(
     processes: Processes,
     app_ports: tuple[int, int],
     done: Any,
-    clients: list[multiprocessing.Process],
+    clients: list[Any],
     timeline: Timeline,
 ) -> None:
     """The mail outage and the two crashes, spread over the load."""
@@ -758,7 +779,7 @@ def main() -> int:
     prefix = f"bench-scale-{secrets.token_hex(4)}"
     sink = Sink(free_port())
     processes: Processes | None = None
-    clients: list[multiprocessing.Process] = []
+    clients: list[Any] = []
     signal.signal(signal.SIGTERM, _interrupted)
     problems: list[str] = ["interrupted"]
     try:
@@ -768,10 +789,13 @@ def main() -> int:
             folder, database, sink.port, prefix
         )
         cafile = str(certificate)
-        results: Any = multiprocessing.Queue()
-        done: Any = multiprocessing.Value("i", 0)
+        # Spawned, not forked: a forked client would inherit the SMTP server's listening
+        # socket and keep its port open through the outage.
+        spawn = multiprocessing.get_context("spawn")
+        results: Any = spawn.Queue()
+        done: Any = spawn.Value("i", 0)
         clients = [
-            multiprocessing.Process(
+            spawn.Process(
                 target=client_process,
                 args=(https_port, cafile, list(range(k, RESIDENTS, CLIENTS)), results, done),
             )

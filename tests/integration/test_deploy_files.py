@@ -33,14 +33,16 @@ UNITS = ["portal-web@.service", "portal-delivery@.service", "portal-purge.servic
 
 
 class Upstream(BaseHTTPRequestHandler):
-    """An app server stand-in: answers with the headers it got, caching as the path says."""
+    """An app server stand-in: answers with the headers it got (JSON under /api/, else as a
+    page), caching as the path says."""
 
     hits: dict[str, int] = {}
 
     def do_GET(self) -> None:
         """``/public…`` is public for a minute, ``/cookie…`` sets a cookie, the rest no-store."""
         Upstream.hits[self.path] = Upstream.hits.get(self.path, 0) + 1
-        body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+        # Headers as JSON, padded past nginx's gzip_min_length.
+        body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode() + b" " * 1024
         self.send_response(200)
         if self.path.startswith("/public"):
             self.send_header("Cache-Control", "public, max-age=60")
@@ -48,7 +50,8 @@ class Upstream(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
         if self.path.startswith("/public/cookie"):
             self.send_header("Set-Cookie", "portal=abc; HttpOnly")
-        self.send_header("Content-Type", "application/json")
+        api = self.path.startswith("/api/")
+        self.send_header("Content-Type", "application/json" if api else "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -265,3 +268,13 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     ]
     assert checked.returncode == 0 or not problems, checked.stderr
     assert sys.executable  # the venv the units point to is this one
+
+
+def test_css_and_the_api_are_compressed_but_pages_with_tokens_are_not(site: int) -> None:
+    gzip = {"Accept-Encoding": "gzip"}
+    css = fetch(site, "/static/css/portal.css", gzip)
+    api = fetch(site, "/api/hsds/services?" + "x" * 600, gzip)
+    page = fetch(site, "/de/request/?" + "x" * 600, gzip)
+    assert css.headers["Content-Encoding"] == "gzip"
+    assert api.headers["Content-Encoding"] == "gzip"
+    assert page.headers.get("Content-Encoding") is None
