@@ -447,6 +447,7 @@ class Timeline:
     started: float = field(default_factory=time.monotonic)
     events: list[tuple[float, str]] = field(default_factory=list)
     outage_end: float = 0.0
+    outage_end_wall: float = 0.0
     worker_killed_at: float = 0.0
 
     def note(self, what: str) -> None:
@@ -462,7 +463,9 @@ def disturb(
     clients: list[Any],
     timeline: Timeline,
 ) -> None:
-    """The mail outage and the two crashes, spread over the load."""
+    """The mail outage (from 15 % of the residents), a delivery worker killed while it works
+    off the outage's backlog, and an app server killed at 40 % of the residents (or once the
+    rest is done, should the load be over by then)."""
 
     def progress() -> float:
         finished = not any(client.is_alive() for client in clients)
@@ -473,24 +476,38 @@ def disturb(
     sink.stop()
     timeline.note(f"SMTP server gone (port closed) for {OUTAGE_SECONDS:.0f} s")
     outage_ends = time.monotonic() + OUTAGE_SECONDS
-    killed_app = False
-    while time.monotonic() < outage_ends:
-        if not killed_app and progress() >= 0.30:
+    app_killed = worker_killed = False
+    while not (app_killed and worker_killed):
+        now = time.monotonic()
+        if timeline.outage_end == 0.0 and now >= outage_ends:
+            sink.start()
+            timeline.outage_end, timeline.outage_end_wall = time.monotonic(), time.time()
+            timeline.note("SMTP server back")
+        if not app_killed and progress() >= 0.40:
             kill_app_server(processes, app_ports, timeline)
-            killed_app = True
+            app_killed = True
+        if not worker_killed and timeline.outage_end and busy_sending(sink, timeline, now):
+            kill_worker(processes, sink, timeline)
+            worker_killed = True
         time.sleep(0.2)
-    sink.start()
-    timeline.outage_end = time.monotonic()
-    timeline.note("SMTP server back")
-    if not killed_app:
-        while progress() < 0.45:
-            time.sleep(0.2)
-        kill_app_server(processes, app_ports, timeline)
-    # Kill a worker while it is busy with the backlog the outage left.
-    time.sleep(max(0.0, timeline.outage_end + 4 - time.monotonic()))
+
+
+def busy_sending(sink: Sink, timeline: Timeline, now: float) -> bool:
+    """The workers are working off the outage's backlog (or two minutes have passed)."""
+    recorder = sink.recorder
+    with recorder.lock:
+        since_back = sum(1 for r in recorder.received[-50:] if r.at > timeline.outage_end)
+        talking = bool(recorder.live)
+    return (talking and since_back >= 20) or now > timeline.outage_end + 120
+
+
+def kill_worker(processes: Processes, sink: Sink, timeline: Timeline) -> None:
+    """Crash delivery worker 1 and start it again."""
     timeline.worker_killed_at = time.monotonic()
+    with sink.recorder.lock:
+        talking = len(sink.recorder.live)
     processes.kill("worker-1")
-    timeline.note("delivery worker 1 killed (SIGKILL)")
+    timeline.note(f"delivery worker 1 killed (SIGKILL; SMTP connections open then: {talking})")
     time.sleep(1)
     processes.restart("worker-1")
     timeline.note("delivery worker 1 restarted")
@@ -653,6 +670,20 @@ def drain(database: Database, sink: Sink) -> float:
     return time.monotonic() - started
 
 
+def backlog_seconds(database: Database, sink: Sink, timeline: Timeline) -> float:
+    """Seconds from the SMTP server's return until the last email queued before it arrived."""
+    import datetime
+
+    back = datetime.datetime.fromtimestamp(timeline.outage_end_wall, datetime.UTC)
+    queued_before = set()
+    for message_id, created in database.rows("SELECT message_id, created_at FROM outbox_message"):
+        created = created if created.tzinfo else created.replace(tzinfo=datetime.UTC)
+        if created <= back:
+            queued_before.add(str(message_id).strip().strip("<>"))
+    arrivals = [r.at for r in sink.recorder.received if r.message_id in queued_before]
+    return max(arrivals, default=timeline.outage_end) - timeline.outage_end
+
+
 def mail_outcome(database: Database, sink: Sink, timeline: Timeline) -> Mail:
     """Compare the outbox with what the SMTP server received."""
     queued = {
@@ -745,8 +776,8 @@ def report(
     print(
         f"emails: {len(mail.queued)} queued, {sum(mail.arrived.values())} arrived, "
         f"{len(missing)} missing, {len(duplicates)} duplicated, {len(unsent)} not sent; "
-        f"outbox drained {drain_seconds:.1f} s after the load, "
-        f"{after_outage:.1f} s after the SMTP server came back"
+        f"what was queued before the SMTP server came back arrived {after_outage:.1f} s after "
+        f"it; the outbox was empty {drain_seconds:.1f} s after the load"
     )
     for message_id in mail.explained:
         print(
@@ -815,7 +846,7 @@ def main() -> int:
         chaos.join()
         limited = rate_limited_address(https_port, cafile)
         drain_seconds = drain(database, sink)
-        after_outage = time.monotonic() - timeline.outage_end
+        after_outage = backlog_seconds(database, sink, timeline)
         stored = [row[0] for row in database.rows("SELECT reference FROM help_request")]
         served = servers_that_answered(
             folder / "nginx" / "access.log", RATE_LIMIT_ADDRESS, "/de/request/check"
