@@ -15,7 +15,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -266,8 +265,8 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
         # Users and the env file belong to the installed machine, not to this checkout.
         if "/etc/soziales-duo" not in line and "soziales-duo" not in line.split(":", 1)[-1]
     ]
-    assert checked.returncode == 0 or not problems, checked.stderr
-    assert sys.executable  # the venv the units point to is this one
+    # systemd only warns about a directive it cannot parse (and ignores it): any line counts.
+    assert checked.returncode == 0 and not problems, checked.stderr
 
 
 def test_css_and_the_api_are_compressed_but_pages_with_tokens_are_not(site: int) -> None:
