@@ -9,13 +9,14 @@ INSTANCE := instance
 export PORTAL_INSTANCE_PATH ?= $(CURDIR)/$(INSTANCE)
 
 .PHONY: help venv system-deps qa-deps translations extract update-catalogs compile check-translations \
-        db run test test-postgres lint bench lock audit clean
+        db run test test-postgres lint bench bench-scale lock audit clean
 
 help:
 	@echo "make run    serve the portal at http://127.0.0.1:5000 with demo data and a mail catcher"
 	@echo "make test   install what the tests need and run the whole suite"
 	@echo "make lint   ruff, mypy and the import contracts (.importlinter)"
 	@echo "make bench  benchmarks: submissions against a slow mail server, booking, catalogue search"
+	@echo "make bench-scale  deploy/ for real: nginx, two app servers, two workers, a mail outage, crashes"
 	@echo "make translations  extract, update and compile the message catalogs"
 	@echo "make lock   pin every production dependency with hashes into requirements.lock"
 	@echo "make audit  pip-audit over requirements.lock (exit 1: a vulnerability; 2: packages left unchecked)"
@@ -34,8 +35,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed
 
 # Debian packages: gettext tools, Chromium for browser tests, Java for the Nu Html Checker,
-# Dovecot for the IMAP tests and Redis for the shared rate limits (the tests start their own
-# instances; no system service is used).
+# Dovecot for the IMAP tests, Redis for the shared rate limits and nginx for the deploy/ checks
+# (the tests start their own instances; no system service is used).
 system-deps:
 	@missing=""; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
@@ -45,6 +46,7 @@ system-deps:
 	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
 	[ -x /usr/lib/dovecot/imap ] || missing="$$missing dovecot-imapd"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -108,6 +110,15 @@ bench: venv compile
 	$(BIN)/python scripts/bench_submit.py
 	$(BIN)/python scripts/bench_catalogue.py
 	$(BIN)/python scripts/bench_booking.py
+
+# deploy/ run for real on this machine: nginx (Debian's package, installed when missing) in front
+# of two app servers and two delivery workers on PostgreSQL at 127.0.0.1:5432, rate limits in
+# Redis at 127.0.0.1:6379 (BENCH_POSTGRES_URL, BENCH_REDIS_URL to point elsewhere).
+bench-scale: venv compile
+	@[ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; }
+	$(BIN)/python scripts/bench_scale.py
 
 # Production pins with hashes, from PyPI only (the machine's pip configuration is left out, so no
 # local wheel or mirror ends up in the hashes). Install with: pip install --require-hashes -r requirements.lock

@@ -165,55 +165,104 @@ def _envelope_from(message: OutboxMessage, settings: Settings) -> str | None:
 
 
 def deliver_due(app: Flask, batch: int = 20) -> RunResult:
-    """Claim the due messages, send each, record the outcome; returns the counts.
+    """Deliver up to ``batch`` due messages, one claim at a time; returns the counts.
 
-    No database transaction is open while the SMTP server is talking, so a slow mail
-    server never holds a lock that a resident's submission would wait for.
+    Each message is claimed just before it is sent, so a worker that dies leaves at most the
+    one it was sending. On PostgreSQL the claim is a row lock held while the SMTP server
+    talks (:func:`outbox.lock_next_due`): nothing else waits for that row, and a dead worker's
+    message is free again at once. On SQLite a transaction would lock the whole file, so
+    there the claim is committed first and expires after :data:`outbox.CLAIM_SECONDS`.
+
+    A worker killed after the SMTP server accepted a message but before the database
+    recorded it leaves it due: it is sent again with the same Message-ID. No protocol lets
+    an SMTP server and a database commit together, so that window is narrowed, not closed.
     """
     settings = settings_of(app)
     database = get_db(app)
     result = RunResult()
-    with database.session() as session:
-        ids = outbox.claim_due(session, limit=batch)
-    if not ids:
-        return result
     socket.setdefaulttimeout(settings.mail_timeout)
-    connection: Any = None
+    sender = _Sender(settings)
+    locking = database.engine.dialect.name == "postgresql"
     with app.app_context():
-        for message_id in ids:
-            with database.session() as session:
-                message = session.get(OutboxMessage, message_id)
-            if message is None or message.status != "sending":
-                continue
-            try:
-                if connection is None:
-                    connection = mail.connect().__enter__()
-                connection.send(
-                    _build(message, settings), envelope_from=_envelope_from(message, settings)
-                )
-            except Exception as error:
-                _close(connection)
-                connection = None
-                _record_failure(database, message_id, error, settings.outbox_max_attempts, result)
-                continue
-            with database.session() as session:
-                outbox.mark_sent(session, session.get_one(OutboxMessage, message_id))
-            metrics.DELIVERED.inc()
-            result.sent += 1
-        _close(connection)
+        try:
+            for _ in range(batch):
+                next_one = _deliver_locked if locking else _deliver_claimed
+                if not next_one(database, sender, result):
+                    break
+        finally:
+            sender.close()
     return result
 
 
-def _record_failure(
-    database: Any, message_id: int, error: Exception, max_attempts: int, result: RunResult
-) -> None:
+class _Sender:
+    """One SMTP connection, opened on first use and reopened after a failure."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.connection: Any = None
+
+    def send(self, message: OutboxMessage) -> Exception | None:
+        """Send ``message``; the error that stopped it, or ``None`` once the server took it."""
+        try:
+            if self.connection is None:
+                self.connection = mail.connect().__enter__()
+            self.connection.send(
+                _build(message, self.settings),
+                envelope_from=_envelope_from(message, self.settings),
+            )
+        except Exception as error:
+            self.close()
+            return error
+        return None
+
+    def close(self) -> None:
+        """Say goodbye to the server, if connected."""
+        _close(self.connection)
+        self.connection = None
+
+
+def _deliver_locked(database: Any, sender: _Sender, result: RunResult) -> bool:
+    """PostgreSQL: lock the next due message, send it and record it in one transaction."""
     with database.session() as session:
-        message = session.get_one(OutboxMessage, message_id)
-        outbox.mark_failed(
-            session, message, type(error).__name__, _is_permanent(error), max_attempts
-        )
-        failed = message.status == "failed"
-    log.warning("outbox message %s not delivered: %s", message_id, type(error).__name__)
+        message = outbox.lock_next_due(session)
+        if message is None:
+            return False
+        _record(session, message, sender.send(message), sender.settings, result)
+    return True
+
+
+def _deliver_claimed(database: Any, sender: _Sender, result: RunResult) -> bool:
+    """SQLite: commit a claim on the next due message, send it, then record the outcome."""
+    with database.session() as session:
+        ids = outbox.claim_due(session, limit=1)
+    if not ids:
+        return False
+    with database.session() as session:
+        message = session.get_one(OutboxMessage, ids[0])
+    error = sender.send(message)
+    with database.session() as session:
+        _record(session, session.get_one(OutboxMessage, ids[0]), error, sender.settings, result)
+    return True
+
+
+def _record(
+    session: Any,
+    message: OutboxMessage,
+    error: Exception | None,
+    settings: Settings,
+    result: RunResult,
+) -> None:
+    """Mark ``message`` sent, or count a failed attempt (retry later or give up)."""
+    if error is None:
+        outbox.mark_sent(session, message)
+        metrics.DELIVERED.inc()
+        result.sent += 1
+        return
+    outbox.mark_failed(
+        session, message, type(error).__name__, _is_permanent(error), settings.outbox_max_attempts
+    )
+    log.warning("outbox message %s not delivered: %s", message.id, type(error).__name__)
+    failed = message.status == "failed"
     metrics.DELIVERY_FAILURES.labels("failed" if failed else "retry").inc()
     if failed:
         result.failed += 1

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage, utcnow
@@ -87,6 +87,20 @@ def claim_due(session: Session, limit: int = 20, now: datetime | None = None) ->
             .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
         )
     return ids
+
+
+def lock_next_due(session: Session, now: datetime | None = None) -> OutboxMessage | None:
+    """PostgreSQL: claim the next due message by locking its row until this transaction ends.
+
+    The caller sends the message and records the outcome in the same transaction. The row
+    lock is the claim: other workers skip the row (``SKIP LOCKED``), and when this worker dies,
+    even by SIGKILL, PostgreSQL ends its transaction with the connection and the message is
+    due again at once, not after a claim expired. The session gives up after
+    :data:`CLAIM_SECONDS` without a word from the worker (a machine that vanished), like a claim.
+    """
+    session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{CLAIM_SECONDS}s'"))
+    ids = claim_due(session, limit=1, now=now)
+    return session.get_one(OutboxMessage, ids[0]) if ids else None
 
 
 def drop_content(message: OutboxMessage) -> None:

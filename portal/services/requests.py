@@ -102,11 +102,13 @@ def submit_draft(
     response_days: int,
     urgent_response_days: int,
     privacy_version: str = "",
+    status_token: str = "",
 ) -> Submission:
     """Turn a complete draft into a request, once; a second submit returns the first request.
 
     The consent given on the check page is recorded with the time and ``privacy_version``,
-    the version of the privacy notice the requester agreed to.
+    the version of the privacy notice the requester agreed to. ``status_token`` is the
+    private link's token (a new random one when empty).
 
     The draft's key hash is unique on ``help_request``, so two submissions of one draft that
     race each other cannot both insert: the loser finds the winner's request.
@@ -122,7 +124,7 @@ def submit_draft(
     if town is None:
         raise DraftIncomplete("town")
     now = utcnow()
-    token = new_token()
+    token = status_token or new_token()
     home = answers.home_visit
     request = HelpRequest(
         reference=next_reference(session, now.astimezone(BERLIN).year),

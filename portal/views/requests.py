@@ -23,6 +23,7 @@ from ..services import (
     messages,
     receipts,
     requests,
+    tokens,
     towns,
 )
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
@@ -73,6 +74,17 @@ def _summary(answers: requests.RequestAnswers) -> dict[str, Any]:
     }
 
 
+def _status_token() -> str:
+    """The private link's token of the draft in this browser's session.
+
+    It is computed from the draft's key, so a browser whose confirmation never arrived (the
+    app server died after storing the request) is shown the same link when it sends again.
+    """
+    return tokens.derived_token(
+        current_settings().secret_key, "request-status", str(session.get(SESSION_DRAFT, ""))
+    )
+
+
 def _submit(draft: RequestDraft) -> Response:
     settings = current_settings()
     try:
@@ -83,11 +95,13 @@ def _submit(draft: RequestDraft) -> Response:
             response_days=settings.response_days,
             urgent_response_days=settings.urgent_response_days,
             privacy_version=settings.privacy_notice_version,
+            status_token=_status_token(),
         )
     except DraftIncomplete as exc:
         return redirect(FLOW.answer_url(exc.answer))
     if not submission.created:
-        # A parallel click already sent it; leave the cookie that click set untouched.
+        # A parallel click already sent it; the confirmation is this browser's all the same.
+        _remember_submitted(submission.request)
         return redirect(url_for("request.done"))
     # The receipt is stored with the request, in the same transaction: both or neither.
     receipts.issue(db.session(), submission.request, settings.retention_days_receipt)
@@ -104,7 +118,21 @@ def _submit(draft: RequestDraft) -> Response:
 
 
 def _submitted_from(draft: RequestDraft) -> object | None:
-    return requests.submitted_from(db.session(), draft)
+    """The request this browser's draft became, remembered in the session for the confirmation.
+
+    A resident whose answer to "send" never arrived (a crashed app server, a lost connection)
+    presses the button again: no second request, and the confirmation with its reference.
+    """
+    found = requests.submitted_from(db.session(), draft)
+    if found is not None and session.get(SESSION_SUBMITTED, {}).get("id") != found.id:
+        _remember_submitted(found)
+    return found
+
+
+def _remember_submitted(found: HelpRequest) -> None:
+    """Let the confirmation pages show ``found``, the request of the draft in the session."""
+    session[SESSION_SUBMITTED] = {"id": found.id, "token": _status_token()}
+    session.pop(SESSION_DRAFT, None)
 
 
 FLOW = Flow(

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
@@ -10,7 +20,7 @@ from portal.db import get_db
 from portal.models import OutboxMessage, utcnow
 from portal.services import outbox
 from portal.tools import mailcatcher
-from tests.conftest import answer_all, deliver, submit
+from tests.conftest import Mailbox, answer_all, deliver, submit
 
 
 def _make_due(app: Flask) -> None:
@@ -91,3 +101,71 @@ def test_backoff_grows_and_stays_bounded() -> None:
     later = [outbox.backoff_seconds(6) for _ in range(50)]
     assert max(first) <= 30 < min(later)
     assert max(outbox.backoff_seconds(40) for _ in range(50)) <= outbox.MAX_BACKOFF_SECONDS
+
+
+class HangingSmtp:
+    """An SMTP server that greets and then never answers: a send that hangs mid-conversation."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.talking = threading.Event()
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _address = self.listener.accept()
+                self.connections.append(connection)
+                connection.sendall(b"220 hanging.test ESMTP\r\n")
+                if connection.recv(1024):  # EHLO arrived: the worker is mid-send
+                    self.talking.set()
+
+    def close(self) -> None:
+        for connection in [*self.connections, self.listener]:
+            connection.close()
+
+
+@pytest.mark.full_database
+def test_a_message_whose_worker_was_killed_mid_send_goes_out_at_once_on_postgresql(
+    app: Flask, client: FlaskClient, mailbox: Mailbox, app_config: dict[str, Any]
+) -> None:
+    if get_db(app).engine.dialect.name != "postgresql":
+        pytest.skip("several workers run on PostgreSQL only")
+    answer_all(client)
+    submit(client)
+    hanging = HangingSmtp()
+    env = {
+        **os.environ,
+        "PORTAL_INSTANCE_PATH": app_config["instance_path"],
+        "PORTAL_SECRET_KEY": app_config["secret_key"],
+        "PORTAL_DATABASE_URL": app_config["database_url"],
+        "PORTAL_PUBLIC_URL": app_config["public_url"],
+        "PORTAL_MAIL_PORT": str(hanging.port),
+        "PORTAL_MAIL_TIMEOUT": "120",
+    }
+    flask = Path(sys.executable).parent / "flask"
+    worker = subprocess.Popen(
+        [str(flask), "--app", "portal", "outbox", "work"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # A busy machine may take a while to start the worker; it must not die meanwhile.
+        while not hanging.talking.wait(1):
+            assert worker.poll() is None, "the worker stopped before reaching the SMTP server"
+    finally:
+        worker.kill()  # SIGKILL: no goodbye, no cleanup
+        worker.wait()
+        hanging.close()
+    # The other worker does not wait for a claim to expire: every email (the request's two,
+    # and the digest the killed worker queued at its start) goes out now, once.
+    sent = deliver(app).sent
+    assert deliver(app).sent == 0
+    with get_db(app).session() as session:
+        statuses = session.scalars(select(OutboxMessage.status)).all()
+    assert sent == len(statuses) >= 2 and set(statuses) == {"sent"}
+    ids = [message["Message-ID"] for message in mailbox.messages]
+    assert len(ids) == sent == len(set(ids))

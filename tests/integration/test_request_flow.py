@@ -109,6 +109,33 @@ def test_a_double_submit_creates_one_request(app: Flask, client: FlaskClient) ->
     assert _count(app, OutboxMessage) == 2
 
 
+def test_a_resident_whose_confirmation_was_lost_sends_again_and_sees_the_same_request(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The app server stored the request and died before answering: the browser kept its old
+    cookie, and the resident presses "send" again."""
+    answer_all(client)
+    token_page = client.get("/de/request/check").get_data(as_text=True)
+    token = match_in(r'name="csrf_token" type="hidden" value="([^"]+)"', token_page).group(1)
+    cookie = client.get_cookie("portal")
+    assert cookie is not None
+    client.post("/de/request/check", data={"consent": "y", "csrf_token": token})
+    first = client.get("/de/request/done").get_data(as_text=True)
+    reference = match_in(r"SD-\d{4}-\d{5}", first).group(0)
+    status_link = match_in(r'class="status-link">([^<]+)<', first).group(1)
+    client.set_cookie("portal", cookie.value)  # the answer that carried the new cookie was lost
+    again = client.post("/de/request/check", data={"consent": "y", "csrf_token": token})
+    assert again.headers["Location"].endswith("/de/request/done")
+    shown = client.get("/de/request/done").get_data(as_text=True)
+    assert match_in(r"SD-\d{4}-\d{5}", shown).group(0) == reference
+    assert match_in(r'class="status-link">([^<]+)<', shown).group(1) == status_link
+    assert _count(app, HelpRequest) == 1
+    assert _count(app, OutboxMessage) == 2
+    # The private link shown the second time opens the request.
+    opened = client.get(status_link.replace("http://portal.test", ""), follow_redirects=True)
+    assert reference in opened.get_data(as_text=True)
+
+
 @pytest.mark.full_database
 def test_parallel_submits_of_one_draft_create_one_request(app: Flask) -> None:
     with get_db(app).session() as session:
