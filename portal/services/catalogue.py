@@ -8,7 +8,7 @@ from typing import Generic, Protocol, TypeVar
 
 from babel import Locale
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from ..models import (
     Location,
@@ -96,15 +96,11 @@ def service_by_id(session: Session, service_id: str) -> Service | None:
 def services_by_ids(session: Session, ids: Sequence[str], brief: bool = False) -> list[Service]:
     """Services in the order of ``ids`` (search results keep their ranking).
 
-    ``brief`` loads only what a list of results shows (names, descriptions, provider).
+    ``brief`` loads only the texts, what an HSDS record without nested records shows.
     """
     statement = select(Service).where(Service.id.in_(ids))
     if brief:
-        statement = statement.options(
-            lazyload("*"),
-            selectinload(Service.texts),
-            joinedload(Service.organization).selectinload(Organization.texts),
-        )
+        statement = statement.options(lazyload("*"), selectinload(Service.texts))
     found = {s.id: s for s in session.scalars(statement)}
     return [found[i] for i in ids if i in found]
 
