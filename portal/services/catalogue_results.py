@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..models import OrganizationText, Service, ServiceText
 from . import content
-from .catalogue import in_language
+from .catalogue import has_demo, in_language
 from .catalogue_search import Filters, ResultPage, query_terms, search
 from .search_cache import ResultCache
 
@@ -164,3 +164,9 @@ def summary_page(
     found = cache.get_or_compute(key, compute)
     assert isinstance(found, SummaryPage)
     return found
+
+
+def shows_demo(session: Session, cache: ResultCache[object]) -> bool:
+    """:func:`.catalogue.has_demo`, asked once per revision (PostgreSQL scans every service)."""
+    key = ("demo", content.current(session).tag)
+    return cache.get_or_compute(key, lambda: has_demo(session)) is True

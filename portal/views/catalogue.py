@@ -116,7 +116,7 @@ def index() -> str:
         results=found.results if found else None,
         services=found.services if found else [],
         counts=counts,
-        has_demo=catalogue.has_demo(db.session()),
+        has_demo=catalogue_results.shows_demo(db.session(), search_cache()),
         page_url=_page_url,
         request_topic=catalogue.REQUEST_TOPIC,
     )
