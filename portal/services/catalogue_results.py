@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..models import OrganizationText, Service, ServiceText
 from . import content
 from .catalogue import has_demo, in_language
-from .catalogue_search import Filters, ResultPage, query_terms, search
+from .catalogue_search import Filters, ResultPage, count_listed, query_terms, search
 from .search_cache import ResultCache
 
 # A list shows at most 220 characters of a description (templates/catalogue/index.html); the
@@ -121,11 +121,29 @@ def summaries(session: Session, ids: Sequence[str], lang: str) -> list[ServiceSu
     return found
 
 
-def _key(
-    session: Session, kind: str, lang: str, query: str, filters: Filters | None, page: int
-) -> tuple[object, ...]:
+def _key(session: Session, lang: str, query: str, filters: Filters | None) -> tuple[object, ...]:
     revision = content.current(session).tag
-    return (kind, revision, lang, tuple(query_terms(query)), filters or Filters(), max(1, page))
+    return (revision, lang, tuple(query_terms(query)), filters or Filters())
+
+
+def _search(
+    session: Session,
+    cache: ResultCache[object],
+    key: tuple[object, ...],
+    lang: str,
+    query: str,
+    filters: Filters | None,
+    page: int,
+    per_page: int,
+) -> ResultPage:
+    listed = None
+    if not key[2]:  # no words: a listing, whose count is the same on every page
+        counted = cache.get_or_compute(
+            ("listed", *key), lambda: count_listed(session, lang, filters)
+        )
+        assert isinstance(counted, int)
+        listed = counted
+    return search(session, lang, query, filters, page, per_page, listed)
 
 
 def ranked(
@@ -138,8 +156,11 @@ def ranked(
     per_page: int = 10,
 ) -> ResultPage:
     """:func:`.catalogue_search.search`, answered from ``cache`` when it was asked before."""
-    key = (*_key(session, "ranked", lang, query, filters, page), per_page)
-    found = cache.get_or_compute(key, lambda: search(session, lang, query, filters, page, per_page))
+    key = _key(session, lang, query, filters)
+    found = cache.get_or_compute(
+        ("ranked", *key, max(1, page), per_page),
+        lambda: _search(session, cache, key, lang, query, filters, page, per_page),
+    )
     assert isinstance(found, ResultPage)
     return found
 
@@ -155,13 +176,13 @@ def summary_page(
     per_page: int = 10,
 ) -> SummaryPage:
     """A page of results searched in ``lang``, shown in ``display_lang``, cached like :func:`ranked`."""
-    key = (*_key(session, "summary", lang, query, filters, page), per_page, display_lang)
+    key = _key(session, lang, query, filters)
 
     def compute() -> SummaryPage:
-        results = search(session, lang, query, filters, page, per_page)
+        results = _search(session, cache, key, lang, query, filters, page, per_page)
         return SummaryPage(results, summaries(session, results.service_ids, display_lang))
 
-    found = cache.get_or_compute(key, compute)
+    found = cache.get_or_compute(("summary", *key, max(1, page), per_page, display_lang), compute)
     assert isinstance(found, SummaryPage)
     return found
 

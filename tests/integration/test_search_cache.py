@@ -106,3 +106,19 @@ def test_the_cache_holds_no_more_pages_than_configured(app_config: dict[str, Any
         assert TRANSPORT in _results(client, "/de/catalogue/?q=Fahrdienst")
     finally:
         get_db(application).engine.dispose()
+
+
+def test_a_listing_counts_once_and_every_page_says_the_same_total(
+    app: Flask, client: FlaskClient
+) -> None:
+    catalogue_data.load(app)
+
+    def total(page: int) -> int:
+        answer = client.get(f"/api/hsds/services?per_page=1&page={page}").get_json()
+        assert answer["size"] == (1 if page <= 4 else 0)
+        return int(answer["total_items"])
+
+    assert [total(page) for page in (1, 2, 5)] == [4, 4, 4]
+    with app.app_context(), get_db(app).session() as session:
+        session.execute(update(Service).where(Service.id == CARE).values(status="defunct"))
+    assert [total(page) for page in (1, 3)] == [3, 3]
