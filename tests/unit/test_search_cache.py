@@ -1,9 +1,14 @@
-"""The cache of search results is bounded and forgets the least recently used page first."""
+"""The cache of search results is bounded, forgets the least recently used page first, and
+its size is a setting."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+import pytest
+
+from portal.config import ConfigError, load_settings
 from portal.services.search_cache import ResultCache
 
 
@@ -52,3 +57,11 @@ def test_threads_filling_it_at_once_never_pass_its_size() -> None:
     for thread in threads:
         thread.join()
     assert len(cache) == 50
+
+
+def test_a_negative_size_stops_the_start_and_the_environment_sets_it(tmp_path: Path) -> None:
+    environ = {"PORTAL_DEBUG": "1", "PORTAL_SEARCH_CACHE_ENTRIES": "-1"}
+    with pytest.raises(ConfigError, match="PORTAL_SEARCH_CACHE_ENTRIES must not be negative"):
+        load_settings(tmp_path, environ=environ)
+    environ["PORTAL_SEARCH_CACHE_ENTRIES"] = "0"
+    assert load_settings(tmp_path, environ=environ).search_cache_entries == 0
