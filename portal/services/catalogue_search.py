@@ -161,9 +161,18 @@ def _matching(
     query = func.to_tsquery(
         literal_column("'simple'"), (" & " if every else " | ").join(f"{t}:*" for t in terms)
     )
-    return statement.where(PG_DOCUMENT.op("@@")(query)).order_by(
-        func.ts_rank(PG_DOCUMENT, query).desc(), document.c.title
+    # Ranked in a materialised CTE of narrow rows: ranking after the window count made
+    # PostgreSQL carry every match's tsvector through it, which spilled to disk for a broad
+    # word (10,000 matches: 30–50 % slower).
+    ranked = (
+        statement.where(PG_DOCUMENT.op("@@")(query))
+        .add_columns(
+            func.ts_rank(PG_DOCUMENT, query).label("rank"), document.c.title.label("title")
+        )
+        .cte("ranked")
+        .prefix_with("MATERIALIZED")
     )
+    return select(ranked.c.service_id).order_by(ranked.c.rank.desc(), ranked.c.title)
 
 
 def _page(
