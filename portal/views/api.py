@@ -147,7 +147,7 @@ def services() -> Response:
         page,
         per_page,
     )
-    found = catalogue.services_by_ids(db.session(), result.service_ids, brief=not full)
+    found = catalogue.services_by_ids(db.session(), result.service_ids, None if full else lang)
     names = _term_names(lang)
     return _page(
         [hsds.service_record(s, lang, names, full=full) for s in found],
