@@ -96,6 +96,8 @@ class Settings:
     booking_horizon_days: int = 56
     booking_lead_minutes: int = 120
     booking_page_days: int = 14
+    # Pages of catalogue search results each app process keeps (least recently used leave).
+    search_cache_entries: int = 1000
     # Retention: what the privacy notice promises, and what ``retention purge`` deletes.
     retention_days_request: int = 90
     retention_days_unclosed: int = 365
@@ -344,6 +346,8 @@ def validate(settings: Settings) -> None:
         )
     if settings.booking_page_days < 1:
         raise ConfigError("PORTAL_BOOKING_PAGE_DAYS must be at least 1.")
+    if settings.search_cache_entries < 0:
+        raise ConfigError("PORTAL_SEARCH_CACHE_ENTRIES must not be negative (0 turns it off).")
     if not 0 <= settings.digest_hour <= 23:
         raise ConfigError("PORTAL_DIGEST_HOUR must be an hour from 0 to 23.")
     _validate_retention(settings)

@@ -9,6 +9,9 @@ from ..mail import bookings as booking_mail
 from ..models import HelpRequest, utcnow
 from ..services import audit, bookings, retention
 from ..services import requests as request_service
+from ..services.search_cache import ResultCache
+
+SEARCH_CACHE = "portal.search_cache"
 
 
 def erase_at_residents_wish(found: HelpRequest) -> None:
@@ -28,6 +31,15 @@ def erase_at_residents_wish(found: HelpRequest) -> None:
 def current_settings() -> Settings:
     """The typed settings of the running app."""
     return settings_of(current_app)
+
+
+def search_cache() -> ResultCache[object]:
+    """The running app's cache of search results (one per process, made on first use)."""
+    cache: ResultCache[object] | None = current_app.extensions.get(SEARCH_CACHE)
+    if cache is None:
+        made: ResultCache[object] = ResultCache(current_settings().search_cache_entries)
+        cache = current_app.extensions.setdefault(SEARCH_CACHE, made)
+    return cache
 
 
 def may_confirm_to(address: str) -> bool:

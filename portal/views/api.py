@@ -15,7 +15,8 @@ from .. import db, labels
 from ..forms.base import parse_number
 from ..i18n import CONTENT_LANGUAGES, DEFAULT_LOCALE, catalog_of
 from ..models import Organization
-from ..services import catalogue, catalogue_search, hsds
+from ..services import catalogue, catalogue_results, catalogue_search, hsds
+from . import search_cache
 
 bp = Blueprint("api", __name__, url_prefix="/api/hsds")
 
@@ -137,10 +138,16 @@ def services() -> Response:
         organization_id=request.args.get("organization_id") or None,
         modified_after=_modified_after(),
     )
-    result = catalogue_search.search(
-        db.session(), lang, request.args.get("search", "")[:200], filters, page, per_page
+    result = catalogue_results.ranked(
+        db.session(),
+        search_cache(),
+        lang,
+        request.args.get("search", "")[:200],
+        filters,
+        page,
+        per_page,
     )
-    found = catalogue.services_by_ids(db.session(), result.service_ids)
+    found = catalogue.services_by_ids(db.session(), result.service_ids, None if full else lang)
     names = _term_names(lang)
     return _page(
         [hsds.service_record(s, lang, names, full=full) for s in found],

@@ -14,9 +14,10 @@ from .. import db, labels
 from ..forms.base import parse_number
 from ..forms.catalogue import SearchForm
 from ..i18n import current_locale
-from ..models import Schedule, Service
-from ..services import catalogue, catalogue_search, towns
+from ..models import Schedule
+from ..services import catalogue, catalogue_results, catalogue_search, towns
 from ..services.catalogue import WEEKDAYS, in_language
+from . import search_cache
 
 bp = Blueprint("catalogue", __name__, url_prefix="/<lang>/catalogue")
 
@@ -89,8 +90,7 @@ def index() -> str:
     form.validate()
     page = request.args.get("page", "1")
     page_number = parse_number(page, MAX_PAGE) or 1
-    results = None
-    services: list[Service] = []
+    found = None
     if searched:
         filters = catalogue_search.Filters(
             topic=form.topic.data or None,
@@ -98,22 +98,26 @@ def index() -> str:
             language=form.language.data or None,
         )
         query = "" if form.q.errors else (form.q.data or "")
-        results = catalogue_search.search(
-            db.session(), current_locale().html_lang, query, filters, page_number, PER_PAGE
+        found = catalogue_results.summary_page(
+            db.session(),
+            search_cache(),
+            current_locale().html_lang,
+            lang,
+            query,
+            filters,
+            page_number,
+            PER_PAGE,
         )
-        services = catalogue.services_by_ids(db.session(), results.service_ids, brief=True)
     counts = {} if searched else catalogue_search.counts_by_topic(db.session(), catalogue.TOPICS)
     return render_template(
         "catalogue/index.html",
         form=form,
         searched=searched,
-        results=results,
-        services=services,
+        results=found.results if found else None,
+        services=found.services if found else [],
         counts=counts,
-        has_demo=catalogue.has_demo(db.session()),
+        has_demo=catalogue_results.shows_demo(db.session(), search_cache()),
         page_url=_page_url,
-        in_language=in_language,
-        lang=lang,
         request_topic=catalogue.REQUEST_TOPIC,
     )
 
