@@ -128,6 +128,12 @@ class Settings:
     digest_hour: int = 7
     digest_send_empty: bool = False
     proxy_count: int = 0
+    # The page cache of pages that are the same for everyone: memory:// (each process its own,
+    # bounded by PAGE_CACHE_SIZE_MB), redis://… (shared by every app server), empty: off.
+    page_cache_uri: str = "memory://"
+    page_cache_size_mb: int = 32
+    # How often each process reads the content revision: an edit shows after at most this long.
+    page_cache_revision_seconds: float = 1.0
     # The town that runs the portal's technology for both (privacy notice), and the number
     # staff account emails give for questions.
     provider_name: str = "Stadt Verl"
@@ -357,6 +363,21 @@ def validate(settings: Settings) -> None:
     _validate_inbound(settings)
     _validate_abuse_limits(settings)
     _validate_keys(settings)
+    _validate_page_cache(settings)
+
+
+def _validate_page_cache(settings: Settings) -> None:
+    """The page cache needs a store it knows, some memory, and an interval that is not negative."""
+    uri = settings.page_cache_uri
+    if uri and not uri.startswith(("memory://", "redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            "PORTAL_PAGE_CACHE_URI must be memory://, a redis:// address, or empty (no cache)."
+        )
+    if settings.page_cache_size_mb < 1 or settings.page_cache_revision_seconds < 0:
+        raise ConfigError(
+            "PORTAL_PAGE_CACHE_SIZE_MB must be at least 1 and PORTAL_PAGE_CACHE_REVISION_SECONDS"
+            " must not be negative."
+        )
 
 
 def _validate_abuse_limits(settings: Settings) -> None:

@@ -179,7 +179,7 @@ def _storage(settings: Settings) -> Storage:
     return storage
 
 
-def _is_private(response: Response) -> bool:
+def is_private(response: Response) -> bool:
     """Pages with request data, a form (its CSRF token belongs to one visitor) or a search."""
     return (
         request.blueprint in PRIVATE_BLUEPRINTS
@@ -237,7 +237,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         if "Allow" in response.headers:
             allowed = {m.strip() for m in response.headers["Allow"].split(",")} & ALLOWED_METHODS
             response.headers["Allow"] = ", ".join(sorted(allowed))
-        if _is_private(response):
+        if is_private(response):
             response.headers["Cache-Control"] = "no-store"
         elif request.endpoint == "static":
             response.headers.setdefault("Cache-Control", "public, max-age=86400")
