@@ -105,11 +105,7 @@ class PageCacheMiddleware:
             environ["REQUEST_METHOD"] = method
             environ.update(conditions)
         headers: list[tuple[str, str]] = seen["headers"]
-        storable = (
-            environ.get(STORE_KEY)
-            and seen["status"].startswith("200")
-            and not any(name.lower() == "set-cookie" for name, _value in headers)
-        )
+        storable = environ.get(STORE_KEY) and _shareable(seen["status"], headers)
         if not storable and method == "GET":
             start_response(seen["status"], headers, seen["exc_info"])
             return body
@@ -120,6 +116,19 @@ class PageCacheMiddleware:
         entry = Entry(seen["status"], tuple(headers), data, str(environ[STORE_KEY]))
         self.store.put(key, entry)
         return serve(entry, environ, start_response)
+
+
+def _shareable(status: str, headers: list[tuple[str, str]]) -> bool:
+    """What Flask sent is fit to keep: a 200 that sets no cookie and allows shared caching."""
+    if not status.startswith("200"):
+        return False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "set-cookie":
+            return False
+        if lowered == "cache-control" and ("no-store" in value or "private" in value):
+            return False
+    return True
 
 
 def _read(body: Iterable[bytes]) -> bytes:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, flash
+from flask import Flask, flash, g
 from flask.testing import FlaskClient
 from sqlalchemy import event, select, text
 
@@ -250,6 +250,26 @@ def test_nothing_private_or_personal_is_kept(app: Flask, method: str, path: str)
         assert answer.headers.get("Cache-Control") != CACHE_CONTROL, path
         assert "ETag" not in answer.headers or path.startswith("/static/"), path
     assert kept(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "form_token"),
+    [
+        ("/de/catalogue/?q=Schulden", False),
+        ("/de/catalogue/?topic=care", False),
+        ("/de/impressum", True),
+    ],
+)
+def test_flask_never_marks_a_search_or_a_page_with_a_form_token(
+    app: Flask, path: str, form_token: bool
+) -> None:
+    with app.test_request_context(path):
+        if form_token:
+            g.csrf_token = "a-token-for-one-visitor"
+        response = app.make_response("<p>Seite</p>")
+        assert not cacheable(response, app.config["SESSION_COOKIE_NAME"])
+    with app.test_request_context("/de/impressum"):
+        assert cacheable(app.make_response("<p>Seite</p>"), app.config["SESSION_COOKIE_NAME"])
 
 
 def test_a_staff_page_after_sign_in_is_not_kept(app: Flask) -> None:
