@@ -13,7 +13,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db, i18n, labels, links, page_cache, security, sessions
+from . import db, i18n, labels, links, page_cache, security, sessions, static_files
 from .config import Settings, attach, load_settings, settings_of
 from .legal.contact import TownContact
 from .mail import delivery
@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app, ROOT / "translations")
     security.init_app(app, settings)
     sessions.init_app(app, settings)
+    static_files.init_app(app)
     page_cache.init_app(app, settings)  # wraps ProxyFix; the request log must wrap the cache
     delivery.init_app(app)
     register_blueprints(app)
