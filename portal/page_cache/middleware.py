@@ -53,6 +53,7 @@ class PageCacheMiddleware:
         self.clock = clock
         self.deployment = deployment
         self.cookie_names = cookie_names
+        self._prefix: tuple[Revision | None, str] = (None, "")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Serve from the cache, or let Flask answer (and keep the answer when allowed)."""
@@ -75,8 +76,12 @@ class PageCacheMiddleware:
 
     def key(self, environ: dict[str, Any], revision: Revision) -> str:
         """The cache key: deployment, revision, path and query string."""
+        known, prefix = self._prefix
+        if known is not revision:  # formatted once per revision, not per request
+            prefix = f"{self.deployment}:{revision.tag}:"
+            self._prefix = (revision, prefix)
         return (
-            f"{self.deployment}:{revision.tag}:{environ.get('SCRIPT_NAME', '')}"
+            f"{prefix}{environ.get('SCRIPT_NAME', '')}"
             f"{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
         )
 
