@@ -48,6 +48,21 @@ CACHEABLE_ENDPOINTS = frozenset(
         "api.taxonomy_term",
     }
 )
+# The query parameters the API reads. A page is kept only for an address whose parameters the
+# page reads (none for the HTML pages), so made-up query strings cannot fill the store.
+API_PARAMETERS = frozenset(
+    {
+        "lang",
+        "page",
+        "per_page",
+        "full",
+        "full_service",
+        "taxonomy_term_id",
+        "taxonomy_id",
+        "organization_id",
+        "modified_after",
+    }
+)
 # A browser keeps a page a minute without asking; a shared proxy (nginx in deploy/) half a
 # minute. Together with the revision interval that bounds how long an edit takes to show
 # (about 90 s at worst), while a crowd from a press release is answered by the proxy.
@@ -125,6 +140,7 @@ def cacheable(response: Response, cookie_name: str) -> bool:
     return (
         request.method in ("GET", "HEAD")
         and request.endpoint in CACHEABLE_ENDPOINTS
+        and _only_parameters_it_reads()
         and response.status_code == 200
         and not response.is_streamed
         and cookie_name not in request.cookies
@@ -139,6 +155,13 @@ def _aware(moment: datetime | None) -> datetime:
     if moment is None:
         return datetime.min.replace(tzinfo=UTC)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _only_parameters_it_reads() -> bool:
+    """No query string on a page; on the API only parameters it reads."""
+    if request.blueprint == "api":
+        return set(request.args) <= API_PARAMETERS
+    return not request.args
 
 
 def _session_touched(response: Response) -> bool:
