@@ -375,3 +375,20 @@ def test_two_gunicorn_workers_each_show_an_edit_after_the_bound(app: Flask, guni
     pages = [_get(gunicorn, "/de/")[2] for _ in range(20)]
     assert all(b"05246 666-6" in page and PHONE.encode() not in page for page in pages)
     assert b"05246 666-6" in _get(gunicorn, "/de/impressum")[2]
+
+
+def test_a_hit_names_the_endpoint_that_rendered_the_page_for_the_request_log(app: Flask) -> None:
+    seen: list[str | None] = []
+    inner = app.wsgi_app
+
+    def request_log(environ: dict[str, Any], start_response: Any) -> Any:
+        answer = inner(environ, start_response)
+        seen.append(environ.get("portal.endpoint"))
+        return answer
+
+    app.wsgi_app = request_log  # type: ignore[method-assign]
+    visitor = anonymous(app)
+    visitor.get("/de/impressum")
+    queries = QueryCounter(app)
+    visitor.get("/de/impressum")
+    assert queries.count == 0 and seen[-1] == "public.impressum"
