@@ -11,6 +11,7 @@ reaches the target of 0.5.
 
     .venv/bin/python scripts/bench_pages.py
     BENCH_PAGE_SECONDS=5 BENCH_PAGE_ROUNDS=5 …   # longer, for a quiet machine
+    BENCH_PAGE_ONLY="home,api services" …          # some of the pages (names as printed)
 
 The bare app (``bare`` below) is this module too: gunicorn imports it with ``--pythonpath``.
 """
@@ -197,7 +198,12 @@ def main() -> int:
             portal = f"http://127.0.0.1:{portal_port}"
             wait_for(portal + "/de/")
             service = _first_service(portal)
-            names = {path.replace(SERVICE, service): (n, c) for n, path, c in PAGES}
+            only = [n for n in os.environ.get("BENCH_PAGE_ONLY", "").split(",") if n]
+            names = {
+                path.replace(SERVICE, service): (n, c)
+                for n, path, c in PAGES
+                if not only or n in only
+            }
             pages_file = instance / "pages.json"
             pages_file.write_text(json.dumps(fetch_pages(portal, list(names))), "utf-8")
             bare_env = {**env, "BENCH_BARE_PAGES": str(pages_file)}
@@ -206,7 +212,7 @@ def main() -> int:
                 start_gunicorn(bare_port, bare_env, "bench_pages:bare", "--pythonpath", scripts)
             )
             bare_base = f"http://127.0.0.1:{bare_port}"
-            wait_for(bare_base + "/de/")
+            wait_for(bare_base + next(iter(names)))
             passed = report(measure(portal, bare_base, list(names)), names)
         finally:
             for server in servers:
