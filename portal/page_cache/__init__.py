@@ -100,8 +100,10 @@ def deployment_tag(settings: Settings, root: Path = ROOT) -> str:
 
 
 def _store(settings: Settings) -> Store | None:
+    """The configured store; none in debug mode, where templates change under the developer's
+    hands and must show at once."""
     uri = settings.page_cache_uri
-    if not uri:
+    if not uri or settings.debug:
         return None
     if uri.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(uri, f"{settings.rate_limit_key_prefix}:page:")

@@ -26,6 +26,7 @@ from portal import create_app
 from portal.db import get_db
 from portal.models import ServiceText, Town
 from portal.page_cache import CACHE_CONTROL, EXTENSION, PageCache, cacheable, revision
+from portal.page_cache.middleware import PageCacheMiddleware
 from portal.page_cache.store import MemoryStore
 from tests import catalogue_data
 from tests.catalogue_data import CARE
@@ -392,3 +393,12 @@ def test_a_hit_names_the_endpoint_that_rendered_the_page_for_the_request_log(app
     queries = QueryCounter(app)
     visitor.get("/de/impressum")
     assert queries.count == 0 and seen[-1] == "public.impressum"
+
+
+def test_in_debug_mode_pages_are_rendered_every_time(app_config: dict[str, Any]) -> None:
+    development = create_app({**app_config, "debug": True})
+    try:
+        assert cache_of(development).store is None
+        assert not isinstance(development.wsgi_app, PageCacheMiddleware)
+    finally:
+        get_db(development).engine.dispose()
