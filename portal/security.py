@@ -47,7 +47,10 @@ HEADERS = {
 # Pages that show what someone submitted must never be kept in a shared cache or history.
 PRIVATE_BLUEPRINTS = frozenset({"request", "booking", "staff", "receipt"})
 # A catalogue search names what someone looks for ("Schulden", "Sucht"): not for shared caches.
+# One topic alone (``?topic=care``) is a page of the catalogue like an offer's page, the same
+# for everyone (linked from the overview, in the sitemap); a search or any other filter is not.
 SEARCH_ENDPOINTS = frozenset({"catalogue.index"})
+TOPIC_PAGE_ARGUMENTS = frozenset({"topic"})
 # The only HTTP methods the portal answers; everything else (OPTIONS, PUT, TRACE …) gets a 405.
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 # What the ``Server`` header says: no product, no version.
@@ -184,7 +187,7 @@ def is_private(response: Response) -> bool:
     return (
         request.blueprint in PRIVATE_BLUEPRINTS
         or "csrf_token" in g
-        or bool(request.endpoint in SEARCH_ENDPOINTS and request.args)
+        or bool(request.endpoint in SEARCH_ENDPOINTS and set(request.args) - TOPIC_PAGE_ARGUMENTS)
         or response.status_code >= 400
     )
 

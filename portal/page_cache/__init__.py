@@ -21,7 +21,7 @@ from flask import Flask, Response, current_app, request, session
 from .. import security
 from ..config import Settings
 from ..db import get_db
-from ..services import content
+from ..services import catalogue, content
 from ..services.content import Revision
 from . import middleware
 from .middleware import CANDIDATE_KEY, REVISION_KEY, STORE_KEY, PageCacheMiddleware
@@ -35,7 +35,7 @@ CACHEABLE_ENDPOINTS = frozenset(
         "public.home",
         "public.impressum",
         "public.privacy",
-        "catalogue.index",  # without a query: a search or filter is private (security.py)
+        "catalogue.index",  # the overview and one topic's page; a search is private
         "catalogue.service",
         "api.root",
         "api.services",  # without ``search`` (the API marks a search no-store)
@@ -160,9 +160,12 @@ def _aware(moment: datetime | None) -> datetime:
 
 
 def _only_parameters_it_reads() -> bool:
-    """No query string on a page; on the API only parameters it reads."""
+    """No query string on a page, but a known topic on a topic page; on the API only the
+    parameters it reads."""
     if request.blueprint == "api":
         return set(request.args) <= API_PARAMETERS
+    if request.endpoint == "catalogue.index" and set(request.args) == {"topic"}:
+        return request.args["topic"] in catalogue.TOPICS
     return not request.args
 
 

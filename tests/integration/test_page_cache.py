@@ -231,7 +231,9 @@ def test_a_flashed_message_is_not_kept(app: Flask) -> None:
     [
         ("GET", "/de/barrierefreiheit"),  # the feedback form carries a CSRF token
         ("GET", "/de/catalogue/?q=Schulden"),
-        ("GET", "/de/catalogue/?topic=care"),
+        ("GET", "/de/catalogue/?topic=care&q=Pflege"),
+        ("GET", "/de/catalogue/?topic=care&town=verl"),
+        ("GET", "/de/catalogue/?topic=bogus"),
         ("GET", "/api/hsds/services?search=Schulden"),
         ("GET", "/de/catalogue/service/00000000-0000-0000-0000-000000000000"),  # 404
         ("GET", "/de/no-such-page"),
@@ -255,6 +257,17 @@ def test_nothing_private_or_personal_is_kept(app: Flask, method: str, path: str)
     assert kept(app) == 0
 
 
+def test_a_topic_page_is_kept_like_an_offer_page(app: Flask) -> None:
+    catalogue_data.load(app)
+    visitor = anonymous(app)
+    first = visitor.get("/de/catalogue/?topic=care")
+    assert "Sonnenschein" in first.get_data(as_text=True)
+    assert first.headers["Cache-Control"] == CACHE_CONTROL
+    queries = QueryCounter(app)
+    assert visitor.get("/de/catalogue/?topic=care").data == first.data
+    assert queries.count == 0
+
+
 def test_the_api_is_kept_per_parameter_it_reads(app: Flask) -> None:
     visitor = anonymous(app)
     for address in ("/api/hsds/services?lang=tr&per_page=5", "/api/hsds/taxonomy_terms?lang=ar"):
@@ -266,7 +279,7 @@ def test_the_api_is_kept_per_parameter_it_reads(app: Flask) -> None:
     ("path", "form_token"),
     [
         ("/de/catalogue/?q=Schulden", False),
-        ("/de/catalogue/?topic=care", False),
+        ("/de/catalogue/?topic=care&language=tr", False),
         ("/de/impressum", True),
     ],
 )
