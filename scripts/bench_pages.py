@@ -46,6 +46,7 @@ PAGES = [
     ("impressum", "/de/impressum", True),
     ("datenschutz", "/de/datenschutz", True),
     ("catalogue", "/de/catalogue/", True),
+    ("topic page", "/de/catalogue/?topic=care", True),
     ("service page", f"/de/catalogue/service/{SERVICE}", True),
     ("api services", "/api/hsds/services", True),
     ("request start", "/de/request/", False),
