@@ -13,7 +13,20 @@ from flask import Flask, current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db, i18n, labels, links, logs, metrics, observe, security, seo, sessions
+from . import (
+    db,
+    i18n,
+    labels,
+    links,
+    logs,
+    metrics,
+    observe,
+    page_cache,
+    security,
+    seo,
+    sessions,
+    static_files,
+)
 from .config import ConfigError, Settings, attach, load_settings, settings_of
 from .legal.contact import TownContact
 from .mail import delivery
@@ -43,6 +56,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app, settings)
     sessions.init_app(app, settings)
     seo.init_app(app)
+    static_files.init_app(app)
+    page_cache.init_app(app, settings)  # wraps ProxyFix; the request log must wrap the cache
     delivery.init_app(app)
     register_blueprints(app)
     register_cli(app)

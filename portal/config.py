@@ -135,6 +135,12 @@ class Settings:
     # /readyz answers 503 when more emails than this wait, or the oldest waits longer.
     ready_outbox_backlog: int = 500
     ready_outbox_age_minutes: int = 60
+    # The page cache of pages that are the same for everyone: memory:// (each process its own,
+    # bounded by PAGE_CACHE_SIZE_MB), redis://… (shared by every app server), empty: off.
+    page_cache_uri: str = "memory://"
+    page_cache_size_mb: int = 32
+    # How often each process reads the content revision: an edit shows after at most this long.
+    page_cache_revision_seconds: float = 1.0
     # The town that runs the portal's technology for both (privacy notice), and the number
     # staff account emails give for questions.
     provider_name: str = "Stadt Verl"
@@ -367,6 +373,7 @@ def validate(settings: Settings) -> None:
     _validate_abuse_limits(settings)
     _validate_keys(settings)
     _validate_operations(settings)
+    _validate_page_cache(settings)
 
 
 def _validate_operations(settings: Settings) -> None:
@@ -382,6 +389,20 @@ def _validate_operations(settings: Settings) -> None:
     if settings.ready_outbox_backlog < 1 or settings.ready_outbox_age_minutes < 1:
         raise ConfigError(
             "PORTAL_READY_OUTBOX_BACKLOG and PORTAL_READY_OUTBOX_AGE_MINUTES must be at least 1."
+        )
+
+
+def _validate_page_cache(settings: Settings) -> None:
+    """The page cache needs a store it knows, some memory, and an interval that is not negative."""
+    uri = settings.page_cache_uri
+    if uri and not uri.startswith(("memory://", "redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            "PORTAL_PAGE_CACHE_URI must be memory://, a redis:// address, or empty (no cache)."
+        )
+    if settings.page_cache_size_mb < 1 or settings.page_cache_revision_seconds < 0:
+        raise ConfigError(
+            "PORTAL_PAGE_CACHE_SIZE_MB must be at least 1 and PORTAL_PAGE_CACHE_REVISION_SECONDS"
+            " must not be negative."
         )
 
 

@@ -50,7 +50,10 @@ HEADERS = {
 # Pages that show what someone submitted must never be kept in a shared cache or history.
 PRIVATE_BLUEPRINTS = frozenset({"request", "booking", "staff", "receipt"})
 # A catalogue search names what someone looks for ("Schulden", "Sucht"): not for shared caches.
+# One topic alone (``?topic=care``) is a page of the catalogue like an offer's page, the same
+# for everyone (linked from the overview, in the sitemap); a search or any other filter is not.
 SEARCH_ENDPOINTS = frozenset({"catalogue.index"})
+TOPIC_PAGE_ARGUMENTS = frozenset({"topic"})
 # The only HTTP methods the portal answers; everything else (OPTIONS, PUT, TRACE …) gets a 405.
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 # What the ``Server`` header says: no product, no version.
@@ -182,12 +185,12 @@ def _storage(settings: Settings) -> Storage:
     return storage
 
 
-def _is_private(response: Response) -> bool:
+def is_private(response: Response) -> bool:
     """Pages with request data, a form (its CSRF token belongs to one visitor) or a search."""
     return (
         request.blueprint in PRIVATE_BLUEPRINTS
         or "csrf_token" in g
-        or bool(request.endpoint in SEARCH_ENDPOINTS and request.args)
+        or bool(request.endpoint in SEARCH_ENDPOINTS and set(request.args) - TOPIC_PAGE_ARGUMENTS)
         or response.status_code >= 400
     )
 
@@ -240,7 +243,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         if "Allow" in response.headers:
             allowed = {m.strip() for m in response.headers["Allow"].split(",")} & ALLOWED_METHODS
             response.headers["Allow"] = ", ".join(sorted(allowed))
-        if _is_private(response):
+        if is_private(response):
             response.headers["Cache-Control"] = "no-store"
         elif request.endpoint == "static":
             response.headers.setdefault("Cache-Control", "public, max-age=86400")

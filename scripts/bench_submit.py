@@ -80,8 +80,11 @@ def one_client(base: str, count: int, results: multiprocessing.Queue) -> None:  
         results.put(elapsed)
 
 
-def start_gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """The portal under gunicorn on loopback: 2 workers with 4 threads each."""
+def start_gunicorn(
+    port: int, env: dict[str, str], app: str = "portal:create_app()", *options: str
+) -> subprocess.Popen[bytes]:
+    """The portal (or another WSGI ``app``) under gunicorn on loopback: 2 workers with 4
+    threads each."""
     return subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -93,7 +96,8 @@ def start_gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "portal:create_app()",
+            *options,
+            app,
         ],
         env=env,
         cwd=ROOT,

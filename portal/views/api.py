@@ -100,10 +100,11 @@ def _json(data: Any, lang: str | None = None) -> Response:
 @bp.after_request
 def _open_data_headers(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
-    # The records are public; the words someone searched for ("Schulden", "Sucht") are not
-    # for shared caches, as on the catalogue's own search page.
-    searched = bool(request.args.get("search", "").strip())
-    response.headers["Cache-Control"] = "no-store" if searched else "public, max-age=300"
+    # The records are public (the page cache gives them its public Cache-Control); the words
+    # someone searched for ("Schulden", "Sucht") are not for shared caches, as on the
+    # catalogue's own search page.
+    if request.args.get("search", "").strip():
+        response.headers["Cache-Control"] = "no-store"
     response.vary.add("Accept-Language")
     return response
 

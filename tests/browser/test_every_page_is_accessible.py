@@ -352,6 +352,11 @@ def walk_catalogue(auditor: Auditor, base: str, lang: str, offers: list[str]) ->
     for number, offer in enumerate(offers):
         page.goto(f"{base}/{lang}/catalogue/service/{offer}")
         auditor.check(f"{lang}-offer-{number}")
+    # A first visit (no session): the offer's page links to the request instead of a form.
+    page.context.clear_cookies()
+    page.goto(f"{base}/{lang}/catalogue/service/{offers[0]}")
+    assert page.locator(".ask a.button").count() == 1
+    auditor.check(f"{lang}-offer-first-visit")
 
 
 def vnu_errors(folder: Path) -> list[str]:

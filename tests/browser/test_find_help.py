@@ -39,5 +39,5 @@ def test_turkish_resident_finds_home_care_in_three_steps(
         page.keyboard.press("Enter")
     assert page.locator("html").get_attribute("lang") == "tr"
     assert "bakım" in page.locator("main").inner_text().lower()
-    assert page.locator("form.ask button").is_visible()
+    assert page.locator(".ask .button").is_visible()
     assert foreign == []

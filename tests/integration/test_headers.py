@@ -21,6 +21,7 @@ from werkzeug.http import parse_dict_header
 from portal import create_app
 from portal.db import get_db
 from portal.models import Booking, HelpRequest
+from portal.page_cache import CACHE_CONTROL
 from tests.booking_support import confirm, seed_schedule, walk_booking
 from tests.conftest import answer_all, free_port, submit
 from tests.integration.test_staff import make_staff, sign_in
@@ -229,7 +230,7 @@ def test_the_open_data_api_is_cached_publicly_but_a_search_in_it_is_not(
     client: FlaskClient,
 ) -> None:
     listing = client.get("/api/hsds/services")
-    assert listing.headers["Cache-Control"] == "public, max-age=300"
+    assert listing.headers["Cache-Control"] == CACHE_CONTROL
     searched = client.get("/api/hsds/services?search=Schulden")
     assert searched.status_code == 200 and searched.headers["Cache-Control"] == "no-store"
 
