@@ -11,7 +11,9 @@ Every value can be changed through the environment (the systemd unit reads
 from __future__ import annotations
 
 import os
-from typing import Any
+
+from portal.logs import GUNICORN_LOGCONFIG
+from portal.metrics import child_exit as portal_child_exit
 
 
 def _int(name: str, default: int) -> int:
@@ -60,18 +62,9 @@ preload_app = False
 
 proc_name = os.environ.get("GUNICORN_PROC_NAME", "soziales-duo-portal")
 
+# gunicorn's own lines as the portal's JSON lines (one format in the journal).
+logconfig_dict = GUNICORN_LOGCONFIG
 
-def child_exit(_server: Any, worker: Any) -> None:
-    """Tell Prometheus' multiprocess collector that a worker is gone.
-
-    With ``PROMETHEUS_MULTIPROC_DIR`` set, every worker writes its metrics into files there;
-    the gauges of a dead worker must be marked so they stop counting. Without the variable,
-    or without prometheus_client installed, there is nothing to do.
-    """
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return
-    try:
-        from prometheus_client import multiprocess
-    except ImportError:
-        return
-    multiprocess.mark_process_dead(worker.pid)
+# A worker that ended leaves its Prometheus files behind; this marks them (multiprocess mode,
+# PROMETHEUS_MULTIPROC_DIR; nothing to do without it).
+child_exit = portal_child_exit
