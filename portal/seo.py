@@ -44,7 +44,8 @@ OPEN_ENDPOINTS = frozenset(
         "public.security_txt",
     }
 )
-OPEN_BLUEPRINTS = frozenset({"api", "seo"})
+# The health blueprint answers load balancers and Prometheus, not people.
+OPEN_BLUEPRINTS = frozenset({"api", "health", "seo"})
 # The one query argument that makes a page of its own: the catalogue's topic pages.
 TOPIC_ARGUMENT = "topic"
 NOINDEX = "noindex"
