@@ -84,7 +84,9 @@ def start_gunicorn(
     port: int, env: dict[str, str], app: str = "portal:create_app()", *options: str
 ) -> subprocess.Popen[bytes]:
     """The portal (or another WSGI ``app``) under gunicorn on loopback: 2 workers with 4
-    threads each."""
+    threads each. Its log (one JSON line per request, as in production) goes to a file in the
+    temporary folder, named after the port, so the figures stay readable."""
+    log = Path(tempfile.gettempdir()) / f"soziales-duo-bench-{port}.log"
     return subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -101,6 +103,7 @@ def start_gunicorn(
         ],
         env=env,
         cwd=ROOT,
+        stderr=log.open("wb"),
     )
 
 
