@@ -27,7 +27,6 @@ import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from portal.services import hsds
 from portal.services.catalogue import TOPICS
-from scripts.bench_submit import BIN, ROOT, free_port, percentile, start_gunicorn, wait_for
+from scripts.bench_submit import (
+    free_port,
+    percentile,
+    run_flask,
+    start_gunicorn,
+    wait_for,
+)
 
 SERVICES = 10_000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "120"))
@@ -389,18 +394,9 @@ def _env(tmp: str, database_url: str) -> dict[str, str]:
 def run(database_url: str, label: str, data: Path) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         env = _env(tmp, database_url)
-        flask = [str(BIN / "flask"), "--app", "portal"]
-        subprocess.run(
-            [*flask, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT
-        )
+        run_flask(env, "db", "upgrade")
         started = time.perf_counter()
-        subprocess.run(
-            [*flask, "catalogue", "import", str(data)],
-            env=env,
-            check=True,
-            capture_output=True,
-            cwd=ROOT,
-        )
+        run_flask(env, "catalogue", "import", str(data))
         imported = time.perf_counter() - started
         print(f"{label}: {SERVICES} services imported in {imported:.0f}s")
         runs = [one_run(env, number) for number in range(1, RUNS + 1)]

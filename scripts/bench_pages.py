@@ -122,17 +122,11 @@ def _first_service(base: str) -> str:
 
 
 def _prepare(instance: Path, env: dict[str, str]) -> None:
-    from bench_submit import BIN
+    from bench_submit import run_flask
 
-    flask = [str(BIN / "flask"), "--app", "portal"]
-    subprocess.run([*flask, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
-    demo = ROOT / "portal" / "data" / "demo-catalogue.hsds.json"
-    subprocess.run(
-        [*flask, "catalogue", "import", str(demo)],
-        env=env,
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
+    run_flask(env, "db", "upgrade")
+    run_flask(
+        env, "catalogue", "import", str(ROOT / "portal" / "data" / "demo-catalogue.hsds.json")
     )
 
 

@@ -55,6 +55,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import SMTP, Envelope  # noqa: E402
 
 from portal.tools import deploy_local  # noqa: E402
+from scripts.bench_submit import ANSWERS as SUBMIT_ANSWERS  # noqa: E402
 
 RESIDENTS = int(os.environ.get("BENCH_SCALE_REQUESTS", "1000"))
 CLIENTS = int(os.environ.get("BENCH_SCALE_CLIENTS", "8"))
@@ -70,17 +71,9 @@ RETRIES = 30  # how often a resident tries one page again before giving up
 RETRY_WAIT = 1.0  # seconds a person waits before pressing again
 DRAIN_TIMEOUT = 300.0
 APP_SERVER_ENV = {"GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4"}
-ANSWERS = [
-    ("who", {"who": "me"}),
-    ("town", {"town": "verl"}),
-    ("topics", {"topics": "benefits"}),
-    ("need", {"need": "Ich brauche Hilfe beim Antrag auf Wohngeld."}),
-    ("urgency", {"urgency": "normal"}),
-    ("contact", {"contact_method": "callback"}),
-    ("times", {}),
-    ("language", {"language": "de", "interpreter": "no"}),
-    ("accessibility", {}),
-]
+# The help request's answers as scripts/bench_submit.py gives them, but for the contact details:
+# each resident here has an address of their own.
+ANSWERS = [(step, data) for step, data in SUBMIT_ANSWERS if step != "details"]
 REFERENCE = re.compile(rb"SD-\d{4}-\d{5}")
 CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 

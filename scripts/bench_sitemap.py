@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts.bench_catalogue import SERVICES, generate
-from scripts.bench_submit import BIN, ROOT, free_port, start_gunicorn, wait_for
+from scripts.bench_submit import free_port, run_flask, start_gunicorn, wait_for
 
 ROUNDS = 5
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -85,9 +84,8 @@ def main() -> None:
             "PORTAL_DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite",
             "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{port}",
         }
-        flask = [str(BIN / "flask"), "--app", "portal"]
-        for command in (["db", "upgrade"], ["catalogue", "import", str(data)]):
-            subprocess.run([*flask, *command], env=env, check=True, capture_output=True, cwd=ROOT)
+        run_flask(env, "db", "upgrade")
+        run_flask(env, "catalogue", "import", str(data))
         web = start_gunicorn(port, env)
         try:
             base = f"http://127.0.0.1:{port}"

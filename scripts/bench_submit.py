@@ -107,6 +107,17 @@ def start_gunicorn(
     )
 
 
+def run_flask(env: dict[str, str], *arguments: str) -> None:
+    """Run ``flask --app portal <arguments>`` in the checkout; its output is kept quiet."""
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "portal", *arguments],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
