@@ -3,9 +3,11 @@
 With ``PROMETHEUS_MULTIPROC_DIR`` set in the environment (before the portal starts), every
 process (each gunicorn worker, the delivery worker) writes its counters and histograms into
 files in that directory, and ``/metrics`` adds up all of them, whichever worker answers. The
-directory must exist, be empty when the services start, and be shared by every process of one
-machine (a ``RuntimeDirectory`` of systemd, for instance); gunicorn's ``child_exit`` hook calls
-:func:`child_exit`. Without the variable (``make run``), the metrics are this process's own.
+directory must exist and be empty when the services start; ``deploy/`` gives each app server its
+own (a systemd ``RuntimeDirectory``), so each is scraped on its own. gunicorn's ``child_exit``
+hook calls :func:`child_exit`. Without the variable (``make run``), the metrics are this
+process's own. The delivery worker's counters (delivered, retried) reach ``/metrics`` only where
+it shares an app server's directory; ``deploy/`` does not, and relies on the database below.
 
 The outbox's depth, its oldest unsent message and the delivered, failed and bounced messages are
 read from the database at scrape time (:func:`exposition`), so they are right whichever process

@@ -16,6 +16,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from .config import Settings
+from .services.catalogue import TOPICS
 
 log = logging.getLogger("portal.security")
 
@@ -50,10 +51,10 @@ HEADERS = {
 # Pages that show what someone submitted must never be kept in a shared cache or history.
 PRIVATE_BLUEPRINTS = frozenset({"request", "booking", "staff", "receipt"})
 # A catalogue search names what someone looks for ("Schulden", "Sucht"): not for shared caches.
-# One topic alone (``?topic=care``) is a page of the catalogue like an offer's page, the same
-# for everyone (linked from the overview, in the sitemap); a search or any other filter is not.
+# One known topic alone (``?topic=care``) is a page of the catalogue like an offer's page, the
+# same for everyone (linked from the overview, in the sitemap); a search or any other filter is not.
 SEARCH_ENDPOINTS = frozenset({"catalogue.index"})
-TOPIC_PAGE_ARGUMENTS = frozenset({"topic"})
+TOPIC_ARGUMENT = "topic"
 # The only HTTP methods the portal answers; everything else (OPTIONS, PUT, TRACE …) gets a 405.
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 # What the ``Server`` header says: no product, no version.
@@ -185,12 +186,23 @@ def _storage(settings: Settings) -> Storage:
     return storage
 
 
+def topic_of_page() -> str | None:
+    """The topic of a catalogue topic page (``?topic=<known code>`` and nothing else), else None.
+
+    Search engines, the page cache and the headers all ask this one question the same way.
+    """
+    if set(request.args) != {TOPIC_ARGUMENT}:
+        return None
+    topic = request.args[TOPIC_ARGUMENT]
+    return topic if topic in TOPICS else None
+
+
 def is_private(response: Response) -> bool:
     """Pages with request data, a form (its CSRF token belongs to one visitor) or a search."""
     return (
         request.blueprint in PRIVATE_BLUEPRINTS
         or "csrf_token" in g
-        or bool(request.endpoint in SEARCH_ENDPOINTS and set(request.args) - TOPIC_PAGE_ARGUMENTS)
+        or bool(request.endpoint in SEARCH_ENDPOINTS and request.args and not topic_of_page())
         or response.status_code >= 400
     )
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from . import security
 from .i18n import CONTENT_LANGUAGES, DEFAULT_LOCALE, current_locale
 from .links import external_url
-from .services.catalogue import TOPICS
 
 # The pages that are the same in every language and for everyone who has no business of their
 # own with the portal: search engines may index them, and they carry a canonical address,
@@ -46,8 +46,6 @@ OPEN_ENDPOINTS = frozenset(
 )
 # The health blueprint answers load balancers and Prometheus, not people.
 OPEN_BLUEPRINTS = frozenset({"api", "health", "seo"})
-# The one query argument that makes a page of its own: the catalogue's topic pages.
-TOPIC_ARGUMENT = "topic"
 NOINDEX = "noindex"
 # og:locale wants language_TERRITORY; Arabic is ar_AR in the Open Graph protocol's list.
 OG_LOCALES = {
@@ -86,21 +84,13 @@ class PageLinks:
     og_locale: str
 
 
-def _topic_page() -> str | None:
-    """The topic of a catalogue topic page (only ``?topic=<code>``), else ``None``."""
-    if set(request.args) != {TOPIC_ARGUMENT}:
-        return None
-    topic = request.args[TOPIC_ARGUMENT]
-    return topic if topic in TOPICS else None
-
-
 def indexable_request() -> bool:
     """Whether this request asks for an indexable page (the catalogue only unsearched, or one
     topic); whether it answered with one also depends on the response's status."""
     if request.method not in ("GET", "HEAD") or request.endpoint not in INDEXABLE_ENDPOINTS:
         return False
     if request.endpoint == "catalogue.index":
-        return not request.args or _topic_page() is not None
+        return not request.args or security.topic_of_page() is not None
     return True
 
 
@@ -109,8 +99,8 @@ def _address_values() -> dict[str, Any]:
     values = dict(request.view_args or {})
     if "service_id" in values:
         values["service_id"] = str(values["service_id"]).lower()
-    if request.endpoint == "catalogue.index" and (topic := _topic_page()):
-        values[TOPIC_ARGUMENT] = topic
+    if request.endpoint == "catalogue.index" and (topic := security.topic_of_page()):
+        values[security.TOPIC_ARGUMENT] = topic
     return values
 
 

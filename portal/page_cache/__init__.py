@@ -21,7 +21,7 @@ from flask import Flask, Response, current_app, request, session
 from .. import security
 from ..config import Settings
 from ..db import get_db
-from ..services import catalogue, content
+from ..services import content
 from ..services.content import Revision
 from . import middleware
 from .middleware import CANDIDATE_KEY, REVISION_KEY, STORE_KEY, PageCacheMiddleware
@@ -153,19 +153,13 @@ def cacheable(response: Response, cookie_name: str) -> bool:
     )
 
 
-def _aware(moment: datetime | None) -> datetime:
-    if moment is None:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _only_parameters_it_reads() -> bool:
     """No query string on a page, but a known topic on a topic page; on the API only the
     parameters it reads."""
     if request.blueprint == "api":
         return set(request.args) <= API_PARAMETERS
-    if request.endpoint == "catalogue.index" and set(request.args) == {"topic"}:
-        return request.args["topic"] in catalogue.TOPICS
+    if request.endpoint == "catalogue.index" and request.args:
+        return security.topic_of_page() is not None
     return not request.args
 
 
@@ -190,7 +184,8 @@ def mark(response: Response) -> Response:
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.add_etag()
     # Templates and settings change with a deployment, which the revision does not count.
-    response.last_modified = max(_aware(revision.changed_at if revision else None), cache.started)
+    changed = revision.changed_at if revision else None
+    response.last_modified = max(changed, cache.started) if changed else cache.started
     if request.environ.get(CANDIDATE_KEY):
         request.environ[STORE_KEY] = request.endpoint
     else:

@@ -7,6 +7,7 @@ from typing import Any
 
 from werkzeug.http import is_resource_modified
 
+from ..observe import ENDPOINT_KEY
 from ..services.content import Revision
 from .revision import RevisionClock
 from .store import Entry, Store
@@ -16,7 +17,6 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 # The contract with the request log outside: the endpoint that answered (on a hit, the one
 # that rendered the stored page).
-ENDPOINT_KEY = "portal.endpoint"
 # What the layer tells Flask on a miss, and what Flask answers (see ``policy``).
 REVISION_KEY = "portal.page_cache.revision"
 CANDIDATE_KEY = "portal.page_cache.candidate"

@@ -83,7 +83,7 @@ def readiness(session: Session, thresholds: Thresholds, now: datetime) -> Readin
         result.checks["outbox_backlog"] = result.checks["outbox_age"] = "fail"
         return result
     result.checks["outbox_backlog"] = _ok(count <= thresholds.backlog)
-    waited = (now - _aware(oldest, now)).total_seconds() if oldest else 0.0
+    waited = (now - oldest).total_seconds() if oldest else 0.0
     result.checks["outbox_age"] = _ok(waited <= thresholds.age_minutes * 60)
     return result
 
@@ -96,14 +96,8 @@ def outbox_figures(session: Session, now: datetime) -> OutboxFigures | None:
         by_status = outbox.status_counts(session)
     except SQLAlchemyError:
         return None
-    waited = max(0.0, (now - _aware(oldest, now)).total_seconds()) if oldest else 0.0
+    waited = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
     return OutboxFigures(by_status, waited)
-
-
-def _aware(moment: datetime | None, like: datetime) -> datetime:
-    """``moment`` in ``like``'s time zone (SQLite hands back naive UTC times)."""
-    assert moment is not None
-    return moment if moment.tzinfo else moment.replace(tzinfo=like.tzinfo)
 
 
 def _ok(passed: bool) -> str:

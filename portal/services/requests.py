@@ -19,7 +19,7 @@ from . import choices
 from .drafts import PersonAnswers
 from .errors import DraftIncomplete, RequestClosed
 from .references import next_reference
-from .tokens import hash_token, new_token
+from .tokens import derived_token, hash_token, new_token
 from .workdays import add_working_days
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -176,6 +176,16 @@ def submitted_from(session: Session, draft: RequestDraft) -> HelpRequest | None:
 def request_by_id(session: Session, request_id: int) -> HelpRequest | None:
     """The request with the primary key ``request_id``, if any."""
     return session.get(HelpRequest, request_id)
+
+
+def status_token_of_draft(secret: str, draft_key: str) -> str:
+    """The private link's token of the request a draft becomes, derived from the draft's key.
+
+    Only the browser holding the draft knows its key, and it gets the same link each time it
+    asks: a resident whose confirmation never arrived (the app server died after storing the
+    request) is shown the same link when sending again, and nothing extra is stored.
+    """
+    return derived_token(secret, "request-status", draft_key)
 
 
 def request_by_status_token(session: Session, token: str) -> HelpRequest | None:

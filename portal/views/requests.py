@@ -23,7 +23,6 @@ from ..services import (
     messages,
     receipts,
     requests,
-    tokens,
     towns,
 )
 from ..services.errors import DraftExpired, DraftIncomplete, RequestClosed
@@ -75,13 +74,9 @@ def _summary(answers: requests.RequestAnswers) -> dict[str, Any]:
 
 
 def _status_token() -> str:
-    """The private link's token of the draft in this browser's session.
-
-    It is computed from the draft's key, so a browser whose confirmation never arrived (the
-    app server died after storing the request) is shown the same link when it sends again.
-    """
-    return tokens.derived_token(
-        current_settings().secret_key, "request-status", str(session.get(SESSION_DRAFT, ""))
+    """The private link's token of the draft in this browser's session."""
+    return requests.status_token_of_draft(
+        current_settings().secret_key, str(session.get(SESSION_DRAFT, ""))
     )
 
 
@@ -112,8 +107,7 @@ def _submit(draft: RequestDraft) -> Response:
         confirm=may_confirm_to(submission.request.email),
     )
     db.commit()
-    session.pop(SESSION_DRAFT, None)
-    session[SESSION_SUBMITTED] = {"id": submission.request.id, "token": submission.status_token}
+    _remember_submitted(submission.request)
     return redirect(url_for("request.done"))
 
 

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 from flask import Blueprint, abort
 from werkzeug.wrappers import Response
 
-from .. import db, seo
+from .. import db, security
 from ..i18n import CONTENT_LANGUAGES, DEFAULT_LOCALE, LOCALE_CODES
 from ..legal import accessibility as accessibility_facts
 from ..links import external_url
@@ -105,7 +105,7 @@ def _fixed_pages() -> list[SitemapPage]:
         SitemapPage("catalogue.index", last_modified=sitemap.catalogue_changed(session)),
     ]
     pages += [
-        SitemapPage("catalogue.index", {seo.TOPIC_ARGUMENT: topic.key}, topic.last_modified)
+        SitemapPage("catalogue.index", {security.TOPIC_ARGUMENT: topic.key}, topic.last_modified)
         for topic in sitemap.visible_topics(session, catalogue.TOPICS)
     ]
     return pages

@@ -268,6 +268,14 @@ def test_a_topic_page_is_kept_like_an_offer_page(app: Flask) -> None:
     assert queries.count == 0
 
 
+def test_an_unknown_topic_is_a_search_for_proxies_too(app: Flask) -> None:
+    # Only a known topic makes a page of its own; anything else may name what someone looks for.
+    catalogue_data.load(app)
+    visitor = anonymous(app)
+    assert visitor.get("/de/catalogue/?topic=bogus").headers["Cache-Control"] == "no-store"
+    assert visitor.get("/de/catalogue/?topic=care").headers["Cache-Control"] == CACHE_CONTROL
+
+
 def test_the_api_is_kept_per_parameter_it_reads(app: Flask) -> None:
     visitor = anonymous(app)
     for address in ("/api/hsds/services?lang=tr&per_page=5", "/api/hsds/taxonomy_terms?lang=ar"):
