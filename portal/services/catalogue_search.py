@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from ..models import SearchDocument, Service, ServiceArea, ServiceLanguage, ServiceTopic
@@ -26,10 +36,12 @@ VISIBLE_STATUSES = ("active", "temporarily closed")
 MAX_TERMS = 8
 _CHARACTERS = str.maketrans({"ı": "i", "ة": "ه", "ى": "ي", "ـ": None})
 _WORD = re.compile(r"\w+")
+_LANGUAGE_CODE = re.compile("[a-z]{2,3}")
 _ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
 # PostgreSQL's stored, weighted tsvector (created by the migration, not a mapped column).
 PG_DOCUMENT: ColumnElement[Any] = literal_column("catalogue_search_document.search_vector")
-FTS = table("catalogue_search_fts", column("rowid"))
+# SQLite's FTS5 table of one language's documents (migration 0016), ``{lang}`` filled in.
+FTS_TABLE = "catalogue_search_fts_{lang}"
 
 
 def fold(value: str) -> str:
@@ -104,28 +116,44 @@ class ResultPage:
 
 def _filtered(lang: str, filters: Filters) -> Select[tuple[str]]:
     document = SearchDocument.__table__
+    # The language is written into the statement, not bound: PostgreSQL has an index per
+    # language (migration 0016) and picks it only for a plan that knows which language.
     statement = (
         select(document.c.service_id)
         .join(Service, Service.id == document.c.service_id)
-        .where(document.c.lang == lang, Service.status.in_(VISIBLE_STATUSES))
+        .where(
+            document.c.lang == literal(lang, literal_execute=True),
+            Service.status.in_(VISIBLE_STATUSES),
+        )
     )
+    # Each filter is a correlated EXISTS, not an IN list: a listing then walks the language's
+    # documents in order of name and stops after its page (with IN, SQLite read every member
+    # of the list and sorted them all: 45 ms for one page of 10,000).
     if filters.topic:
         statement = statement.where(
-            document.c.service_id.in_(
-                select(ServiceTopic.service_id).where(ServiceTopic.topic == filters.topic)
+            select(ServiceTopic.service_id)
+            .where(
+                ServiceTopic.service_id == document.c.service_id,
+                ServiceTopic.topic == filters.topic,
             )
+            .exists()
         )
     if filters.town:
         statement = statement.where(
-            document.c.service_id.in_(
-                select(ServiceArea.service_id).where(ServiceArea.town == filters.town)
+            select(ServiceArea.service_id)
+            .where(
+                ServiceArea.service_id == document.c.service_id, ServiceArea.town == filters.town
             )
+            .exists()
         )
     if filters.language:
         statement = statement.where(
-            document.c.service_id.in_(
-                select(ServiceLanguage.service_id).where(ServiceLanguage.code == filters.language)
+            select(ServiceLanguage.service_id)
+            .where(
+                ServiceLanguage.service_id == document.c.service_id,
+                ServiceLanguage.code == filters.language,
             )
+            .exists()
         )
     if filters.organization_id:
         statement = statement.where(Service.organization_id == filters.organization_id)
@@ -134,24 +162,30 @@ def _filtered(lang: str, filters: Filters) -> Select[tuple[str]]:
     return statement
 
 
+def _known(lang: str) -> str:
+    """``lang`` if it looks like a language code (it names a table), else :class:`ValueError`.
+
+    Callers pass one of ``portal.i18n.CONTENT_LANGUAGES``, which each have their table."""
+    if not _LANGUAGE_CODE.fullmatch(lang):
+        raise ValueError(f"not a language code: {lang!r}")
+    return lang
+
+
 def _matching(
     statement: Select[tuple[str]], dialect: str, lang: str, terms: list[str], every: bool
 ) -> Select[tuple[str]]:
     document = SearchDocument.__table__
     if dialect == "sqlite":
         words = (" " if every else " OR ").join(f'"{term}"*' for term in terms)
-        # The language is a column of the FTS table, so the index finds only this language's
-        # documents; the materialised CTE keeps the full-text search the outer loop (run once).
+        # Each language has its FTS table; the materialised CTE keeps the full-text search the
+        # outer loop (run once). ``lang`` is one of the content languages, never free text.
+        fts = table(FTS_TABLE.format(lang=_known(lang)), column("rowid"))
         hits = (
             select(
-                FTS.c.rowid.label("id"),
-                literal_column("bm25(catalogue_search_fts, 0.0, 4.0, 1.0)").label("rank"),
+                fts.c.rowid.label("id"),
+                literal_column(f"bm25({fts.name}, 4.0, 1.0)").label("rank"),
             )
-            .where(
-                text("catalogue_search_fts MATCH :match").bindparams(
-                    match=f'lang : "{lang}" AND {{title body}} : ({words})'
-                )
-            )
+            .where(text(f"{fts.name} MATCH :match").bindparams(match=words))
             .cte("hits")
             .prefix_with("MATERIALIZED")
         )

@@ -8,9 +8,11 @@ import time
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, text, update
 
+from portal import db
 from portal.db import get_db
+from portal.i18n import CONTENT_LANGUAGES
 from portal.models import HelpRequest, Town
 from portal.services import catalogue_search
 from tests import catalogue_data
@@ -48,6 +50,98 @@ def test_search_in_turkish_arabic_and_russian_finds_their_own_text(
     assert _found(client, "ar", "رعاية") == [CARE]  # without the article
     assert _found(client, "ru", "помощь") == [HOUSEHOLD]  # "Помощь по хозяйству"
     assert _found(client, "ru", "помощи") == [HOUSEHOLD]  # another case of the same word
+
+
+def _statements_of_searches(loaded: Flask, client: FlaskClient, marker: str) -> list[str]:
+    """The full-text statement each content language's search for "Pflege" sent."""
+    engine = get_db(loaded).engine
+    sent: list[str] = []
+
+    def remember(_c: object, _cursor: object, statement: str, *_: object) -> None:
+        if marker in statement and "LIMIT" in statement:  # the page, not a separate count
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        for lang in CONTENT_LANGUAGES:
+            found = client.get(f"/{lang}/catalogue/", query_string={"q": "Pflege"})
+            assert found.status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    return sent
+
+
+def test_each_language_is_searched_in_an_index_of_its_own(
+    loaded: Flask, client: FlaskClient
+) -> None:
+    """Migration 0016: on PostgreSQL a partial index per language, which a plan made once for
+    every search (a prepared statement) can only use when the statement itself names the
+    language; on SQLite an FTS5 table per language, kept in step by triggers."""
+    dialect = get_db(loaded).engine.dialect.name
+    if dialect == "postgresql":
+        sent = _statements_of_searches(loaded, client, "search_vector")
+        for lang, statement in zip(CONTENT_LANGUAGES, sent, strict=True):
+            assert f"lang = '{lang}'" in statement
+        with loaded.app_context():
+            indexes = db.session().execute(
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :table"),
+                {"table": "catalogue_search_document"},
+            )
+            partial = {name: definition for name, definition in indexes}
+        for lang in CONTENT_LANGUAGES:
+            definition = partial[f"fts_catalogue_search_document_{lang}"]
+            assert "gin (search_vector)" in definition
+            assert definition.endswith(f"WHERE ((lang)::text = '{lang}'::text)")
+        return
+    sent = _statements_of_searches(loaded, client, " MATCH ")
+    for lang, statement in zip(CONTENT_LANGUAGES, sent, strict=True):
+        assert f"catalogue_search_fts_{lang} MATCH" in statement
+    # The triggers follow a document from one language's table to another's.
+    with loaded.app_context():
+        session = db.session()
+
+        def found(lang: str, word: str) -> list[int]:
+            return list(
+                session.scalars(
+                    text(f"SELECT rowid FROM catalogue_search_fts_{lang} WHERE title MATCH :w"),
+                    {"w": word},
+                )
+            )
+
+        document = session.scalars(
+            text("SELECT id FROM catalogue_search_document WHERE lang = 'en' LIMIT 1")
+        ).one()
+        session.execute(
+            text("UPDATE catalogue_search_document SET title = 'zyxwort' WHERE id = :id"),
+            {"id": document},
+        )
+        assert found("en", "zyxwort") == [document] and found("de", "zyxwort") == []
+        session.execute(
+            text(
+                "DELETE FROM catalogue_search_document WHERE lang = 'bg' AND service_id = "
+                "(SELECT service_id FROM catalogue_search_document WHERE id = :id)"
+            ),
+            {"id": document},
+        )
+        session.execute(
+            text("UPDATE catalogue_search_document SET lang = 'bg' WHERE id = :id"),
+            {"id": document},
+        )
+        assert found("en", "zyxwort") == [] and found("bg", "zyxwort") == [document]
+        session.execute(
+            text("DELETE FROM catalogue_search_document WHERE id = :id"), {"id": document}
+        )
+        assert found("bg", "zyxwort") == []
+        session.rollback()
+
+
+def test_the_language_menu_keeps_a_topic_page_and_leaves_a_search_behind(
+    loaded: Flask, client: FlaskClient
+) -> None:
+    topic_page = client.get("/de/catalogue/?topic=care").get_data(as_text=True)
+    assert 'href="/ar/catalogue/?topic=care" lang="ar"' in topic_page
+    search = client.get("/de/catalogue/?q=Pflege&topic=care").get_data(as_text=True)
+    assert 'href="/ar/catalogue/" lang="ar"' in search  # what someone searched for stays here
 
 
 def test_diacritics_do_not_matter(loaded: Flask, client: FlaskClient) -> None:
