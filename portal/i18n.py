@@ -88,7 +88,13 @@ def _select_locale() -> str:
 
 
 def switch_language_url(code: str) -> str:
-    """The current page in another language, or that language's home page."""
+    """The current page in another language, or that language's home page.
+
+    A catalogue topic page stays that topic's page; a search or anything else in the query
+    string is not carried over.
+    """
+    from .security import TOPIC_ARGUMENT, topic_of_page  # security needs this module first
+
     endpoint = request.endpoint
     args = dict(request.view_args or {})
     if (
@@ -97,6 +103,9 @@ def switch_language_url(code: str) -> str:
         and current_app.url_map.is_endpoint_expecting(endpoint, "lang")
     ):
         args["lang"] = code
+        topic = topic_of_page()
+        if topic:
+            args[TOPIC_ARGUMENT] = topic
         return url_for(endpoint, **args)
     return url_for("public.home", lang=code)
 
