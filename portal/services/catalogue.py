@@ -8,7 +8,7 @@ from typing import Generic, Protocol, TypeVar
 
 from babel import Locale
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session
 
 from ..models import (
     Location,
@@ -16,7 +16,6 @@ from ..models import (
     SearchDocument,
     Service,
     ServiceAtLocation,
-    ServiceText,
 )
 from ..models.catalogue import COSTS as COSTS  # the cost codes, for forms and HSDS records
 from .catalogue_search import index_text
@@ -94,20 +93,9 @@ def service_by_id(session: Session, service_id: str) -> Service | None:
     return session.get(Service, service_id)
 
 
-def services_by_ids(
-    session: Session, ids: Sequence[str], texts_in: str | None = None
-) -> list[Service]:
-    """Services in the order of ``ids`` (search results keep their ranking).
-
-    ``texts_in`` loads only the texts in that language and in German, and nothing else: what
-    an HSDS record without nested records shows (the objects are for reading, not saving).
-    """
+def services_by_ids(session: Session, ids: Sequence[str]) -> list[Service]:
+    """Services in the order of ``ids`` (search results keep their ranking)."""
     statement = select(Service).where(Service.id.in_(ids))
-    if texts_in:
-        wanted = ServiceText.lang.in_({texts_in, SOURCE_LANGUAGE})
-        statement = statement.options(
-            lazyload("*"), selectinload(Service.texts.and_(wanted))
-        ).execution_options(populate_existing=True)
     found = {s.id: s for s in session.scalars(statement)}
     return [found[i] for i in ids if i in found]
 

@@ -1,7 +1,7 @@
 """Pages of search results as the catalogue page and the API show them, cached per revision.
 
 A list of results shows a service's name, provider and the start of its description: they are
-read in three small queries of plain columns (no ORM objects with every relationship), and a
+read in one query of plain columns (no ORM objects with every relationship), and a
 page of them is kept in a :class:`~.search_cache.ResultCache` under the content revision, the
 language, the words as the search reads them, the filters and the page.
 """
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import OrganizationText, Service, ServiceText
 from . import content
-from .catalogue import has_demo, in_language
+from .catalogue import SOURCE_LANGUAGE, has_demo, in_language
 from .catalogue_search import Filters, ResultPage, count_listed, query_terms, search
 from .search_cache import ResultCache
 
@@ -57,58 +58,69 @@ class _Text:
     description: str = ""
 
 
-def _texts(session: Session, ids: Sequence[str]) -> dict[str, list[_Text]]:
-    rows = session.execute(
-        select(
-            ServiceText.service_id,
-            ServiceText.lang,
-            ServiceText.name,
-            func.substr(ServiceText.description, 1, DESCRIPTION_CHARS),
+def _rows(session: Session, ids: Sequence[str], langs: Sequence[str] | None) -> Sequence[Any]:
+    """Each service of ``ids`` with its texts and its provider's names (those in ``langs`` only,
+    when given): one query, a row per pair of texts."""
+    wanted_text = ServiceText.service_id == Service.id
+    wanted_name = OrganizationText.organization_id == Service.organization_id
+    if langs is not None:
+        wanted_text &= ServiceText.lang.in_(langs)
+        wanted_name &= OrganizationText.lang.in_(langs)
+    return list(
+        session.execute(
+            select(
+                Service.id,
+                Service.status,
+                ServiceText.lang,
+                ServiceText.name,
+                func.substr(ServiceText.description, 1, DESCRIPTION_CHARS),
+                OrganizationText.lang,
+                OrganizationText.name,
+            )
+            .join(ServiceText, wanted_text)
+            .outerjoin(OrganizationText, wanted_name)
+            .where(Service.id.in_(ids))
         )
-        .where(ServiceText.service_id.in_(ids))
-        .order_by(ServiceText.service_id, ServiceText.lang)
-    ).all()
-    texts: dict[str, list[_Text]] = {}
-    for service_id, lang, name, description in rows:
-        texts.setdefault(service_id, []).append(_Text(lang, name, description or ""))
-    return texts
+    )
 
 
-def _provider_names(session: Session, organization_ids: set[str]) -> dict[str, list[_Text]]:
-    rows = session.execute(
-        select(OrganizationText.organization_id, OrganizationText.lang, OrganizationText.name)
-        .where(OrganizationText.organization_id.in_(organization_ids))
-        .order_by(OrganizationText.organization_id, OrganizationText.lang)
-    ).all()
-    names: dict[str, list[_Text]] = {}
-    for organization_id, lang, name in rows:
-        names.setdefault(organization_id, []).append(_Text(lang, name))
-    return names
+def _collect(rows: Sequence[Any]) -> dict[str, tuple[str, list[_Text], list[_Text]]]:
+    found: dict[str, tuple[str, list[_Text], list[_Text]]] = {}
+    for row in rows:
+        service_id, status, lang, name, description, provider_lang, provider = row
+        _status, texts, providers = found.setdefault(service_id, (status, [], []))
+        if all(text.lang != lang for text in texts):
+            texts.append(_Text(lang, name, description or ""))
+        if provider_lang is not None and all(p.lang != provider_lang for p in providers):
+            providers.append(_Text(provider_lang, provider))
+    return found
 
 
 def summaries(session: Session, ids: Sequence[str], lang: str) -> list[ServiceSummary]:
-    """The services of ``ids`` in that order, as a list of results shows them in ``lang``."""
+    """The services of ``ids`` in that order, as a list of results shows them in ``lang``.
+
+    Only the texts in ``lang`` and in German are read (what :func:`.catalogue.in_language`
+    picks); a service with neither, which an import or an editor hardly leaves, is read whole.
+    """
     if not ids:
         return []
-    services = {
-        row.id: row
-        for row in session.execute(
-            select(Service.id, Service.status, Service.organization_id).where(Service.id.in_(ids))
-        )
-    }
-    texts = _texts(session, ids)
-    providers = _provider_names(session, {row.organization_id for row in services.values()})
-    found: list[ServiceSummary] = []
+    found = _collect(_rows(session, ids, sorted({lang, SOURCE_LANGUAGE})))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        found.update(_collect(_rows(session, missing, None)))
+    summaries: list[ServiceSummary] = []
     for service_id in ids:
-        row = services.get(service_id)
-        if row is None or service_id not in texts:
+        if service_id not in found:
             continue
-        text = in_language(texts[service_id], lang)
-        provider = in_language(providers.get(row.organization_id) or [_Text("de", "")], lang)
-        found.append(
+        status, texts, providers = found[service_id]
+        texts.sort(key=lambda text: text.lang)
+        providers.sort(key=lambda provider: provider.lang)
+        text = in_language(texts, lang)
+        provider = in_language(providers or [_Text(SOURCE_LANGUAGE, "")], lang)
+        summaries.append(
             ServiceSummary(
                 id=service_id,
-                status=row.status,
+                status=status,
                 name=text.text.name,
                 description=text.text.description,
                 lang=text.lang,
@@ -118,76 +130,90 @@ def summaries(session: Session, ids: Sequence[str], lang: str) -> list[ServiceSu
                 provider_fallback=provider.fallback,
             )
         )
-    return found
+    return summaries
 
 
-def _key(session: Session, lang: str, query: str, filters: Filters | None) -> tuple[object, ...]:
-    revision = content.current(session).tag
-    return (revision, lang, tuple(query_terms(query)), filters or Filters())
+class CachedSearch:
+    """The searches of one request, answered from ``cache`` when they were asked before.
 
+    A page of results is kept under the content revision, the language, the words as the
+    search reads them (:func:`.catalogue_search.query_terms`), the filters and the page. The
+    revision is read once, on the first search of the request.
+    """
 
-def _search(
-    session: Session,
-    cache: ResultCache[object],
-    key: tuple[object, ...],
-    lang: str,
-    query: str,
-    filters: Filters | None,
-    page: int,
-    per_page: int,
-) -> ResultPage:
-    listed = None
-    if not key[2]:  # no words: a listing, whose count is the same on every page
-        counted = cache.get_or_compute(
-            ("listed", *key), lambda: count_listed(session, lang, filters)
+    def __init__(self, session: Session, cache: ResultCache[object]) -> None:
+        self.session = session
+        self.cache = cache
+        self._revision: str | None = None
+
+    @property
+    def revision(self) -> str:
+        """The content revision's tag, read on first use."""
+        if self._revision is None:
+            self._revision = content.current(self.session).tag
+        return self._revision
+
+    def _key(self, lang: str, query: str, filters: Filters | None) -> tuple[object, ...]:
+        return (self.revision, lang, tuple(query_terms(query)), filters or Filters())
+
+    def _search(
+        self,
+        key: tuple[object, ...],
+        lang: str,
+        query: str,
+        filters: Filters | None,
+        page: int,
+        per_page: int,
+    ) -> ResultPage:
+        listed = None
+        if not key[2]:  # no words: a listing, whose count is the same on every page
+            counted = self.cache.get_or_compute(
+                ("listed", *key), lambda: count_listed(self.session, lang, filters)
+            )
+            assert isinstance(counted, int)
+            listed = counted
+        return search(self.session, lang, query, filters, page, per_page, listed)
+
+    def ranked(
+        self,
+        lang: str,
+        query: str = "",
+        filters: Filters | None = None,
+        page: int = 1,
+        per_page: int = 10,
+    ) -> ResultPage:
+        """:func:`.catalogue_search.search`, from the cache when it was asked before."""
+        key = self._key(lang, query, filters)
+        found = self.cache.get_or_compute(
+            ("ranked", *key, max(1, page), per_page),
+            lambda: self._search(key, lang, query, filters, page, per_page),
         )
-        assert isinstance(counted, int)
-        listed = counted
-    return search(session, lang, query, filters, page, per_page, listed)
+        assert isinstance(found, ResultPage)
+        return found
 
+    def summary_page(
+        self,
+        lang: str,
+        display_lang: str,
+        query: str = "",
+        filters: Filters | None = None,
+        page: int = 1,
+        per_page: int = 10,
+    ) -> SummaryPage:
+        """A page of results searched in ``lang`` and shown in ``display_lang``."""
+        key = self._key(lang, query, filters)
 
-def ranked(
-    session: Session,
-    cache: ResultCache[object],
-    lang: str,
-    query: str = "",
-    filters: Filters | None = None,
-    page: int = 1,
-    per_page: int = 10,
-) -> ResultPage:
-    """:func:`.catalogue_search.search`, answered from ``cache`` when it was asked before."""
-    key = _key(session, lang, query, filters)
-    found = cache.get_or_compute(
-        ("ranked", *key, max(1, page), per_page),
-        lambda: _search(session, cache, key, lang, query, filters, page, per_page),
-    )
-    assert isinstance(found, ResultPage)
-    return found
+        def compute() -> SummaryPage:
+            results = self._search(key, lang, query, filters, page, per_page)
+            return SummaryPage(results, summaries(self.session, results.service_ids, display_lang))
 
+        found = self.cache.get_or_compute(
+            ("summary", *key, max(1, page), per_page, display_lang), compute
+        )
+        assert isinstance(found, SummaryPage)
+        return found
 
-def summary_page(
-    session: Session,
-    cache: ResultCache[object],
-    lang: str,
-    display_lang: str,
-    query: str = "",
-    filters: Filters | None = None,
-    page: int = 1,
-    per_page: int = 10,
-) -> SummaryPage:
-    """A page of results searched in ``lang``, shown in ``display_lang``, cached like :func:`ranked`."""
-    key = _key(session, lang, query, filters)
-
-    def compute() -> SummaryPage:
-        results = _search(session, cache, key, lang, query, filters, page, per_page)
-        return SummaryPage(results, summaries(session, results.service_ids, display_lang))
-
-    found = cache.get_or_compute(("summary", *key, max(1, page), per_page, display_lang), compute)
-    assert isinstance(found, SummaryPage)
-    return found
-
-
-def shows_demo(session: Session, cache: ResultCache[object]) -> bool:
-    """:func:`.catalogue.has_demo`, asked once per revision (PostgreSQL scans every service)."""
-    key = ("demo", content.current(session).tag)
-    return cache.get_or_compute(key, lambda: has_demo(session)) is True
+    def shows_demo(self) -> bool:
+        """:func:`.catalogue.has_demo`, asked once per revision (PostgreSQL scans every service)."""
+        found = self.cache.get_or_compute(("demo", self.revision), lambda: has_demo(self.session))
+        return found is True

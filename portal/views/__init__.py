@@ -1,6 +1,6 @@
 """Blueprints: parse the request, call a service, render or redirect."""
 
-from flask import current_app, flash
+from flask import current_app, flash, g
 from flask_babel import gettext as _
 
 from .. import db, mail, security
@@ -9,6 +9,7 @@ from ..mail import bookings as booking_mail
 from ..models import HelpRequest, utcnow
 from ..services import audit, bookings, retention
 from ..services import requests as request_service
+from ..services.catalogue_results import CachedSearch
 from ..services.search_cache import ResultCache
 
 SEARCH_CACHE = "portal.search_cache"
@@ -40,6 +41,14 @@ def search_cache() -> ResultCache[object]:
         made: ResultCache[object] = ResultCache(current_settings().search_cache_entries)
         cache = current_app.extensions.setdefault(SEARCH_CACHE, made)
     return cache
+
+
+def cached_search() -> CachedSearch:
+    """This request's searches, from the process's cache under one content revision."""
+    if "cached_search" not in g:
+        g.cached_search = CachedSearch(db.session(), search_cache())
+    found: CachedSearch = g.cached_search
+    return found
 
 
 def may_confirm_to(address: str) -> bool:

@@ -15,8 +15,8 @@ from .. import db, labels
 from ..forms.base import parse_number
 from ..i18n import CONTENT_LANGUAGES, DEFAULT_LOCALE, catalog_of
 from ..models import Organization
-from ..services import catalogue, catalogue_results, catalogue_search, hsds
-from . import search_cache
+from ..services import catalogue, catalogue_search, hsds
+from . import cached_search
 
 bp = Blueprint("api", __name__, url_prefix="/api/hsds")
 
@@ -139,23 +139,20 @@ def services() -> Response:
         organization_id=request.args.get("organization_id") or None,
         modified_after=_modified_after(),
     )
-    result = catalogue_results.ranked(
-        db.session(),
-        search_cache(),
+    result = cached_search().ranked(
         lang,
         request.args.get("search", "")[:200],
         filters,
         page,
         per_page,
     )
-    found = catalogue.services_by_ids(db.session(), result.service_ids, None if full else lang)
-    names = _term_names(lang)
-    return _page(
-        [hsds.service_record(s, lang, names, full=full) for s in found],
-        result.total,
-        page,
-        per_page,
-    )
+    if full:
+        names = _term_names(lang)
+        found = catalogue.services_by_ids(db.session(), result.service_ids)
+        records = [hsds.service_record(s, lang, names) for s in found]
+    else:
+        records = hsds.service_records(db.session(), result.service_ids, lang)
+    return _page(records, result.total, page, per_page)
 
 
 @bp.get("/services/<service_id>")

@@ -10,14 +10,14 @@ from babel.dates import get_day_names
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import format_time, get_locale
 
-from .. import db, labels
+from .. import db, labels, town_contacts
 from ..forms.base import parse_number
 from ..forms.catalogue import SearchForm
 from ..i18n import current_locale
 from ..models import Schedule
-from ..services import catalogue, catalogue_results, catalogue_search, towns
+from ..services import catalogue, catalogue_search
 from ..services.catalogue import WEEKDAYS, in_language
-from . import search_cache
+from . import cached_search
 
 bp = Blueprint("catalogue", __name__, url_prefix="/<lang>/catalogue")
 
@@ -70,7 +70,8 @@ def opening_hours(schedules: list[Schedule]) -> list[OpeningHours]:
 
 
 def _town_choices() -> list[tuple[str, str]]:
-    return [(town.slug, town.name) for town in towns.all_towns(db.session())]
+    # The towns the page's footer shows too: read once per request.
+    return [(town.slug, town.name) for town in town_contacts()]
 
 
 def _page_url(page: int) -> str:
@@ -98,9 +99,7 @@ def index() -> str:
             language=form.language.data or None,
         )
         query = "" if form.q.errors else (form.q.data or "")
-        found = catalogue_results.summary_page(
-            db.session(),
-            search_cache(),
+        found = cached_search().summary_page(
             current_locale().html_lang,
             lang,
             query,
@@ -116,7 +115,7 @@ def index() -> str:
         results=found.results if found else None,
         services=found.services if found else [],
         counts=counts,
-        has_demo=catalogue_results.shows_demo(db.session(), search_cache()),
+        has_demo=cached_search().shows_demo(),
         page_url=_page_url,
         request_topic=catalogue.REQUEST_TOPIC,
     )

@@ -131,6 +131,20 @@ def test_api_paging(loaded: Flask, client: FlaskClient) -> None:
     assert beyond["empty"] and beyond["contents"] == []
 
 
+def test_a_list_page_shows_each_service_as_its_own_record_does(
+    demo: Flask, client: FlaskClient
+) -> None:
+    """A list page reads plain columns; each entry is the service's record without nesting,
+    in the asked language or German where the offer has no text in it."""
+    for lang in ("de", "en", "ar", "bg"):
+        listed = client.get(f"/api/hsds/services?per_page=100&lang={lang}").get_json()["contents"]
+        assert len(listed) == _count(demo, Service)
+        for entry in listed:
+            record = client.get(f"/api/hsds/services/{entry['id']}?lang={lang}").get_json()
+            assert {"id", "name", "description", "status", "last_modified"} <= set(entry)
+            assert entry == {k: v for k, v in record.items() if k in entry}, entry["id"]
+
+
 def test_api_search_term_filter_modified_after_and_language(
     loaded: Flask, client: FlaskClient
 ) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import update
 from portal import create_app
 from portal.db import get_db
 from portal.models import Service, ServiceText
-from portal.services import catalogue_results, catalogue_search
+from portal.services import catalogue_search
+from portal.services.catalogue_results import CachedSearch
 from portal.services.search_cache import ResultCache
 from portal.views import SEARCH_CACHE
 from tests import catalogue_data
@@ -49,12 +50,12 @@ def test_a_cached_page_equals_one_computed_afresh(app: Flask) -> None:
     catalogue_data.load(app)
     with app.app_context(), get_db(app).session() as session:
         for lang, shown, query in [("de", "de", "Pflege"), ("tr", "tr", "bakım"), ("de", "en", "")]:
-            fresh = catalogue_results.summary_page(session, ResultCache(0), lang, shown, query)
+            fresh = CachedSearch(session, ResultCache(0)).summary_page(lang, shown, query)
             cache: ResultCache[object] = ResultCache(10)
-            catalogue_results.summary_page(session, cache, lang, shown, query)
-            assert catalogue_results.summary_page(session, cache, lang, shown, query) == fresh
+            CachedSearch(session, cache).summary_page(lang, shown, query)
+            assert CachedSearch(session, cache).summary_page(lang, shown, query) == fresh
             assert cache.hits == 1
-            ranked = catalogue_results.ranked(session, cache, lang, query)
+            ranked = CachedSearch(session, cache).ranked(lang, query)
             assert ranked == catalogue_search.search(session, lang, query)
 
 

@@ -35,6 +35,7 @@ from .records import (
     export_dataset,
     organization_record,
     service_record,
+    service_records,
     taxonomy_record,
     term_record,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "parse_located",
     "read_dataset",
     "service_record",
+    "service_records",
     "taxonomy_record",
     "term_record",
 ]

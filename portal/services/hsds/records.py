@@ -7,14 +7,15 @@ UUIDv5 under one namespace, so an export, an import and the API always agree on 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...models import Location, Organization, Service, utcnow
+from ...models import Location, Organization, Service, ServiceText, utcnow
 from .. import catalogue
 from ..catalogue import SOURCE_LANGUAGE, TOPICS, in_language
 
@@ -144,6 +145,90 @@ def _location_record(location: Location, lang: str, translations: bool) -> dict[
             if row.lang != SOURCE_LANGUAGE
         }
     return record
+
+
+_LISTED_TEXT = (
+    ServiceText.lang,
+    ServiceText.name,
+    ServiceText.alternate_name,
+    ServiceText.description,
+    ServiceText.application_process,
+    ServiceText.fees_description,
+    ServiceText.eligibility_description,
+)
+
+
+@dataclass
+class _ListedText:
+    lang: str
+    name: str
+    alternate_name: str
+    description: str
+    application_process: str
+    fees_description: str
+    eligibility_description: str
+
+
+def service_records(session: Session, ids: Sequence[str], lang: str) -> list[dict[str, Any]]:
+    """The services of ``ids`` in that order as a list page shows them (:func:`service_record`
+    without ``full``): read as plain columns in one query, their texts in ``lang`` and German
+    only, without building the ORM objects a nested record needs."""
+    if not ids:
+        return []
+    rows: Sequence[Any] = session.execute(
+        select(
+            Service.id,
+            Service.organization_id,
+            Service.url,
+            Service.email,
+            Service.status,
+            Service.minimum_age,
+            Service.maximum_age,
+            Service.last_modified,
+            *_LISTED_TEXT,
+        )
+        .join(ServiceText, ServiceText.service_id == Service.id)
+        .where(Service.id.in_(ids), ServiceText.lang.in_(sorted({lang, SOURCE_LANGUAGE})))
+        .order_by(Service.id, ServiceText.lang)
+    ).all()
+    found: dict[str, tuple[Any, list[_ListedText]]] = {}
+    for row in rows:
+        text = _ListedText(*row[8:15])
+        found.setdefault(row[0], (row, []))[1].append(text)
+    missing = [i for i in ids if i not in found]
+    if missing:  # neither in ``lang`` nor German: as the nested record would show it
+        for service in catalogue.services_by_ids(session, missing):
+            found[service.id] = (service, [])
+    records = []
+    for service_id in ids:
+        if service_id not in found:
+            continue
+        row, texts = found[service_id]
+        if isinstance(row, Service):
+            records.append(service_record(row, lang, lambda code: ("", ""), full=False))
+            continue
+        text = in_language(texts, lang).text
+        records.append(
+            compact(
+                {
+                    "id": row.id,
+                    "organization_id": row.organization_id,
+                    "name": text.name,
+                    "alternate_name": text.alternate_name or None,
+                    "description": text.description,
+                    "url": row.url or None,
+                    "email": row.email or None,
+                    "status": row.status,
+                    "application_process": text.application_process or None,
+                    "fees_description": text.fees_description or None,
+                    "eligibility_description": text.eligibility_description or None,
+                    "minimum_age": row.minimum_age,
+                    "maximum_age": row.maximum_age,
+                    "last_modified": _timestamp(row.last_modified),
+                }
+            )
+        )
+    return records
 
 
 def service_record(
