@@ -11,9 +11,11 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectMultipleField, StringField
+from markupsafe import Markup
+from wtforms import Field, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select
 
 # Characters that must never reach a header or a stored line: CR, LF, NUL, NEL, LS, PS.
 FORBIDDEN_IN_LINE = re.compile("[\r\n\x00\u0085\u2028\u2029]")
@@ -46,16 +48,42 @@ def strip_filter(value: Any) -> Any:
     return value
 
 
+OPTION = Markup('<option{} value="{}">{}</option>')  # format() escapes what it fills in
+
+
+class QuickSelect(Select):
+    """WTForms' select widget, each option written in one step: the same markup in a fraction
+    of the time (WTForms builds every option from a sorted dictionary of attributes and looks
+    up this method's signature on every select; the catalogue's search form has three selects
+    on every page of results)."""
+
+    @classmethod
+    def render_option(cls, choice: SelectChoice, **kwargs: Any) -> Markup:
+        """``<option selected value="…">label</option>``, as :class:`Select` writes it."""
+        if kwargs or choice.render_kw:
+            return super().render_option(choice, **kwargs)
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        selected = " selected" if choice.selected else ""
+        return OPTION.format(selected, value, choice.label or choice.value)
+
+    @classmethod
+    def _dispatch_render_option(cls) -> Any:
+        return cls.render_option
+
+
 class BaseForm(FlaskForm):
-    """Every form strips whitespace from its text fields."""
+    """Every form strips whitespace from its text fields and writes its selects quickly."""
 
     class Meta:
-        """Apply :func:`strip_filter` to every field."""
+        """Apply :func:`strip_filter` to every field; a plain select gets :class:`QuickSelect`."""
 
         def bind_field(self, form: Any, unbound_field: Any, options: Mapping[str, Any]) -> Field:
             """Add the strip filter to each field."""
             filters = [strip_filter, *unbound_field.kwargs.get("filters", [])]
-            return unbound_field.bind(form=form, filters=filters, **options)
+            extra = {}
+            if unbound_field.field_class is SelectField and "widget" not in unbound_field.kwargs:
+                extra["widget"] = QuickSelect()
+            return unbound_field.bind(form=form, filters=filters, **extra, **options)
 
 
 class MultiCheckboxField(SelectMultipleField):
