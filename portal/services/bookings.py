@@ -24,7 +24,7 @@ from .errors import BookingClosed, DraftIncomplete, SlotTaken, SlotUnavailable, 
 from .references import next_reference
 from .requests import BERLIN, OPEN_STATUSES, respond_by
 from .slots import Policy, Slot, check_slot, free_slots, location_by_code, parse_slot_key
-from .tokens import hash_token, new_token
+from .tokens import derived_token, hash_token, new_token
 from .towns import town_by_slug
 
 # The location a request's contact method asks for (an office's code otherwise).
@@ -198,6 +198,13 @@ def _booking_from(
     )
 
 
+def manage_token_of_draft(secret: str, draft_key: str) -> str:
+    """The private manage link's token of the booking a draft becomes, derived from the
+    draft's key (see :func:`.requests.status_token_of_draft`): a booker whose confirmation
+    never arrived books again and is shown the same link, while it still opens the booking."""
+    return derived_token(secret, "booking-manage", draft_key)
+
+
 def booked_from(session: Session, draft: RequestDraft) -> Booking | None:
     """The booking a draft was already turned into, if any (the latest row of its uid)."""
     first = session.scalar(select(Booking).where(Booking.draft_key_hash == draft.key_hash))
@@ -213,8 +220,12 @@ def book_draft(
     now: datetime,
     privacy_version: str = "",
     contact_limit: int | None = None,
+    token: str | None = None,
 ) -> Booked:
     """Turn a complete booking draft into a booking, once.
+
+    ``token`` is the private manage link's token (:func:`manage_token_of_draft` for a
+    browser's draft); a new random one without it.
 
     The consent given on the check page is recorded on the booking (and on a request it
     creates) with the time and ``privacy_version`` of the privacy notice agreed to.
@@ -236,7 +247,7 @@ def book_draft(
     if location is None:
         raise DraftIncomplete("location")
     slot = check_slot(session, location, parse_slot_key(answers.slot), now, policy)
-    token = new_token()
+    token = token or new_token()
     booking = _booking_from(answers, slot, location, locale, now)
     if contact_limit is not None:
         held = upcoming_bookings_of_contact(session, booking.email, booking.phone, now)

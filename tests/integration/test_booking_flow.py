@@ -279,6 +279,35 @@ def test_a_double_submit_books_once(app: Flask, client: FlaskClient) -> None:
     assert _count(app, Booking) == 1 and _count(app, HelpRequest) == 1
 
 
+def test_a_booker_whose_confirmation_was_lost_books_again_and_sees_the_same_appointment(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The app server stored the booking and died before answering: the browser kept its old
+    cookie, and the booker presses "book" again."""
+    walk_booking(client, "de")
+    token = match_in(
+        r'name="csrf_token" type="hidden" value="([^"]+)"',
+        client.get("/de/booking/check").get_data(as_text=True),
+    ).group(1)
+    cookie = client.get_cookie("portal")
+    assert cookie is not None
+    client.post("/de/booking/check", data={"consent": "y", "csrf_token": token})
+    first = client.get("/de/booking/done").get_data(as_text=True)
+    manage_link = match_in(r'(http://portal\.test/de/booking/manage/[^"<\s]+)', first).group(1)
+    client.set_cookie("portal", cookie.value)  # the answer that carried the new cookie was lost
+    again = client.post("/de/booking/check", data={"consent": "y", "csrf_token": token})
+    assert again.headers["Location"] == "/de/booking/done"
+    shown = client.get("/de/booking/done").get_data(as_text=True)
+    assert (
+        match_in(r'(http://portal\.test/de/booking/manage/[^"<\s]+)', shown).group(1) == manage_link
+    )
+    assert _count(app, Booking) == 1 and _count(app, HelpRequest) == 1
+    # The link shown the second time opens the appointment.
+    opened = client.get(manage_link.replace("http://portal.test", ""), follow_redirects=True)
+    assert opened.status_code == 200
+    assert "/de/booking/manage/cancel" in opened.get_data(as_text=True)
+
+
 def test_a_phone_appointment_needs_a_phone_number(client: FlaskClient) -> None:
     post_form(client, "/pl/booking/", {})
     for step, data in [

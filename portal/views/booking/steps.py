@@ -15,7 +15,7 @@ from ... import db, labels
 from ...forms import booking as forms
 from ...i18n import current_locale
 from ...mail import bookings as booking_mail
-from ...models import HelpRequest, RequestDraft, utcnow
+from ...models import Booking, HelpRequest, RequestDraft, utcnow
 from ...security import limiter
 from ...services import bookings, drafts, receipts, requests, slots, towns
 from ...services.errors import DraftExpired, DraftIncomplete, SlotUnavailable, TooManyBookings
@@ -97,6 +97,7 @@ def _book(draft: RequestDraft) -> Response | str:
             now=utcnow(),
             privacy_version=settings.privacy_notice_version,
             contact_limit=settings.bookings_per_contact,
+            token=_manage_token(),
         )
     except DraftIncomplete as exc:
         return redirect(FLOW.answer_url(exc.answer))
@@ -112,6 +113,8 @@ def _book(draft: RequestDraft) -> Response | str:
         )
         return redirect(url_for("booking.check"))
     if not booked.created:
+        # Booked by a parallel click, or before a confirmation that never arrived.
+        _remember_booked(booked.booking)
         return redirect(url_for("booking.done"))
     # The receipt is stored with the booking (and its request), in the same transaction.
     receipts.issue(db.session(), booked.booking.request, settings.retention_days_receipt)
@@ -119,9 +122,25 @@ def _book(draft: RequestDraft) -> Response | str:
         db.session(), booked.booking, booked.token, confirm=may_confirm_to(booked.booking.email)
     )
     db.commit()
-    session.pop(SESSION_DRAFT, None)
-    session[SESSION_BOOKED] = {"uid": booked.booking.uid, "token": booked.token}
+    _remember_booked(booked.booking)
     return redirect(url_for("booking.done"))
+
+
+def _manage_token() -> str:
+    """The manage link's token of the draft in this browser's session."""
+    return bookings.manage_token_of_draft(
+        current_settings().secret_key, str(session.get(SESSION_DRAFT, ""))
+    )
+
+
+def _remember_booked(found: Booking) -> None:
+    """Let the confirmation pages show ``found``, the booking of the draft in the session.
+
+    The confirmation checks that the link still opens the booking: after a move or a new
+    link it shows nothing and sends the booker to the start (the email has the link).
+    """
+    session[SESSION_BOOKED] = {"uid": found.uid, "token": _manage_token()}
+    session.pop(SESSION_DRAFT, None)
 
 
 def _lost_slot(draft: RequestDraft, reason: str) -> Response:
@@ -136,7 +155,12 @@ def _lost_slot(draft: RequestDraft, reason: str) -> Response:
 
 
 def _booked_from(draft: RequestDraft) -> object | None:
-    return bookings.booked_from(db.session(), draft)
+    """The booking this browser's draft became, remembered in the session for the
+    confirmation (a booker whose answer to "book" never arrived presses it again)."""
+    found = bookings.booked_from(db.session(), draft)
+    if found is not None and (session.get(SESSION_BOOKED) or {}).get("uid") != found.uid:
+        _remember_booked(found)
+    return found
 
 
 FLOW = Flow(
