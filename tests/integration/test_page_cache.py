@@ -268,6 +268,17 @@ def test_a_topic_page_is_kept_like_an_offer_page(app: Flask) -> None:
     assert queries.count == 0
 
 
+@pytest.mark.parametrize("path", ["/robots.txt", "/sitemap.xml", "/sitemap-1.xml"])
+def test_what_crawlers_read_is_kept(app: Flask, path: str) -> None:
+    catalogue_data.load(app)
+    visitor = anonymous(app)
+    first = visitor.get(path)
+    assert first.status_code == 200 and first.headers["Cache-Control"] == CACHE_CONTROL
+    queries = QueryCounter(app)
+    assert visitor.get(path).data == first.data
+    assert queries.count == 0
+
+
 def test_an_unknown_topic_is_a_search_for_proxies_too(app: Flask) -> None:
     # Only a known topic makes a page of its own; anything else may name what someone looks for.
     catalogue_data.load(app)
