@@ -10,7 +10,9 @@ Every value can be changed through the environment (the systemd unit reads
 
 from __future__ import annotations
 
+import gc
 import os
+from typing import Any
 
 from portal.logs import GUNICORN_LOGCONFIG
 from portal.metrics import child_exit as portal_child_exit
@@ -64,6 +66,16 @@ proc_name = os.environ.get("GUNICORN_PROC_NAME", "soziales-duo-portal")
 
 # gunicorn's own lines as the portal's JSON lines (one format in the journal).
 logconfig_dict = GUNICORN_LOGCONFIG
+
+
+def post_worker_init(_worker: Any) -> None:
+    """Once the app is loaded in a worker, move everything alive into the garbage collector's
+    permanent generation: a full collection then no longer walks the 170,000 objects of the
+    loaded modules and the app (100 ms on a 2-core machine, paid by whichever request was
+    running). Objects made by requests are collected as always."""
+    gc.collect()
+    gc.freeze()
+
 
 # A worker that ended leaves its Prometheus files behind; this marks them (multiprocess mode,
 # PROMETHEUS_MULTIPROC_DIR; nothing to do without it).

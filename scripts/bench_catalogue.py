@@ -2,8 +2,8 @@
 
 Generates an HSDS file of 10,000 services (German plus English, Turkish, Arabic and Russian
 text: a few words of the service's topic among many everyday words of a large vocabulary, as real
-descriptions are), imports it with ``flask catalogue import``, serves the portal with gunicorn (2 workers x
-4 threads) and measures p50/p95/p99 of each kind of page: first one client after another
+descriptions are), imports it with ``flask catalogue import``, serves the portal with gunicorn
+(``deploy/gunicorn.conf.py`` with 2 workers x 4 threads) and measures p50/p95/p99 of each kind of page: first one client after another
 (latency), then 4 clients at once. Runs on SQLite, and on PostgreSQL when 127.0.0.1:5432 answers
 (or BENCH_POSTGRES_URL is set).
 
@@ -391,6 +391,19 @@ def _env(tmp: str, database_url: str) -> dict[str, str]:
     }
 
 
+def _vacuum(database_url: str) -> None:
+    """On PostgreSQL, what autovacuum does within a minute of a large import: visibility map
+    and planner statistics. Without it a listing deep in the catalogue reads every row from
+    the table instead of the index (140 ms instead of 16 for page 150 of the API)."""
+    if not database_url.startswith("postgresql"):
+        return
+    import psycopg
+
+    plain = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute("VACUUM (ANALYZE)")
+
+
 def run(database_url: str, label: str, data: Path) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         env = _env(tmp, database_url)
@@ -399,6 +412,7 @@ def run(database_url: str, label: str, data: Path) -> bool:
         run_flask(env, "catalogue", "import", str(data))
         imported = time.perf_counter() - started
         print(f"{label}: {SERVICES} services imported in {imported:.0f}s")
+        _vacuum(env["PORTAL_DATABASE_URL"])
         runs = [one_run(env, number) for number in range(1, RUNS + 1)]
         return verdict(label, runs)
 

@@ -83,13 +83,15 @@ def one_client(base: str, count: int, results: multiprocessing.Queue) -> None:  
 def start_gunicorn(
     port: int, env: dict[str, str], app: str = "portal:create_app()", *options: str
 ) -> subprocess.Popen[bytes]:
-    """The portal (or another WSGI ``app``) under gunicorn on loopback: 2 workers with 4
-    threads each. Its log (one JSON line per request, as in production) goes to a file in the
+    """The portal (or another WSGI ``app``) under gunicorn on loopback with the production
+    configuration (``deploy/gunicorn.conf.py``), 2 workers with 4 threads each. Its log (one JSON line per request, as in production) goes to a file in the
     temporary folder, named after the port, so the figures stay readable."""
     log = Path(tempfile.gettempdir()) / f"soziales-duo-bench-{port}.log"
     return subprocess.Popen(
         [
             str(BIN / "gunicorn"),
+            "-c",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
             "-w",
             "2",
             "--threads",
