@@ -19,6 +19,7 @@ from ..security import limiter
 from ..services import (
     bookings,
     catalogue,
+    catalogue_search,
     drafts,
     messages,
     receipts,
@@ -179,9 +180,18 @@ FLOW = Flow(
 
 @bp.get("/")
 def start() -> str:
-    """The start page: what the request is for, and a way back into an unfinished one."""
+    """The start page: what the request is for, and a way back into an unfinished one.
+
+    Coming from a catalogue offer ("ask the Soziales Duo about this"), it names the offer.
+    """
+    offer = catalogue.service_by_id(db.session(), request.args.get("service", "").lower())
+    if offer is not None and offer.status not in catalogue_search.VISIBLE_STATUSES:
+        offer = None
     return render_template(
-        "request/start.html", resume_url=FLOW.resume_url(), minutes=MINUTES_TO_ASK
+        "request/start.html",
+        resume_url=FLOW.resume_url(),
+        minutes=MINUTES_TO_ASK,
+        offer=catalogue.in_language(offer.texts, current_locale().code) if offer else None,
     )
 
 

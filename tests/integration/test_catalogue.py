@@ -252,6 +252,9 @@ def test_ask_about_this_starts_a_request_with_topic_and_offer(
     assert 'name="csrf_token"' not in page
     start = match_in(r'<div class="ask">\s*<p><a class="button" href="([^"]+)"', page).group(1)
     start_page = client.get(start.replace("&amp;", "&")).get_data(as_text=True)
+    assert (
+        "Sie fragen zu diesem Angebot: <strong>Ambulanter Pflegedienst Sonnenschein" in start_page
+    )
     action = match_in(r'<form method="post" action="([^"]+)">', start_page).group(1)
     assert CARE in action and "topic=" in action
     token = match_in(r'name="csrf_token" value="([^"]+)"', start_page).group(1)
@@ -270,6 +273,16 @@ def test_ask_about_this_starts_a_request_with_topic_and_offer(
     deliver(loaded)
     staff_mail = mailbox.to("soziales-duo-shs@example.org")[0].as_string()
     assert "Sonnenschein" not in staff_mail  # the offer can reveal health data: not in email
+
+
+def test_the_start_page_names_the_offer_in_the_readers_language_or_marks_it_german(
+    loaded: Flask, client: FlaskClient
+) -> None:
+    english = client.get(f"/en/request/?service={GERMAN_ONLY}&topic=money").get_data(as_text=True)
+    assert 'You are asking about this service: <strong lang="de">Wohngeldberatung' in english
+    for unknown in ("00000000-0000-0000-0000-000000000000", "x", ""):
+        page = client.get(f"/en/request/?service={unknown}").get_data(as_text=True)
+        assert "You are asking about this service" not in page
 
 
 def answer_all_keep_draft(client: FlaskClient) -> None:
