@@ -55,8 +55,10 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
 
 # Restart each worker after this many requests (with jitter, so they never restart together):
-# a slow leak in a library cannot grow without bound.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+# a slow leak in a library cannot grow without bound. Rarely: a restart costs a second of CPU
+# and empties the worker's page and search caches. At 5,000, a burst of 3,000 requests/s
+# restarted each worker every few seconds and cut throughput to a third (scripts/bench_pages.py).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 100_000)
 max_requests_jitter = max_requests // 10
 
 # Create the app in each worker, after the fork: every worker gets its own database pool.
