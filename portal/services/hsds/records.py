@@ -207,40 +207,14 @@ def service_records(session: Session, ids: Sequence[str], lang: str) -> list[dic
         if isinstance(row, Service):
             records.append(service_record(row, lang, lambda code: ("", ""), full=False))
             continue
-        text = in_language(texts, lang).text
-        records.append(
-            compact(
-                {
-                    "id": row.id,
-                    "organization_id": row.organization_id,
-                    "name": text.name,
-                    "alternate_name": text.alternate_name or None,
-                    "description": text.description,
-                    "url": row.url or None,
-                    "email": row.email or None,
-                    "status": row.status,
-                    "application_process": text.application_process or None,
-                    "fees_description": text.fees_description or None,
-                    "eligibility_description": text.eligibility_description or None,
-                    "minimum_age": row.minimum_age,
-                    "maximum_age": row.maximum_age,
-                    "last_modified": _timestamp(row.last_modified),
-                }
-            )
-        )
+        records.append(compact(_listed_fields(row, in_language(texts, lang).text)))
     return records
 
 
-def service_record(
-    service: Service,
-    lang: str,
-    term_names: TermNames,
-    full: bool = True,
-    translations: bool = False,
-) -> dict[str, Any]:
-    """A service, its text in ``lang``; ``full`` nests everything, as ``/services/{id}`` does."""
-    text = in_language(service.texts, lang).text
-    record: dict[str, Any] = {
+def _listed_fields(service: Any, text: Any) -> dict[str, Any]:
+    """The fields of a service record without nesting, from a :class:`Service` or a row of the
+    same columns, and its text in the reader's language."""
+    return {
         "id": service.id,
         "organization_id": service.organization_id,
         "name": text.name,
@@ -256,6 +230,18 @@ def service_record(
         "maximum_age": service.maximum_age,
         "last_modified": _timestamp(service.last_modified),
     }
+
+
+def service_record(
+    service: Service,
+    lang: str,
+    term_names: TermNames,
+    full: bool = True,
+    translations: bool = False,
+) -> dict[str, Any]:
+    """A service, its text in ``lang``; ``full`` nests everything, as ``/services/{id}`` does."""
+    text = in_language(service.texts, lang).text
+    record = _listed_fields(service, text)
     if full:
         record["organization"] = organization_record(service.organization, lang)
     if not full:
