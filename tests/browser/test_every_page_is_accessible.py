@@ -357,6 +357,9 @@ def walk_catalogue(auditor: Auditor, base: str, lang: str, offers: list[str]) ->
     page.goto(f"{base}/{lang}/catalogue/service/{offers[0]}")
     assert page.locator(".ask a.button").count() == 1
     auditor.check(f"{lang}-offer-first-visit")
+    page.click(".ask a.button")  # the request's start page names the offer
+    assert page.locator(".notice strong").count() == 1
+    auditor.check(f"{lang}-request-start-offer")
 
 
 def vnu_errors(folder: Path) -> list[str]:
