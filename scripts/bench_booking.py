@@ -29,7 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_submit import BIN, ROOT, free_port, percentile, start_gunicorn, wait_for
+from bench_submit import (
+    BENCH_SECRET_KEY,
+    BIN,
+    ROOT,
+    free_port,
+    percentile,
+    portal_env,
+    start_gunicorn,
+    wait_for,
+)
 
 LOCATIONS = ("verl", "shs", "phone")
 EXISTING = 500
@@ -59,7 +68,7 @@ def _app(instance: Path, url: str):  # type: ignore[no-untyped-def]
         {
             "instance_path": str(instance),
             "testing": True,
-            "secret_key": "bench-" + "x" * 40,
+            "secret_key": BENCH_SECRET_KEY,
             "database_url": url,
         }
     )
@@ -201,14 +210,12 @@ def bench_race() -> None:
         instance = Path(tmp)
         port = free_port()
         url = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{instance}/race.sqlite")
-        env = {
-            **os.environ,
-            "PORTAL_INSTANCE_PATH": str(instance),
-            "PORTAL_SECRET_KEY": "bench-" + "x" * 40,
-            "PORTAL_DATABASE_URL": url,
-            "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "PORTAL_RATE_LIMIT_SUBMIT": "100000 per hour",
-        }
+        env = portal_env(
+            instance,
+            url,
+            public_url=f"http://127.0.0.1:{port}",
+            rate_limit_submit="100000 per hour",
+        )
         _fresh_database(url)
         flask = [str(BIN / "flask"), "--app", "portal"]
         subprocess.run(

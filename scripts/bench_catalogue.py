@@ -42,6 +42,7 @@ from portal.services.catalogue import TOPICS
 from scripts.bench_submit import (
     free_port,
     percentile,
+    portal_env,
     run_flask,
     start_gunicorn,
     wait_for,
@@ -383,12 +384,7 @@ def verdict(label: str, runs: list[dict[str, float]]) -> bool:
 
 
 def _env(tmp: str, database_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PORTAL_INSTANCE_PATH": tmp,
-        "PORTAL_SECRET_KEY": "bench-" + "x" * 40,
-        "PORTAL_DATABASE_URL": database_url.replace("{tmp}", tmp),
-    }
+    return portal_env(tmp, database_url.replace("{tmp}", tmp))
 
 
 def _vacuum(database_url: str) -> None:

@@ -172,7 +172,7 @@ def report(rates: dict[str, tuple[list, list]], names: dict[str, tuple[str, bool
 
 def main() -> int:
     """Set up, serve both, measure, print."""
-    from bench_submit import free_port, start_gunicorn, wait_for
+    from bench_submit import free_port, portal_env, start_gunicorn, wait_for
 
     if shutil.which("wrk") is None:
         print("wrk is missing: sudo apt-get install wrk (make bench installs it)")
@@ -180,13 +180,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp)
         portal_port, bare_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "PORTAL_INSTANCE_PATH": str(instance),
-            "PORTAL_SECRET_KEY": "bench-" + "x" * 40,
-            "PORTAL_DATABASE_URL": f"sqlite:///{instance}/bench.sqlite",
-            "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{portal_port}",
-        }
+        env = portal_env(
+            instance,
+            f"sqlite:///{instance}/bench.sqlite",
+            public_url=f"http://127.0.0.1:{portal_port}",
+        )
         _prepare(instance, env)
         servers = [start_gunicorn(portal_port, env)]
         try:

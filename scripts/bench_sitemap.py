@@ -9,7 +9,6 @@ protocol's limits (50,000 addresses, 50 MB). ``python scripts/bench_sitemap.py``
 
 from __future__ import annotations
 
-import os
 import signal
 import statistics
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts.bench_catalogue import SERVICES, generate
-from scripts.bench_submit import free_port, run_flask, start_gunicorn, wait_for
+from scripts.bench_submit import free_port, portal_env, run_flask, start_gunicorn, wait_for
 
 ROUNDS = 5
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -77,13 +76,9 @@ def main() -> None:
         data = Path(tmp) / "bench-catalogue.json"
         generate(data)
         port = free_port()
-        env = {
-            **os.environ,
-            "PORTAL_INSTANCE_PATH": tmp,
-            "PORTAL_SECRET_KEY": "bench-" + "x" * 40,
-            "PORTAL_DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite",
-            "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        }
+        env = portal_env(
+            tmp, f"sqlite:///{tmp}/bench.sqlite", public_url=f"http://127.0.0.1:{port}"
+        )
         run_flask(env, "db", "upgrade")
         run_flask(env, "catalogue", "import", str(data))
         web = start_gunicorn(port, env)

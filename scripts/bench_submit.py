@@ -125,21 +125,32 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+BENCH_SECRET_KEY = "bench-" + "x" * 40
+
+
+def portal_env(instance: str | Path, database_url: str, **settings: str) -> dict[str, str]:
+    """The environment a benchmark runs the portal's commands and servers in: this process's,
+    an instance folder, a throwaway secret key, the database and ``PORTAL_<NAME>`` settings."""
+    return {
+        **os.environ,
+        "PORTAL_INSTANCE_PATH": str(instance),
+        "PORTAL_SECRET_KEY": BENCH_SECRET_KEY,
+        "PORTAL_DATABASE_URL": database_url,
+        **{f"PORTAL_{name.upper()}": value for name, value in settings.items()},
+    }
+
+
 def run(delay: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp)
         smtp_port, web_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "PORTAL_INSTANCE_PATH": str(instance),
-            "PORTAL_SECRET_KEY": "bench-" + "x" * 40,
-            "PORTAL_DATABASE_URL": os.environ.get(
-                "BENCH_DATABASE_URL", f"sqlite:///{instance}/bench.sqlite"
-            ),
-            "PORTAL_MAIL_PORT": str(smtp_port),
-            "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
-            "PORTAL_RATE_LIMIT_SUBMIT": "100000 per hour",
-        }
+        env = portal_env(
+            instance,
+            os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{instance}/bench.sqlite"),
+            mail_port=str(smtp_port),
+            public_url=f"http://127.0.0.1:{web_port}",
+            rate_limit_submit="100000 per hour",
+        )
         flask = [str(BIN / "flask"), "--app", "portal"]
         subprocess.run(
             [*flask, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT

@@ -27,14 +27,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts.bench_catalogue import KINDS, next_url
-from scripts.bench_submit import percentile
+from scripts.bench_submit import BENCH_SECRET_KEY, percentile
 
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 120
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("PORTAL_INSTANCE_PATH", tmp)
-        os.environ.setdefault("PORTAL_SECRET_KEY", "bench-" + "x" * 40)
+        os.environ.setdefault("PORTAL_SECRET_KEY", BENCH_SECRET_KEY)
         os.environ["PORTAL_DATABASE_URL"] = os.environ["BENCH_CATALOGUE_DATABASE_URL"]
         from portal import create_app
 
