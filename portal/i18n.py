@@ -103,7 +103,7 @@ def switch_language_url(code: str) -> str:
         and current_app.url_map.is_endpoint_expecting(endpoint, "lang")
     ):
         args["lang"] = code
-        topic = topic_of_page()
+        topic = topic_of_page() if endpoint == "catalogue.index" else None
         if topic:
             args[TOPIC_ARGUMENT] = topic
         return url_for(endpoint, **args)

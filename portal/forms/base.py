@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import Field, SelectField, SelectMultipleField, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import Choice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, Select
 
@@ -58,7 +58,7 @@ class QuickSelect(Select):
     on every page of results)."""
 
     @classmethod
-    def render_option(cls, choice: SelectChoice, **kwargs: Any) -> Markup:
+    def render_option(cls, choice: Choice, **kwargs: Any) -> Markup:
         """``<option selected value="…">label</option>``, as :class:`Select` writes it."""
         if kwargs or choice.render_kw:
             return super().render_option(choice, **kwargs)

@@ -18,7 +18,7 @@ from ..models import (
     ServiceAtLocation,
 )
 from ..models.catalogue import COSTS as COSTS  # the cost codes, for forms and HSDS records
-from .catalogue_search import index_text
+from .catalogue_search import VISIBLE_STATUSES, index_text
 
 SOURCE_LANGUAGE = "de"
 # The catalogue's taxonomy. Their labels live in ``portal.labels.CATALOGUE_TOPICS``.
@@ -91,6 +91,12 @@ def language_name(code: str, locale: str) -> str:
 def service_by_id(session: Session, service_id: str) -> Service | None:
     """A visible or hidden service by its HSDS identifier."""
     return session.get(Service, service_id)
+
+
+def visible_service(session: Session, service_id: str) -> Service | None:
+    """A service residents may see (active or temporarily closed), by its identifier."""
+    found = service_by_id(session, service_id.lower())
+    return found if found is not None and found.status in VISIBLE_STATUSES else None
 
 
 def services_by_ids(session: Session, ids: Sequence[str]) -> list[Service]:

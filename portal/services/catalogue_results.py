@@ -100,15 +100,18 @@ def summaries(session: Session, ids: Sequence[str], lang: str) -> list[ServiceSu
     """The services of ``ids`` in that order, as a list of results shows them in ``lang``.
 
     Only the texts in ``lang`` and in German are read (what :func:`.catalogue.in_language`
-    picks); a service with neither, which an import or an editor hardly leaves, is read whole.
+    picks); a service or provider with neither, which an import or an editor hardly leaves, is
+    read in every language.
     """
     if not ids:
         return []
     found = _collect(_rows(session, ids, sorted({lang, SOURCE_LANGUAGE})))
-    missing = [i for i in ids if i not in found]
+    # A service or its provider with neither text: read every language, as in_language falls
+    # back to whatever there is.
+    missing = [i for i in ids if i not in found or not found[i][2]]
     if missing:
         found.update(_collect(_rows(session, missing, None)))
-    summaries: list[ServiceSummary] = []
+    shown: list[ServiceSummary] = []
     for service_id in ids:
         if service_id not in found:
             continue
@@ -117,7 +120,7 @@ def summaries(session: Session, ids: Sequence[str], lang: str) -> list[ServiceSu
         providers.sort(key=lambda provider: provider.lang)
         text = in_language(texts, lang)
         provider = in_language(providers or [_Text(SOURCE_LANGUAGE, "")], lang)
-        summaries.append(
+        shown.append(
             ServiceSummary(
                 id=service_id,
                 status=status,
@@ -130,7 +133,7 @@ def summaries(session: Session, ids: Sequence[str], lang: str) -> list[ServiceSu
                 provider_fallback=provider.fallback,
             )
         )
-    return summaries
+    return shown
 
 
 class CachedSearch:

@@ -124,8 +124,8 @@ def index() -> str:
 @bp.get("/service/<service_id>")
 def service(service_id: str) -> str:
     """Everything about one service, with a way to ask the Soziales Duo about it."""
-    found = catalogue.service_by_id(db.session(), service_id.lower())
-    if found is None or found.status not in catalogue_search.VISIBLE_STATUSES:
+    found = catalogue.visible_service(db.session(), service_id)
+    if found is None:
         abort(404)
     lang = current_locale().code
     town_names = dict(_town_choices())

@@ -19,7 +19,6 @@ from ..security import limiter
 from ..services import (
     bookings,
     catalogue,
-    catalogue_search,
     drafts,
     messages,
     receipts,
@@ -184,9 +183,7 @@ def start() -> str:
 
     Coming from a catalogue offer ("ask the Soziales Duo about this"), it names the offer.
     """
-    offer = catalogue.service_by_id(db.session(), request.args.get("service", "").lower())
-    if offer is not None and offer.status not in catalogue_search.VISIBLE_STATUSES:
-        offer = None
+    offer = catalogue.visible_service(db.session(), request.args.get("service", ""))
     return render_template(
         "request/start.html",
         resume_url=FLOW.resume_url(),

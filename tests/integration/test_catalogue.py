@@ -135,6 +135,15 @@ def test_each_language_is_searched_in_an_index_of_its_own(
         session.rollback()
 
 
+def test_a_provider_named_only_in_another_language_is_still_named_in_the_list(
+    loaded: Flask, client: FlaskClient
+) -> None:
+    with loaded.app_context(), get_db(loaded).session() as session:
+        session.execute(text("DELETE FROM catalogue_organization_text WHERE lang = 'de'"))
+    page = client.get("/tr/catalogue/", query_string={"topic": "care"}).get_data(as_text=True)
+    assert '<p class="muted" lang="en">Welfare Example (Demo)</p>' in page
+
+
 def test_the_language_menu_keeps_a_topic_page_and_leaves_a_search_behind(
     loaded: Flask, client: FlaskClient
 ) -> None:
@@ -142,6 +151,8 @@ def test_the_language_menu_keeps_a_topic_page_and_leaves_a_search_behind(
     assert 'href="/ar/catalogue/?topic=care" lang="ar"' in topic_page
     search = client.get("/de/catalogue/?q=Pflege&topic=care").get_data(as_text=True)
     assert 'href="/ar/catalogue/" lang="ar"' in search  # what someone searched for stays here
+    elsewhere = client.get("/de/request/?topic=care").get_data(as_text=True)
+    assert 'href="/ar/request/" lang="ar"' in elsewhere  # a topic page is the catalogue's only
 
 
 def test_diacritics_do_not_matter(loaded: Flask, client: FlaskClient) -> None:
