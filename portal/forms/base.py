@@ -48,23 +48,25 @@ def strip_filter(value: Any) -> Any:
     return value
 
 
-OPTION = Markup('<option{} value="{}">{}</option>')  # format() escapes what it fills in
+OPTION = Markup('<option%s value="%s">%s</option>')  # % escapes what it fills in
 
 
 class QuickSelect(Select):
     """WTForms' select widget, each option written in one step: the same markup in a fraction
-    of the time (WTForms builds every option from a sorted dictionary of attributes and looks
-    up this method's signature on every select; the catalogue's search form has three selects
-    on every page of results)."""
+    of the time. WTForms builds every option from a sorted dictionary of attributes and looks
+    up this method's signature on every select; and a lazily translated label, asked whether
+    it has ``__html__``, translates itself each time it is asked (five times per option). The
+    catalogue's search form has three selects on every page of results."""
 
     @classmethod
     def render_option(cls, choice: Choice, **kwargs: Any) -> Markup:
         """``<option selected value="…">label</option>``, as :class:`Select` writes it."""
         if kwargs or choice.render_kw:
             return super().render_option(choice, **kwargs)
-        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        value = str(choice.value)
+        label = "" if choice.label is None else str(choice.label)  # translated once
         selected = " selected" if choice.selected else ""
-        return OPTION.format(selected, value, choice.label or choice.value)
+        return OPTION % (selected, value, label or value)
 
     @classmethod
     def _dispatch_render_option(cls) -> Any:
