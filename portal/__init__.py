@@ -113,10 +113,17 @@ def town_contacts() -> list[TownContact]:
     take the phone numbers with it.
     """
     from .services import towns
+    from .views import cached_search
 
     if "town_contacts" not in g:
         try:
-            g.town_contacts = [TownContact.of(town) for town in towns.all_towns(db.session())]
+            # Read once per content revision (an edit to a town raises it), not on every page.
+            reading = cached_search()
+            found = reading.per_revision(
+                "towns", lambda: [TownContact.of(town) for town in towns.all_towns(reading.session)]
+            )
+            assert isinstance(found, list)
+            g.town_contacts = list(found)
         except SQLAlchemyError:
             logging.getLogger("portal").warning("database unavailable; towns from configuration")
             g.town_contacts = [TownContact.of(town) for town in settings_of(current_app).towns()]

@@ -8,7 +8,7 @@ language, the words as the search reads them, the filters and the page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,7 +216,11 @@ class CachedSearch:
         assert isinstance(found, SummaryPage)
         return found
 
+    def per_revision(self, name: str, compute: Callable[[], object]) -> object:
+        """``compute()``, once per content revision in this process: what public pages show of
+        the catalogue and the towns, which changes only with the revision."""
+        return self.cache.get_or_compute((name, self.revision), compute)
+
     def shows_demo(self) -> bool:
         """:func:`.catalogue.has_demo`, asked once per revision (PostgreSQL scans every service)."""
-        found = self.cache.get_or_compute(("demo", self.revision), lambda: has_demo(self.session))
-        return found is True
+        return self.per_revision("demo", lambda: has_demo(self.session)) is True

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import select, update
+from flask.testing import FlaskClient
+from sqlalchemy import select, text, update
 
 from portal.db import get_db
 from portal.models import Base, HelpRequest, Service, Town
@@ -12,6 +13,7 @@ from portal.services import content
 from tests import catalogue_data
 from tests.catalogue_data import CARE
 from tests.conftest import answer_all, submit
+from tests.expect import match_in
 
 
 def _revision(app: Flask) -> content.Revision:
@@ -71,3 +73,21 @@ def test_every_table_public_pages_read_has_an_area() -> None:
         if name.startswith("catalogue_") and name not in staff_only
     } | {"town"}
     assert set(AREAS) == public
+
+
+def _verl_in_footer(client: FlaskClient) -> str:
+    page = client.get("/de/impressum").get_data(as_text=True)
+    return match_in(r'Rathaus Verl: <a href="tel:\d+"><bdi dir="ltr">([^<]+)<', page).group(1)
+
+
+def test_the_towns_every_page_shows_are_read_once_per_revision(app: Flask) -> None:
+    # The footer of every page names the towns and their phones. They are read once per
+    # revision in each process: a change that raises no revision is not seen, an edit at once.
+    visitor = app.test_client()
+    assert _verl_in_footer(visitor) == "05246 961-0"
+    with app.app_context(), get_db(app).session() as session:  # plain SQL: no revision
+        session.execute(text("UPDATE town SET phone = '05246 961-1' WHERE slug = 'verl'"))
+    assert _verl_in_footer(visitor) == "05246 961-0"
+    with app.app_context(), get_db(app).session() as session:
+        session.scalars(select(Town).where(Town.slug == "verl")).one().phone = "05246 961-2"
+    assert _verl_in_footer(visitor) == "05246 961-2"
