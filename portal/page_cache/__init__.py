@@ -7,6 +7,11 @@ no flashed message. Such an answer gets ``ETag``, ``Last-Modified`` and a public
 ``Cache-Control``; with the cache on, the WSGI layer (``middleware``) keeps it, keyed by path,
 query string, the content revision and the deployment, and answers the next request for it
 itself. The revision is read at most every ``PAGE_CACHE_REVISION_SECONDS`` per process.
+
+A search (:func:`kept_locally`) is the same page for everyone who asks the same words, but what
+someone looks for is not for shared caches: it keeps ``Cache-Control: no-store`` and is kept
+only in this process's memory, never in Redis, under the same key. Two residents who search
+for "Pflege" cost one rendering.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, g, request, session
 
 from .. import security
 from ..config import Settings
@@ -24,7 +29,7 @@ from ..db import get_db
 from ..services import content
 from ..services.content import Revision
 from . import middleware
-from .middleware import CANDIDATE_KEY, REVISION_KEY, STORE_KEY, PageCacheMiddleware
+from .middleware import CANDIDATE_KEY, LOCAL_KEY, REVISION_KEY, STORE_KEY, PageCacheMiddleware
 from .revision import RevisionClock
 from .store import MemoryStore, RedisStore, Store
 
@@ -67,6 +72,12 @@ API_PARAMETERS = frozenset(
         "modified_after",
     }
 )
+# Searches, kept in this process only (see the module's docstring), with the parameters each
+# reads: another parameter is not kept, so made-up query strings cannot crowd out real searches.
+SEARCH_PARAMETERS = {
+    "catalogue.index": frozenset({"q", "topic", "town", "language", "page"}),
+    "api.services": API_PARAMETERS | {"search"},
+}
 # A browser keeps a page a minute without asking; a shared proxy (nginx in deploy/) half a
 # minute. Together with the revision interval that bounds how long an edit takes to show
 # (about 90 s at worst), while a crowd from a press release is answered by the proxy.
@@ -85,6 +96,7 @@ class PageCache:
     clock: RevisionClock
     store: Store | None
     started: datetime
+    searches: MemoryStore | None = None
 
 
 def deployment_tag(settings: Settings, root: Path = ROOT) -> str:
@@ -126,34 +138,59 @@ def init_app(app: Flask, settings: Settings) -> None:
     every request (the request log) wraps the result.
     """
     store = _store(settings)
+    searches = None if store is None else MemoryStore(settings.page_cache_size_mb * 1024 * 1024)
+
+    def forget() -> None:
+        for kept in (store, searches):
+            if kept is not None:
+                kept.clear()
+
     clock = RevisionClock(
-        lambda: _reader(app),
-        settings.page_cache_revision_seconds,
-        on_change=store.clear if store is not None else lambda: None,
+        lambda: _reader(app), settings.page_cache_revision_seconds, on_change=forget
     )
-    cache = PageCache(clock, store, datetime.now(UTC).replace(microsecond=0))
+    cache = PageCache(clock, store, datetime.now(UTC).replace(microsecond=0), searches)
     app.extensions[EXTENSION] = cache
     app.after_request(mark)
-    if store is not None:
+    if store is not None and searches is not None:
         cookies = frozenset({"portal", "__Host-portal", app.config["SESSION_COOKIE_NAME"]})
         app.wsgi_app = PageCacheMiddleware(  # type: ignore[method-assign]
-            app.wsgi_app, store, clock, deployment_tag(settings), cookies
+            app.wsgi_app, store, clock, deployment_tag(settings), cookies, searches
         )
 
 
 def cacheable(response: Response, cookie_name: str) -> bool:
     """Whether ``response`` is the same for everyone who asks for this address."""
     return (
-        request.method in ("GET", "HEAD")
-        and request.endpoint in CACHEABLE_ENDPOINTS
+        request.endpoint in CACHEABLE_ENDPOINTS
         and _only_parameters_it_reads()
+        and _for_anyone(response, cookie_name)
+        and "no-store" not in response.headers.get("Cache-Control", "")
+        and not security.is_private(response)
+    )
+
+
+def kept_locally(response: Response, cookie_name: str) -> bool:
+    """Whether ``response`` is a search that this process may keep for the next visitor who
+    asks the same (never a shared cache: it stays ``no-store``)."""
+    wanted = SEARCH_PARAMETERS.get(request.endpoint or "")
+    return (
+        wanted is not None
+        and set(request.args) <= wanted
+        and not cacheable(response, cookie_name)
+        and "csrf_token" not in g
+        and _for_anyone(response, cookie_name)
+    )
+
+
+def _for_anyone(response: Response, cookie_name: str) -> bool:
+    """A whole 200 answer to a GET or HEAD of a visitor without a session, that sets none."""
+    return (
+        request.method in ("GET", "HEAD")
         and response.status_code == 200
         and not response.is_streamed
         and cookie_name not in request.cookies
         and not _session_touched(response)
-        and "no-store" not in response.headers.get("Cache-Control", "")
         and not response.headers.get("Set-Cookie")
-        and not security.is_private(response)
     )
 
 
@@ -180,8 +217,13 @@ def _session_touched(response: Response) -> bool:
 
 
 def mark(response: Response) -> Response:
-    """Give a cacheable answer its validators and public caching; tell the cache to keep it."""
-    if not cacheable(response, current_app.config["SESSION_COOKIE_NAME"]):
+    """Give a cacheable answer its validators and public caching; tell the cache to keep it
+    (and to keep a search in this process only)."""
+    cookie_name = current_app.config["SESSION_COOKIE_NAME"]
+    if not cacheable(response, cookie_name):
+        if request.environ.get(CANDIDATE_KEY) and kept_locally(response, cookie_name):
+            request.environ[STORE_KEY] = request.endpoint
+            request.environ[LOCAL_KEY] = True
         return response
     cache: PageCache = current_app.extensions[EXTENSION]
     revision = request.environ.get(REVISION_KEY) or cache.clock.current()
@@ -197,4 +239,11 @@ def mark(response: Response) -> Response:
     return response
 
 
-__all__ = ["CACHEABLE_ENDPOINTS", "CACHE_CONTROL", "PageCache", "init_app", "middleware"]
+__all__ = [
+    "CACHEABLE_ENDPOINTS",
+    "CACHE_CONTROL",
+    "PageCache",
+    "init_app",
+    "kept_locally",
+    "middleware",
+]

@@ -21,6 +21,8 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 REVISION_KEY = "portal.page_cache.revision"
 CANDIDATE_KEY = "portal.page_cache.candidate"
 STORE_KEY = "portal.page_cache.store"
+# Set with STORE_KEY for a search: kept in this process's own store only.
+LOCAL_KEY = "portal.page_cache.local"
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 # A 304 carries the validators and caching headers of the page, not its body's description.
 NOT_IN_304 = frozenset({"content-length", "content-type", "content-language"})
@@ -38,7 +40,8 @@ class PageCacheMiddleware:
     """Around ``app.wsgi_app``: GET and HEAD without a session cookie are looked up by path,
     query string, content revision and deployment; a hit is answered here (304 when the
     browser's copy is current), a miss goes to Flask, whose answer is kept if Flask marked it
-    as the same for everyone. Everything else passes straight through."""
+    as the same for everyone: in ``store``, or in ``searches`` (this process's own) for a
+    search. Everything else passes straight through."""
 
     def __init__(
         self,
@@ -47,9 +50,11 @@ class PageCacheMiddleware:
         clock: RevisionClock,
         deployment: str,
         cookie_names: frozenset[str],
+        searches: Store,
     ) -> None:
         self.app = app
         self.store = store
+        self.searches = searches
         self.clock = clock
         self.deployment = deployment
         self.cookie_names = cookie_names
@@ -69,7 +74,9 @@ class PageCacheMiddleware:
         if revision is None:
             return self.app(environ, start_response)
         key = self.key(environ, revision)
-        entry = self.store.get(key)
+        entry = self.searches.get(key) if environ.get("QUERY_STRING") else None
+        if entry is None:
+            entry = self.store.get(key)
         if entry is not None:
             return serve(entry, environ, start_response)
         return self._fill(key, revision, environ, start_response)
@@ -110,7 +117,10 @@ class PageCacheMiddleware:
             environ["REQUEST_METHOD"] = method
             environ.update(conditions)
         headers: list[tuple[str, str]] = seen["headers"]
-        storable = environ.get(STORE_KEY) and _shareable(seen["status"], headers)
+        local = bool(environ.get(LOCAL_KEY))
+        storable = environ.get(STORE_KEY) and (
+            _whole(seen["status"], headers) if local else _shareable(seen["status"], headers)
+        )
         if not storable and method == "GET":
             start_response(seen["status"], headers, seen["exc_info"])
             return body
@@ -119,21 +129,21 @@ class PageCacheMiddleware:
             start_response(seen["status"], headers, seen["exc_info"])
             return []
         entry = Entry(seen["status"], tuple(headers), data, str(environ[STORE_KEY]))
-        self.store.put(key, entry)
+        (self.searches if local else self.store).put(key, entry)
         return serve(entry, environ, start_response)
 
 
+def _whole(status: str, headers: list[tuple[str, str]]) -> bool:
+    """What Flask sent is fit to keep in this process: a 200 that sets no cookie."""
+    return status.startswith("200") and all(n.lower() != "set-cookie" for n, _v in headers)
+
+
 def _shareable(status: str, headers: list[tuple[str, str]]) -> bool:
-    """What Flask sent is fit to keep: a 200 that sets no cookie and allows shared caching."""
-    if not status.startswith("200"):
-        return False
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == "set-cookie":
-            return False
-        if lowered == "cache-control" and ("no-store" in value or "private" in value):
-            return False
-    return True
+    """What Flask sent is fit to keep for anyone: :func:`_whole`, and shared caching allowed."""
+    return _whole(status, headers) and not any(
+        name.lower() == "cache-control" and ("no-store" in value or "private" in value)
+        for name, value in headers
+    )
 
 
 def _read(body: Iterable[bytes]) -> bytes:

@@ -325,6 +325,97 @@ def test_a_staff_page_after_sign_in_is_not_kept(app: Flask) -> None:
     assert kept(app) == 0
 
 
+def searches_kept(app: Flask) -> int:
+    """How many searches the app's own store holds."""
+    store = cache_of(app).searches
+    assert store is not None
+    return len(store)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/de/catalogue/?q=Pflege",
+        "/tr/catalogue/?q=bak%C4%B1m&page=1",
+        "/api/hsds/services?search=Pflege",
+    ],
+)
+def test_a_search_is_kept_in_this_process_only_and_stays_no_store(app: Flask, path: str) -> None:
+    catalogue_data.load(app)
+    visitor = anonymous(app)
+    first = visitor.get(path)
+    assert "Sonnenschein" in first.get_data(as_text=True)
+    queries = QueryCounter(app)
+    again = visitor.get(path)
+    assert again.data == first.data and queries.count == 0
+    for answer in (first, again):  # never for a proxy or the browser to keep
+        assert answer.headers["Cache-Control"] == "no-store" and "ETag" not in answer.headers
+    assert searches_kept(app) == 1 and kept(app) == 0
+
+
+def test_an_edit_shows_in_a_search_after_the_bound(app: Flask, clock: FakeClock) -> None:
+    catalogue_data.load(app)
+    visitor = anonymous(app)
+    assert "Sonnenschein" in visitor.get("/de/catalogue/?q=Pflege").get_data(as_text=True)
+    with app.app_context(), get_db(app).session() as session:
+        session.get_one(ServiceText, (CARE, "de")).name = "Pflegedienst Morgenrot"
+    assert "Sonnenschein" in visitor.get("/de/catalogue/?q=Pflege").get_data(as_text=True)
+    clock.pass_the_bound()
+    page = visitor.get("/de/catalogue/?q=Pflege").get_data(as_text=True)
+    assert "Morgenrot" in page and "Sonnenschein" not in page
+
+
+def test_a_visitor_with_a_session_gets_a_search_of_their_own(app: Flask) -> None:
+    catalogue_data.load(app)
+    resident = app.test_client()
+    csrf_token(resident, "/de/barrierefreiheit")  # the browser holds a session now
+    resident.get("/de/catalogue/?q=Pflege")
+    assert searches_kept(app) == 0
+    anonymous(app).get("/de/catalogue/?q=Pflege")
+    assert searches_kept(app) == 1
+    queries = QueryCounter(app)
+    resident.get("/de/catalogue/?q=Pflege")  # rendered for them, not taken from the store
+    assert queries.count > 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/de/catalogue/?q=Zahnarztbohrer",  # nothing found: a form to ask us, with a token
+        "/de/catalogue/?q=Pflege&made-up=1",
+        "/api/hsds/services?search=Pflege&made-up=1",
+        "/de/catalogue/service/00000000-0000-0000-0000-000000000000",
+    ],
+)
+def test_a_search_with_a_form_token_or_a_parameter_nobody_reads_is_not_kept(
+    app: Flask, path: str
+) -> None:
+    catalogue_data.load(app)
+    visitor = anonymous(app)
+    for _ in range(2):
+        visitor.get(path)
+    assert searches_kept(app) == 0 and kept(app) == 0
+
+
+def test_a_search_is_never_shared_through_redis(
+    app_config: dict[str, Any], redis_server: str
+) -> None:
+    config = {**app_config, "page_cache_uri": redis_server, "rate_limit_key_prefix": "pc-search"}
+    first, second = create_app(config), create_app(config)
+    try:
+        clean(first)
+        catalogue_data.load(first)
+        page = anonymous(first).get("/de/catalogue/?q=Pflege")
+        assert "Sonnenschein" in page.get_data(as_text=True)
+        assert searches_kept(first) == 1
+        queries = QueryCounter(second)
+        assert anonymous(second).get("/de/catalogue/?q=Pflege").data == page.data
+        assert queries.count > 0  # rendered by the second app: it was nowhere to share
+    finally:
+        for application in (first, second):
+            get_db(application).engine.dispose()
+
+
 def test_redis_shares_pages_between_two_apps(app_config: dict[str, Any], redis_server: str) -> None:
     config = {**app_config, "page_cache_uri": redis_server, "rate_limit_key_prefix": "pc-test"}
     first, second = create_app(config), create_app(config)
