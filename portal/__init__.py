@@ -119,11 +119,9 @@ def town_contacts() -> list[TownContact]:
         try:
             # Read once per content revision (an edit to a town raises it), not on every page.
             reading = cached_search()
-            found = reading.per_revision(
+            g.town_contacts = reading.per_revision(
                 "towns", lambda: [TownContact.of(town) for town in towns.all_towns(reading.session)]
-            )
-            assert isinstance(found, list)
-            g.town_contacts = list(found)
+            ).copy()
         except SQLAlchemyError:
             logging.getLogger("portal").warning("database unavailable; towns from configuration")
             g.town_contacts = [TownContact.of(town) for town in settings_of(current_app).towns()]

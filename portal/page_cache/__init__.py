@@ -170,13 +170,12 @@ def cacheable(response: Response, cookie_name: str) -> bool:
 
 
 def kept_locally(response: Response, cookie_name: str) -> bool:
-    """Whether ``response`` is a search that this process may keep for the next visitor who
-    asks the same (never a shared cache: it stays ``no-store``)."""
+    """Whether ``response``, which :func:`cacheable` refused, is a search that this process may
+    keep for the next visitor who asks the same (never a shared cache: it stays ``no-store``)."""
     wanted = SEARCH_PARAMETERS.get(request.endpoint or "")
     return (
         wanted is not None
         and set(request.args) <= wanted
-        and not cacheable(response, cookie_name)
         and "csrf_token" not in g
         and _for_anyone(response, cookie_name)
     )

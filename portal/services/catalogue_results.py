@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from .catalogue import SOURCE_LANGUAGE, has_demo, in_language
 from .catalogue_search import Filters, ResultPage, count_listed, query_terms, search
 from .search_cache import ResultCache
 
+T = TypeVar("T")
 # A list shows at most 220 characters of a description (templates/catalogue/index.html); the
 # template shortens at a word boundary, which these characters always contain.
 DESCRIPTION_CHARS = 300
@@ -216,10 +217,10 @@ class CachedSearch:
         assert isinstance(found, SummaryPage)
         return found
 
-    def per_revision(self, name: str, compute: Callable[[], object]) -> object:
+    def per_revision(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()``, once per content revision in this process: what public pages show of
         the catalogue and the towns, which changes only with the revision."""
-        return self.cache.get_or_compute((name, self.revision), compute)
+        return cast(T, self.cache.get_or_compute((name, self.revision), compute))
 
     def shows_demo(self) -> bool:
         """:func:`.catalogue.has_demo`, asked once per revision (PostgreSQL scans every service)."""
