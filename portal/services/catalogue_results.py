@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from ..models import OrganizationText, Service, ServiceText
 from . import content
 from .catalogue import SOURCE_LANGUAGE, has_demo, in_language
-from .catalogue_search import Filters, ResultPage, count_listed, query_terms, search
+from .catalogue_search import (
+    Filters,
+    ResultPage,
+    count_listed,
+    listing,
+    listing_page,
+    query_terms,
+    search,
+)
 from .search_cache import ResultCache
 
 T = TypeVar("T")
@@ -137,18 +145,37 @@ def summaries(session: Session, ids: Sequence[str], lang: str) -> list[ServiceSu
     return shown
 
 
+# A listing kept whole weighs one cache entry (a page of results, 5–10 KB) per this many
+# services: an identifier with its place in the listing takes about 100 bytes.
+IDS_PER_ENTRY = 100
+
+
+def _closed(filters: Filters | None) -> bool:
+    """Whether ``filters`` are only those chosen from a short list (topic, town, language): a
+    listing by a provider or a date, which anyone can vary without end, is not kept whole."""
+    return filters is None or (filters.organization_id is None and filters.modified_after is None)
+
+
+def _listing_weight(ids: object) -> int:
+    return 1 + len(ids) // IDS_PER_ENTRY if isinstance(ids, tuple) else 1
+
+
 class CachedSearch:
     """The searches of one request, answered from ``cache`` when they were asked before.
 
     A page of results is kept under the content revision, the language, the words as the
-    search reads them (:func:`.catalogue_search.query_terms`), the filters and the page. The
-    revision is read once, on the first search of the request.
+    search reads them (:func:`.catalogue_search.query_terms`), the filters and the page; a
+    listing without words is kept whole, and its pages are slices of it. The revision is
+    ``revision`` when the caller knows it already (the page cache read it at most a second
+    ago), else read once, on the first search of the request.
     """
 
-    def __init__(self, session: Session, cache: ResultCache[object]) -> None:
+    def __init__(
+        self, session: Session, cache: ResultCache[object], revision: str | None = None
+    ) -> None:
         self.session = session
         self.cache = cache
-        self._revision: str | None = None
+        self._revision = revision
 
     @property
     def revision(self) -> str:
@@ -170,6 +197,13 @@ class CachedSearch:
         per_page: int,
     ) -> ResultPage:
         listed = None
+        if not key[2] and _closed(filters):
+            # A listing the visitor picks from menus: kept whole, a page is a slice of it.
+            ids = self.cache.get_or_compute(
+                ("listing", *key), lambda: listing(self.session, lang, filters), _listing_weight
+            )
+            assert isinstance(ids, tuple)
+            return listing_page(ids, page, per_page)
         if not key[2]:  # no words: a listing, whose count is the same on every page
             counted = self.cache.get_or_compute(
                 ("listed", *key), lambda: count_listed(self.session, lang, filters)

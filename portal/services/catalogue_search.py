@@ -114,6 +114,11 @@ class ResultPage:
         return max(1, math.ceil(self.total / self.per_page))
 
 
+# A listing's order: by name, and for two services of the same name by identifier, so every
+# page (and every process) agrees where one ends and the next begins.
+BY_NAME = (SearchDocument.title, SearchDocument.service_id)
+
+
 def _filtered(lang: str, filters: Filters) -> Select[tuple[str]]:
     document = SearchDocument.__table__
     # The language is written into the statement, not bound: PostgreSQL has an index per
@@ -254,7 +259,7 @@ def search(
     statement = _filtered(lang, filters or Filters())
     terms = query_terms(query)
     if not terms:
-        ordered = statement.order_by(SearchDocument.title)
+        ordered = statement.order_by(*BY_NAME)
         return _page(session, ordered, page, per_page, ranked=False, total=listed)
     dialect = session.get_bind().dialect.name
     result = _page(
@@ -269,6 +274,24 @@ def search(
             ranked=True,
         )
     return result
+
+
+def listing(session: Session, lang: str, filters: Filters | None = None) -> tuple[str, ...]:
+    """Every visible service of a listing without words, in the order its pages show them.
+
+    One walk of the (lang, title) index: a cache that keeps it answers any page of the listing
+    as a slice, where a page deep in the catalogue would walk the index up to its offset
+    (page 100 of 10,000 offers: 14 ms on PostgreSQL, each time).
+    """
+    ordered = _filtered(lang, filters or Filters()).order_by(*BY_NAME)
+    return tuple(str(service_id) for service_id in session.scalars(ordered))
+
+
+def listing_page(ids: tuple[str, ...], page: int, per_page: int) -> ResultPage:
+    """Page ``page`` of a :func:`listing`."""
+    page = max(1, page)
+    offset = (page - 1) * per_page
+    return ResultPage(list(ids[offset : offset + per_page]), len(ids), page, per_page)
 
 
 def count_listed(session: Session, lang: str, filters: Filters | None = None) -> int:

@@ -5,6 +5,10 @@ them), the filters, the language and the page. The content revision
 (:func:`portal.services.content.current`) changes in the same transaction as every change to the
 catalogue, so an entry keyed by it is never stale, in any process: a change makes a new key,
 and the old entries are never asked for again and leave as the least recently used.
+
+Most entries are a page of results (about 5–10 KB). A larger value, such as the whole ordered
+listing of a language, is stored with a weight of several entries, so the cache stays as large
+in memory as its size promises.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ V = TypeVar("V")
 
 
 class ResultCache(Generic[V]):
-    """At most ``size`` values; the least recently used one leaves first. Safe across threads."""
+    """Values weighing at most ``size`` in all (most weigh 1); the least recently used leave
+    first. Safe across threads."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[Hashable, V] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
+        self._weight = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -30,29 +36,43 @@ class ResultCache(Generic[V]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def weight(self) -> int:
+        """What the values kept now weigh together (never more than the size)."""
+        return self._weight
+
     def get(self, key: Hashable) -> V | None:
         """The value stored under ``key`` (now the most recently used), or ``None``."""
         with self._lock:
-            value = self._entries.get(key)
-            if value is None:
+            found = self._entries.get(key)
+            if found is None:
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-            return value
+            return found[0]
 
-    def put(self, key: Hashable, value: V) -> None:
-        """Store ``value``; drop the least recently used entries beyond the size."""
-        if self.size <= 0:
+    def put(self, key: Hashable, value: V, weight: int = 1) -> None:
+        """Store ``value``; drop the least recently used entries until all fit in the size.
+
+        A value heavier than the whole cache is not kept."""
+        if weight > self.size:
             return
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            replaced = self._entries.pop(key, None)
+            if replaced is not None:
+                self._weight -= replaced[1]
+            self._entries[key] = (value, weight)
+            self._weight += weight
+            while self._weight > self.size:
+                _key, (_value, dropped) = self._entries.popitem(last=False)
+                self._weight -= dropped
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
-        """The cached value, or ``compute()`` stored for the next time.
+    def get_or_compute(
+        self, key: Hashable, compute: Callable[[], V], weigh: Callable[[V], int] | None = None
+    ) -> V:
+        """The cached value, or ``compute()`` stored for the next time (with the weight
+        ``weigh`` gives it; 1 without).
 
         Two threads missing the same key at once both compute it (the same result); holding the
         lock while a query runs would make every search wait for the slowest one.
@@ -61,10 +81,11 @@ class ResultCache(Generic[V]):
         if found is not None:
             return found
         value = compute()
-        self.put(key, value)
+        self.put(key, value, weigh(value) if weigh else 1)
         return value
 
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+            self._weight = 0

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from portal import create_app
 from portal.db import get_db
@@ -123,3 +123,41 @@ def test_a_listing_counts_once_and_every_page_says_the_same_total(
     with app.app_context(), get_db(app).session() as session:
         session.execute(update(Service).where(Service.id == CARE).values(status="defunct"))
     assert [total(page) for page in (1, 3)] == [3, 3]
+
+
+def _listing(client: FlaskClient, lang: str, per_page: int, page: int) -> dict[str, Any]:
+    answer: dict[str, Any] = client.get(
+        f"/api/hsds/services?lang={lang}&per_page={per_page}&page={page}"
+    ).get_json()
+    return answer
+
+
+def test_paging_through_a_listing_shows_every_service_once_in_name_order(
+    app: Flask, client: FlaskClient
+) -> None:
+    catalogue_data.load(app)
+    whole = _listing(client, "de", 50, 1)
+    names = [record["name"] for record in whole["contents"]]
+    assert names == sorted(names) and len(names) == whole["total_items"] == 4
+    paged = [_listing(client, "de", 1, page)["contents"] for page in range(1, 6)]
+    assert [record["id"] for page in paged for record in page] == [
+        record["id"] for record in whole["contents"]
+    ]
+    assert paged[-1] == []  # past the end: an empty page, the same total
+
+
+def test_a_listing_is_read_once_and_any_page_of_it_then_asks_no_search(
+    app: Flask, client: FlaskClient
+) -> None:
+    catalogue_data.load(app)
+    _listing(client, "de", 1, 1)
+    asked: list[str] = []
+    event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: asked.append(a[2]))
+    third = _listing(client, "de", 1, 3)
+    assert third["size"] == 1 and third["total_items"] == 4
+    assert not [sql for sql in asked if "catalogue_search_document" in sql]
+    # A listing by provider (any identifier may be asked for) is searched page by page.
+    provider = third["contents"][0]["organization_id"]
+    by_provider = client.get(f"/api/hsds/services?organization_id={provider}").get_json()
+    assert third["contents"][0]["id"] in [record["id"] for record in by_provider["contents"]]
+    assert [sql for sql in asked if "catalogue_search_document" in sql]

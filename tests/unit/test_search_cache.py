@@ -65,3 +65,23 @@ def test_a_negative_size_stops_the_start_and_the_environment_sets_it(tmp_path: P
         load_settings(tmp_path, environ=environ)
     environ["PORTAL_SEARCH_CACHE_ENTRIES"] = "0"
     assert load_settings(tmp_path, environ=environ).search_cache_entries == 0
+
+
+def test_a_heavy_value_makes_room_by_dropping_the_least_recently_used() -> None:
+    cache: ResultCache[str] = ResultCache(5)
+    for key in "abcd":
+        cache.put(key, key)
+    assert cache.get("a") == "a"  # "b" is now the least recently used
+    cache.put("listing", "many", weight=3)
+    assert cache.weight <= 5
+    assert [cache.get(key) for key in ("b", "c", "d", "a")] == [None, None, "d", "a"]
+    assert cache.get("listing") == "many"
+    cache.put("listing", "fewer", weight=1)  # replacing a value frees its weight
+    assert cache.weight == 3
+
+
+def test_a_value_heavier_than_the_whole_cache_is_not_kept() -> None:
+    cache: ResultCache[str] = ResultCache(3)
+    cache.put("a", "a")
+    assert cache.get_or_compute("huge", lambda: "x" * 10, weigh=len) == "x" * 10
+    assert cache.get("huge") is None and cache.get("a") == "a"
