@@ -1,15 +1,17 @@
 """Blueprints: parse the request, call a service, render or redirect."""
 
-from flask import current_app, flash, g
+from flask import current_app, flash, g, request
 from flask_babel import gettext as _
 
 from .. import db, mail, security
 from ..config import Settings, settings_of
 from ..mail import bookings as booking_mail
 from ..models import HelpRequest, utcnow
+from ..page_cache.middleware import REVISION_KEY
 from ..services import audit, bookings, retention
 from ..services import requests as request_service
 from ..services.catalogue_results import CachedSearch
+from ..services.content import Revision
 from ..services.search_cache import ResultCache
 
 SEARCH_CACHE = "portal.search_cache"
@@ -44,9 +46,15 @@ def search_cache() -> ResultCache[object]:
 
 
 def cached_search() -> CachedSearch:
-    """This request's searches, from the process's cache under one content revision."""
+    """This request's searches, from the process's cache under one content revision.
+
+    A visitor without a session came through the page cache, which read the revision at most
+    ``PAGE_CACHE_REVISION_SECONDS`` ago and keys the page by it: the results go by the same
+    one, with no query. Everyone else (staff after an edit) has it read for their request.
+    """
     if "cached_search" not in g:
-        g.cached_search = CachedSearch(db.session(), search_cache())
+        known: Revision | None = request.environ.get(REVISION_KEY)
+        g.cached_search = CachedSearch(db.session(), search_cache(), known.tag if known else None)
     found: CachedSearch = g.cached_search
     return found
 

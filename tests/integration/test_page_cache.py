@@ -365,6 +365,25 @@ def test_an_edit_shows_in_a_search_after_the_bound(app: Flask, clock: FakeClock)
     assert "Morgenrot" in page and "Sonnenschein" not in page
 
 
+def test_a_search_goes_by_the_revision_the_page_cache_read(app: Flask, clock: FakeClock) -> None:
+    catalogue_data.load(app)
+    visitor = anonymous(app)
+    visitor.get("/de/")  # the cache has read the revision
+    asked: list[str] = []
+    event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: asked.append(a[2]))
+    assert "Sonnenschein" in visitor.get("/de/catalogue/?q=Pflege").get_data(as_text=True)
+    assert asked and not [sql for sql in asked if "content_revision" in sql]
+    # Staff who just renamed an offer, browsing with their session, see it at once.
+    staff = app.test_client()
+    csrf_token(staff, "/de/barrierefreiheit")
+    with app.app_context(), get_db(app).session() as session:
+        session.get_one(ServiceText, (CARE, "de")).name = "Pflegedienst Morgenrot"
+    assert "Morgenrot" in staff.get("/de/catalogue/?q=Pflege").get_data(as_text=True)
+    assert "Sonnenschein" in visitor.get("/de/catalogue/?q=Pflege&page=1").get_data(as_text=True)
+    clock.pass_the_bound()
+    assert "Morgenrot" in visitor.get("/de/catalogue/?q=Pflege&page=1").get_data(as_text=True)
+
+
 def test_a_visitor_with_a_session_gets_a_search_of_their_own(app: Flask) -> None:
     catalogue_data.load(app)
     resident = app.test_client()
