@@ -284,7 +284,7 @@ def listing(session: Session, lang: str, filters: Filters | None = None) -> tupl
     (page 100 of 10,000 offers: 14 ms on PostgreSQL, each time).
     """
     ordered = _filtered(lang, filters or Filters()).order_by(*BY_NAME)
-    return tuple(str(service_id) for service_id in session.scalars(ordered))
+    return tuple(session.scalars(ordered))
 
 
 def listing_page(ids: tuple[str, ...], page: int, per_page: int) -> ResultPage:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, update
@@ -12,7 +13,7 @@ from sqlalchemy import event, update
 from portal import create_app
 from portal.db import get_db
 from portal.models import Service, ServiceText
-from portal.services import catalogue_search
+from portal.services import catalogue_results, catalogue_search
 from portal.services.catalogue_results import CachedSearch
 from portal.services.search_cache import ResultCache
 from portal.views import SEARCH_CACHE
@@ -146,18 +147,27 @@ def test_paging_through_a_listing_shows_every_service_once_in_name_order(
     assert paged[-1] == []  # past the end: an empty page, the same total
 
 
-def test_a_listing_is_read_once_and_any_page_of_it_then_asks_no_search(
-    app: Flask, client: FlaskClient
+def test_a_listing_is_read_whole_once_past_its_first_pages_and_then_sliced(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     catalogue_data.load(app)
-    _listing(client, "de", 1, 1)
+    monkeypatch.setattr(catalogue_results, "SHALLOW", 1)  # 4 services: the first one is shallow
     asked: list[str] = []
     event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: asked.append(a[2]))
+
+    def searches() -> int:
+        return len([sql for sql in asked if "catalogue_search_document" in sql])
+
+    first = _listing(client, "de", 1, 1)
+    assert first["size"] == 1 and searches() == 2  # the count and the page
+    _listing(client, "de", 1, 2)  # past the first page: the whole listing, once
+    read = searches()
     third = _listing(client, "de", 1, 3)
-    assert third["size"] == 1 and third["total_items"] == 4
-    assert not [sql for sql in asked if "catalogue_search_document" in sql]
+    again = _listing(client, "de", 1, 1)
+    assert searches() == read, "later pages are slices of the listing"
+    assert third["size"] == 1 and third["total_items"] == again["total_items"] == 4
+    assert again["contents"] == first["contents"]
     # A listing by provider (any identifier may be asked for) is searched page by page.
     provider = third["contents"][0]["organization_id"]
-    by_provider = client.get(f"/api/hsds/services?organization_id={provider}").get_json()
-    assert third["contents"][0]["id"] in [record["id"] for record in by_provider["contents"]]
-    assert [sql for sql in asked if "catalogue_search_document" in sql]
+    by_provider = client.get(f"/api/hsds/services?organization_id={provider}&page=2&per_page=1")
+    assert by_provider.get_json()["total_items"] >= 1 and searches() > read
