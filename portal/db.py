@@ -9,10 +9,12 @@ from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import crypto
 from .config import Settings
+from .models.base import PLAN_EACH_TIME
 
 READ_ONLY = "portal_read_only"
 # Blueprints whose GET requests only read. On SQLite their transactions start without taking
@@ -26,7 +28,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+
+    @event.listens_for(engine, "do_execute")
+    def _plan_each_time(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        # psycopg prepares a statement on its fifth use; PostgreSQL then settles on a generic
+        # plan, which for a full-text search joins every service (7 ms instead of 1.2).
+        if context.execution_options.get(PLAN_EACH_TIME):
+            cursor.execute(statement, parameters, prepare=False)
+            return True
+        return False
+
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -69,9 +82,31 @@ class Database:
         self.keyring = keyring
         crypto.attach(self.engine, keyring)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        reading: dict[str, Any] = {READ_ONLY: True}
+        # On PostgreSQL a reader's transaction is READ ONLY, so it may end with COMMIT (see
+        # :meth:`end`).
+        self.commits_reads = self.engine.dialect.name == "postgresql"
+        if self.commits_reads:
+            reading["postgresql_readonly"] = True
         self.readers = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            self.engine.execution_options(**reading), expire_on_commit=False
         )
+
+    def end(self, session: Session, reading: bool) -> None:
+        """End ``session``'s transaction, keeping nothing it did not commit.
+
+        A reader's READ ONLY transaction on PostgreSQL ends with COMMIT, the same as a rollback
+        for a transaction that cannot write: psycopg forgets the connection's prepared
+        statements on every ROLLBACK, and a search's statements are prepared (parsed and
+        planned once per connection) only on their fifth use.
+        """
+        if reading and self.commits_reads:
+            try:
+                session.commit()
+                return
+            except SQLAlchemyError:  # the transaction failed: roll it back as any other
+                pass
+        session.rollback()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -97,7 +132,7 @@ def init_app(app: Flask, settings: Settings) -> Database:
     def _close_session(_exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
         if session is not None:
-            session.rollback()
+            database.end(session, g.pop("db_reading", False))
             session.close()
 
     return database
@@ -130,6 +165,7 @@ def session() -> Session:
             and request.blueprint in READING_BLUEPRINTS
         )
         g.db_session = (database.readers if reading else database.sessions)()
+        g.db_reading = reading
     result: Session = g.db_session
     return result
 

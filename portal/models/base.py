@@ -16,6 +16,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# An execution option for a statement whose best plan depends on its values (a full-text
+# search: a rare word wants its index, a common one a scan): on PostgreSQL it is planned for
+# each execution and never prepared, where other statements are prepared on their fifth use.
+PLAN_EACH_TIME = "portal_plan_each_time"
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets zones)."""

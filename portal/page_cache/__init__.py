@@ -127,8 +127,11 @@ def _store(settings: Settings) -> Store | None:
 
 
 def _reader(app: Flask) -> Revision:
-    with get_db(app).readers() as reading:
-        return content.current(reading)
+    database = get_db(app)
+    with database.readers() as reading:
+        revision = content.current(reading)
+        database.end(reading, reading=True)
+        return revision
 
 
 def init_app(app: Flask, settings: Settings) -> None:

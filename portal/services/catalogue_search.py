@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ..models import SearchDocument, Service, ServiceArea, ServiceLanguage, ServiceTopic
+from ..models.base import PLAN_EACH_TIME
 
 VISIBLE_STATUSES = ("active", "temporarily closed")
 MAX_TERMS = 8
@@ -227,7 +228,10 @@ def _page(
         # One pass: the page's rows carry the total (a window count), so the full-text search
         # runs once; only a page past the end needs a separate count.
         rows = session.execute(
-            statement.add_columns(func.count().over().label("total")).limit(per_page).offset(offset)
+            statement.add_columns(func.count().over().label("total"))
+            .limit(per_page)
+            .offset(offset),
+            execution_options={PLAN_EACH_TIME: True},
         ).all()
         if rows:
             return ResultPage([str(row[0]) for row in rows], int(rows[0][1]), page, per_page)
