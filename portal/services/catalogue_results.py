@@ -8,11 +8,12 @@ language, the words as the search reads them, the filters and the page.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..models import OrganizationText, Service, ServiceText
@@ -67,30 +68,36 @@ class _Text:
     description: str = ""
 
 
-def _rows(session: Session, ids: Sequence[str], langs: Sequence[str] | None) -> Sequence[Any]:
-    """Each service of ``ids`` with its texts and its provider's names (those in ``langs`` only,
-    when given): one query, a row per pair of texts."""
+@functools.lru_cache(maxsize=64)
+def _texts_statement(langs: tuple[str, ...] | None) -> Select[Any]:
+    """The query of :func:`_rows`, built once per set of languages (the identifiers are the
+    bound parameter ``ids``)."""
     wanted_text = ServiceText.service_id == Service.id
     wanted_name = OrganizationText.organization_id == Service.organization_id
     if langs is not None:
         wanted_text &= ServiceText.lang.in_(langs)
         wanted_name &= OrganizationText.lang.in_(langs)
-    return list(
-        session.execute(
-            select(
-                Service.id,
-                Service.status,
-                ServiceText.lang,
-                ServiceText.name,
-                func.substr(ServiceText.description, 1, DESCRIPTION_CHARS),
-                OrganizationText.lang,
-                OrganizationText.name,
-            )
-            .join(ServiceText, wanted_text)
-            .outerjoin(OrganizationText, wanted_name)
-            .where(Service.id.in_(ids))
+    return (
+        select(
+            Service.id,
+            Service.status,
+            ServiceText.lang,
+            ServiceText.name,
+            func.substr(ServiceText.description, 1, DESCRIPTION_CHARS),
+            OrganizationText.lang,
+            OrganizationText.name,
         )
+        .join(ServiceText, wanted_text)
+        .outerjoin(OrganizationText, wanted_name)
+        .where(Service.id.in_(bindparam("ids", expanding=True)))
     )
+
+
+def _rows(session: Session, ids: Sequence[str], langs: Sequence[str] | None) -> Sequence[Any]:
+    """Each service of ``ids`` with its texts and its provider's names (those in ``langs`` only,
+    when given): one query, a row per pair of texts."""
+    statement = _texts_statement(None if langs is None else tuple(langs))
+    return list(session.connection().execute(statement, {"ids": list(ids)}))
 
 
 def _collect(rows: Sequence[Any]) -> dict[str, tuple[str, list[_Text], list[_Text]]]:

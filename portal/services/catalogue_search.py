@@ -9,6 +9,7 @@ finds nothing, any word may match, best matches first.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -19,7 +20,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
+    String,
+    bindparam,
     column,
     func,
     literal,
@@ -177,12 +181,18 @@ def _known(lang: str) -> str:
     return lang
 
 
-def _matching(
-    statement: Select[tuple[str]], dialect: str, lang: str, terms: list[str], every: bool
-) -> Select[tuple[str]]:
+def _words(dialect: str, terms: list[str], every: bool) -> str:
+    """The search's words as the full-text index reads them: every word, or any word."""
+    if dialect == "sqlite":
+        return (" " if every else " OR ").join(f'"{term}"*' for term in terms)
+    return (" & " if every else " | ").join(f"{term}:*" for term in terms)
+
+
+def _matching(statement: Select[tuple[str]], dialect: str, lang: str) -> Select[tuple[str]]:
+    """``statement`` narrowed to the documents matching the bound parameter ``words``
+    (:func:`_words`), best first."""
     document = SearchDocument.__table__
     if dialect == "sqlite":
-        words = (" " if every else " OR ").join(f'"{term}"*' for term in terms)
         # Each language has its FTS table; the materialised CTE keeps the full-text search the
         # outer loop (run once). ``lang`` is one of the content languages, never free text.
         fts = table(FTS_TABLE.format(lang=_known(lang)), column("rowid"))
@@ -191,16 +201,14 @@ def _matching(
                 fts.c.rowid.label("id"),
                 literal_column(f"bm25({fts.name}, 4.0, 1.0)").label("rank"),
             )
-            .where(text(f"{fts.name} MATCH :match").bindparams(match=words))
+            .where(text(f"{fts.name} MATCH :words").bindparams(bindparam("words", type_=String)))
             .cte("hits")
             .prefix_with("MATERIALIZED")
         )
         return statement.join(hits, hits.c.id == document.c.id).order_by(
             hits.c.rank, document.c.title
         )
-    query = func.to_tsquery(
-        literal_column("'simple'"), (" & " if every else " | ").join(f"{t}:*" for t in terms)
-    )
+    query = func.to_tsquery(literal_column("'simple'"), bindparam("words", type_=String))
     # Ranked in a materialised CTE of narrow rows: ranking after the window count made
     # PostgreSQL carry every match's tsvector through it, which spilled to disk for a broad
     # word (10,000 matches: 30–50 % slower).
@@ -215,33 +223,55 @@ def _matching(
     return select(ranked.c.service_id).order_by(ranked.c.rank.desc(), ranked.c.title)
 
 
-def _page(
+@functools.lru_cache(maxsize=256)
+def _ranked(dialect: str, lang: str, filters: Filters) -> tuple[Select[Any], Select[Any]]:
+    """A page of a search and its count, built once per process for each language and set of
+    filters (building one costs more than SQLite's own work on it). The words, the page size
+    and the offset are bound parameters: ``words``, ``limit``, ``offset``."""
+    matching = _matching(_filtered(lang, filters), dialect, lang)
+    # One pass: the page's rows carry the total (a window count), so the full-text search
+    # runs once; only a page past the end needs the separate count.
+    page = (
+        matching.add_columns(func.count().over().label("total"))
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    counted = select(func.count()).select_from(matching.order_by(None).subquery())
+    return page, counted
+
+
+def _ranked_page(
     session: Session,
-    statement: Select[tuple[str]],
+    lang: str,
+    filters: Filters,
+    terms: list[str],
+    every: bool,
     page: int,
     per_page: int,
-    ranked: bool,
-    total: int | None = None,
 ) -> ResultPage:
-    offset = (page - 1) * per_page
-    if ranked:
-        # One pass: the page's rows carry the total (a window count), so the full-text search
-        # runs once; only a page past the end needs a separate count.
-        rows = session.execute(
-            statement.add_columns(func.count().over().label("total"))
-            .limit(per_page)
-            .offset(offset),
-            execution_options={PLAN_EACH_TIME: True},
-        ).all()
-        if rows:
-            return ResultPage([str(row[0]) for row in rows], int(rows[0][1]), page, per_page)
-    else:
-        # A listing by name walks the (lang, title) index and stops after the page.
-        rows = session.execute(statement.limit(per_page).offset(offset)).all()
-        if total is not None:
-            return ResultPage([str(row[0]) for row in rows], total, page, per_page)
-    counted = select(func.count()).select_from(statement.order_by(None).subquery())
-    total = int(session.scalar(counted) or 0)
+    dialect = session.get_bind().dialect.name
+    statement, counted = _ranked(dialect, lang, filters)
+    words = {"words": _words(dialect, terms, every)}
+    connection = session.connection()
+    rows = connection.execute(
+        statement,
+        {**words, "limit": per_page, "offset": (page - 1) * per_page},
+        execution_options={PLAN_EACH_TIME: True},
+    ).all()
+    if rows:
+        return ResultPage([str(row[0]) for row in rows], int(rows[0][1]), page, per_page)
+    found = connection.execute(counted, words, execution_options={PLAN_EACH_TIME: True})
+    return ResultPage([], int(found.scalar() or 0), page, per_page)
+
+
+def _listed_page(
+    session: Session, statement: Select[tuple[str]], page: int, per_page: int, total: int | None
+) -> ResultPage:
+    # A listing by name walks the (lang, title) index and stops after the page.
+    rows = session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    if total is None:
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = int(session.scalar(counted) or 0)
     return ResultPage([str(row[0]) for row in rows], total, page, per_page)
 
 
@@ -260,23 +290,14 @@ def search(
     reads only its page.
     """
     page = max(1, page)
-    statement = _filtered(lang, filters or Filters())
+    filters = filters or Filters()
     terms = query_terms(query)
     if not terms:
-        ordered = statement.order_by(*BY_NAME)
-        return _page(session, ordered, page, per_page, ranked=False, total=listed)
-    dialect = session.get_bind().dialect.name
-    result = _page(
-        session, _matching(statement, dialect, lang, terms, every=True), page, per_page, ranked=True
-    )
+        ordered = _filtered(lang, filters).order_by(*BY_NAME)
+        return _listed_page(session, ordered, page, per_page, listed)
+    result = _ranked_page(session, lang, filters, terms, True, page, per_page)
     if result.total == 0 and len(terms) > 1:
-        result = _page(
-            session,
-            _matching(statement, dialect, lang, terms, every=False),
-            page,
-            per_page,
-            ranked=True,
-        )
+        result = _ranked_page(session, lang, filters, terms, False, page, per_page)
     return result
 
 
