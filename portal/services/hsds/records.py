@@ -6,13 +6,14 @@ UUIDv5 under one namespace, so an export, an import and the API always agree on 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ...models import Location, Organization, Service, ServiceText, utcnow
@@ -169,13 +170,11 @@ class _ListedText:
     eligibility_description: str
 
 
-def service_records(session: Session, ids: Sequence[str], lang: str) -> list[dict[str, Any]]:
-    """The services of ``ids`` in that order as a list page shows them (:func:`service_record`
-    without ``full``): read as plain columns in one query, their texts in ``lang`` and German
-    only, without building the ORM objects a nested record needs."""
-    if not ids:
-        return []
-    rows: Sequence[Any] = session.execute(
+@functools.lru_cache(maxsize=32)
+def _listed_statement(langs: tuple[str, ...]) -> Select[*tuple[Any, ...]]:
+    """The query of :func:`service_records`, built once per pair of languages (the identifiers
+    are the bound parameter ``ids``)."""
+    return (
         select(
             Service.id,
             Service.organization_id,
@@ -188,9 +187,19 @@ def service_records(session: Session, ids: Sequence[str], lang: str) -> list[dic
             *_LISTED_TEXT,
         )
         .join(ServiceText, ServiceText.service_id == Service.id)
-        .where(Service.id.in_(ids), ServiceText.lang.in_(sorted({lang, SOURCE_LANGUAGE})))
+        .where(Service.id.in_(bindparam("ids", expanding=True)), ServiceText.lang.in_(langs))
         .order_by(Service.id, ServiceText.lang)
-    ).all()
+    )
+
+
+def service_records(session: Session, ids: Sequence[str], lang: str) -> list[dict[str, Any]]:
+    """The services of ``ids`` in that order as a list page shows them (:func:`service_record`
+    without ``full``): read as plain columns in one query, their texts in ``lang`` and German
+    only, without building the ORM objects a nested record needs."""
+    if not ids:
+        return []
+    statement = _listed_statement(tuple(sorted({lang, SOURCE_LANGUAGE})))
+    rows: Sequence[Any] = session.connection().execute(statement, {"ids": list(ids)}).all()
     found: dict[str, tuple[Any, list[_ListedText]]] = {}
     for row in rows:
         text = _ListedText(*row[8:15])
