@@ -114,13 +114,21 @@ class HangingSmtp:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
+        while True:
+            try:
                 connection, _address = self.listener.accept()
-                self.connections.append(connection)
-                connection.sendall(b"220 hanging.test ESMTP\r\n")
-                if connection.recv(1024):  # EHLO arrived: the worker is mid-send
-                    self.talking.set()
+            except OSError:  # closed: the test is over
+                return
+            self.connections.append(connection)
+            # Each connection on its own: another program that happens to connect to this port
+            # and hangs up (or stays silent) must not keep the worker from being greeted.
+            threading.Thread(target=self._greet, args=(connection,), daemon=True).start()
+
+    def _greet(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            connection.sendall(b"220 hanging.test ESMTP\r\n")
+            if connection.recv(1024):  # EHLO arrived: the worker is mid-send
+                self.talking.set()
 
     def close(self) -> None:
         for connection in [*self.connections, self.listener]:
