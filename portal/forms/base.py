@@ -11,7 +11,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import Field, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import Choice
 from wtforms.validators import ValidationError
@@ -48,9 +48,6 @@ def strip_filter(value: Any) -> Any:
     return value
 
 
-OPTION = Markup('<option%s value="%s">%s</option>')  # % escapes what it fills in
-
-
 class QuickSelect(Select):
     """WTForms' select widget, each option written in one step: the same markup in a fraction
     of the time. WTForms builds every option from a sorted dictionary of attributes and looks
@@ -66,7 +63,10 @@ class QuickSelect(Select):
         value = str(choice.value)
         label = "" if choice.label is None else str(choice.label)  # translated once
         selected = " selected" if choice.selected else ""
-        return OPTION % (selected, value, label or value)
+        # markupsafe's escape (in C) on each text, one Markup at the end: Markup's own % wraps
+        # every argument in a helper object first (three times the work).
+        option = f'<option{selected} value="{escape(value)}">{escape(label or value)}</option>'
+        return Markup(option)  # noqa: S704 - both texts in it went through escape()
 
     @classmethod
     def _dispatch_render_option(cls) -> Any:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, SearchField, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
@@ -57,15 +59,27 @@ class SearchForm(BaseForm):
 
     def __init__(self, *args: Any, towns: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.topic.choices = [
-            SelectChoice("", _l("Alle Themen")),
-            *(SelectChoice(code, labels.CATALOGUE_TOPICS[code]) for code in catalogue.TOPICS),
-        ]
+        topics, languages = _translated_choices(str(get_locale()))
+        self.topic.choices = [SelectChoice(code, label) for code, label in topics]
         self.town.choices = [
             SelectChoice("", labels.town_list([name for _slug, name in towns])),
             *(SelectChoice(slug, name) for slug, name in towns),
         ]
-        self.language.choices = [
-            SelectChoice("", _l("Jede Sprache")),
-            *(SelectChoice(code, labels.LANGUAGES[code]) for code in SPOKEN_LANGUAGES),
-        ]
+        self.language.choices = [SelectChoice(code, label) for code, label in languages]
+
+
+@functools.lru_cache(maxsize=32)
+def _translated_choices(
+    locale: str,
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The topics and the languages to choose from, with their labels in ``locale`` (the one
+    of the request: it is the key), translated once per process instead of on every page."""
+    topics = (
+        ("", str(_l("Alle Themen"))),
+        *((code, str(labels.CATALOGUE_TOPICS[code])) for code in catalogue.TOPICS),
+    )
+    languages = (
+        ("", str(_l("Jede Sprache"))),
+        *((code, str(labels.LANGUAGES[code])) for code in SPOKEN_LANGUAGES),
+    )
+    return topics, languages

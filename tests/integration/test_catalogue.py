@@ -176,6 +176,18 @@ def test_filters_by_topic_town_and_language(loaded: Flask, client: FlaskClient) 
     assert _found(client, "de", "Hilfe", town="verl", language="ru") == [HOUSEHOLD]
 
 
+def test_the_filters_are_offered_in_the_readers_language(client: FlaskClient) -> None:
+    for lang, first, spoken in [
+        ("de", "Alle Themen", ">Türkisch<"),
+        ("tr", "Tüm konular", ">Türkçe<"),
+        ("de", "Alle Themen", ">Türkisch<"),  # the labels kept per language, not the last one
+        ("en", "All topics", ">Turkish<"),
+    ]:
+        html = client.get(f"/{lang}/catalogue/?topic=care").get_data(as_text=True)
+        assert f'<option value="">{first}</option>' in html
+        assert '<option selected value="care">' in html and spoken in html
+
+
 def test_an_unknown_filter_gets_a_message_and_is_ignored(
     loaded: Flask, client: FlaskClient
 ) -> None:
