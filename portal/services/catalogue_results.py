@@ -155,6 +155,9 @@ def summaries(session: Session, ids: Sequence[str], lang: str) -> list[ServiceSu
 # A listing kept whole weighs one cache entry (a page of results, 5–10 KB) per this many
 # services: an identifier with its place in the listing takes about 100 bytes.
 IDS_PER_ENTRY = 100
+# The best this many matches of a search are read at once (five pages of the catalogue's list,
+# one of the API's).
+BEST = 50
 # Pages of a listing within its first this many services are read one by one (a walk of at
 # most this many index entries); reading a listing of 10,000 whole costs 10 ms in Python.
 SHALLOW = 100
@@ -215,6 +218,15 @@ class CachedSearch:
                 self.cache.put(whole, ids, 1 + len(ids) // IDS_PER_ENTRY)
             if isinstance(ids, tuple):
                 return listing_page(ids, page, per_page)
+        if key[2] and max(1, page) * per_page <= BEST:
+            # Words: the best matches are read at once and kept; the first pages are slices.
+            # Ranking costs the same for 10 or 50 (every match is scored), and page 2 of a
+            # word in thousands of offers would otherwise score them all again.
+            best = self.cache.get_or_compute(
+                ("best", *key), lambda: search(self.session, lang, query, filters, 1, BEST)
+            )
+            assert isinstance(best, ResultPage)
+            return listing_page(tuple(best.service_ids), page, per_page, best.total)
         if not key[2]:  # no words: a listing, whose count is the same on every page
             counted = self.cache.get_or_compute(
                 ("listed", *key), lambda: count_listed(self.session, lang, filters)

@@ -312,11 +312,14 @@ def listing(session: Session, lang: str, filters: Filters | None = None) -> tupl
     return tuple(session.scalars(ordered))
 
 
-def listing_page(ids: tuple[str, ...], page: int, per_page: int) -> ResultPage:
-    """Page ``page`` of a :func:`listing`."""
+def listing_page(
+    ids: tuple[str, ...], page: int, per_page: int, total: int | None = None
+) -> ResultPage:
+    """Page ``page`` of a :func:`listing`, or of the first ``len(ids)`` of ``total`` results."""
     page = max(1, page)
     offset = (page - 1) * per_page
-    return ResultPage(list(ids[offset : offset + per_page]), len(ids), page, per_page)
+    found = len(ids) if total is None else total
+    return ResultPage(list(ids[offset : offset + per_page]), found, page, per_page)
 
 
 def count_listed(session: Session, lang: str, filters: Filters | None = None) -> int:

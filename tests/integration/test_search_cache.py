@@ -171,3 +171,28 @@ def test_a_listing_is_read_whole_once_past_its_first_pages_and_then_sliced(
     provider = third["contents"][0]["organization_id"]
     by_provider = client.get(f"/api/hsds/services?organization_id={provider}&page=2&per_page=1")
     assert by_provider.get_json()["total_items"] >= 1 and searches() > read
+
+
+def test_the_next_pages_of_a_search_are_taken_from_its_best_matches(
+    app: Flask, client: FlaskClient
+) -> None:
+    catalogue_data.load(app)
+    asked: list[str] = []
+    event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: asked.append(a[2]))
+
+    def page(number: int) -> list[str]:
+        answer = client.get(
+            f"/api/hsds/services?search=Pflege+Fahrdienst+Haushaltshilfe+Wohngeld&per_page=1&page={number}"
+        )
+        return [record["id"] for record in answer.get_json()["contents"]]
+
+    first = page(1)
+    searched = len([sql for sql in asked if "catalogue_search_document" in sql])
+    later = [page(number) for number in (2, 3, 4)]
+    assert len([sql for sql in asked if "catalogue_search_document" in sql]) == searched
+    with app.app_context(), get_db(app).session() as session:
+        whole = catalogue_search.search(
+            session, "de", "Pflege Fahrdienst Haushaltshilfe Wohngeld", per_page=4
+        )
+    assert len(whole.service_ids) >= 3
+    assert [*first, *(i for ids in later for i in ids)] == whole.service_ids
