@@ -24,9 +24,9 @@ from .catalogue_search import (
     ResultPage,
     count_listed,
     listing,
-    listing_page,
     query_terms,
     search,
+    slice_page,
 )
 from .search_cache import ResultCache
 
@@ -173,11 +173,12 @@ class CachedSearch:
     """The searches of one request, answered from ``cache`` when they were asked before.
 
     A page of results is kept under the content revision, the language, the words as the
-    search reads them (:func:`.catalogue_search.query_terms`), the filters and the page; a
-    listing without words, once a page past its first ones is asked, is kept whole, and its
-    pages are slices of it. The revision is
-    ``revision`` when the caller knows it already (the page cache read it at most a second
-    ago), else read once, on the first search of the request.
+    search reads them (:func:`.catalogue_search.query_terms`), the filters and the page. A
+    search's best :data:`BEST` matches are kept together, and so is a listing without words
+    once a page past its first :data:`SHALLOW` services is asked: their pages are slices.
+
+    The revision is ``revision`` when the caller knows it already (the page cache read it at
+    most a second ago), else read once, on the first search of the request.
     """
 
     def __init__(
@@ -217,7 +218,7 @@ class CachedSearch:
                 ids = listing(self.session, lang, filters)
                 self.cache.put(whole, ids, 1 + len(ids) // IDS_PER_ENTRY)
             if isinstance(ids, tuple):
-                return listing_page(ids, page, per_page)
+                return slice_page(ids, page, per_page)
         if key[2] and max(1, page) * per_page <= BEST:
             # Words: the best matches are read at once and kept; the first pages are slices.
             # Ranking costs the same for 10 or 50 (every match is scored), and page 2 of a
@@ -226,7 +227,7 @@ class CachedSearch:
                 ("best", *key), lambda: search(self.session, lang, query, filters, 1, BEST)
             )
             assert isinstance(best, ResultPage)
-            return listing_page(tuple(best.service_ids), page, per_page, best.total)
+            return slice_page(tuple(best.service_ids), page, per_page, best.total)
         if not key[2]:  # no words: a listing, whose count is the same on every page
             counted = self.cache.get_or_compute(
                 ("listed", *key), lambda: count_listed(self.session, lang, filters)

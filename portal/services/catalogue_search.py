@@ -312,10 +312,11 @@ def listing(session: Session, lang: str, filters: Filters | None = None) -> tupl
     return tuple(session.scalars(ordered))
 
 
-def listing_page(
+def slice_page(
     ids: tuple[str, ...], page: int, per_page: int, total: int | None = None
 ) -> ResultPage:
-    """Page ``page`` of a :func:`listing`, or of the first ``len(ids)`` of ``total`` results."""
+    """Page ``page`` of results kept whole (a :func:`listing`), or of the first ``len(ids)``
+    of ``total`` (a search's best matches)."""
     page = max(1, page)
     offset = (page - 1) * per_page
     found = len(ids) if total is None else total
