@@ -227,7 +227,7 @@ class CachedSearch:
                 ("best", *key), lambda: search(self.session, lang, query, filters, 1, BEST)
             )
             assert isinstance(best, ResultPage)
-            return slice_page(tuple(best.service_ids), page, per_page, best.total)
+            return slice_page(best.service_ids, page, per_page, best.total)
         if not key[2]:  # no words: a listing, whose count is the same on every page
             counted = self.cache.get_or_compute(
                 ("listed", *key), lambda: count_listed(self.session, lang, filters)

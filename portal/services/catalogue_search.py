@@ -13,7 +13,7 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -172,6 +172,11 @@ def _filtered(lang: str, filters: Filters) -> Select[tuple[str]]:
     return statement
 
 
+def _by_name(lang: str, filters: Filters) -> Select[tuple[str]]:
+    """The visible services of a listing without words, in the order its pages show them."""
+    return _filtered(lang, filters).order_by(*BY_NAME)
+
+
 def _known(lang: str) -> str:
     """``lang`` if it looks like a language code (it names a table), else :class:`ValueError`.
 
@@ -293,8 +298,7 @@ def search(
     filters = filters or Filters()
     terms = query_terms(query)
     if not terms:
-        ordered = _filtered(lang, filters).order_by(*BY_NAME)
-        return _listed_page(session, ordered, page, per_page, listed)
+        return _listed_page(session, _by_name(lang, filters), page, per_page, listed)
     result = _ranked_page(session, lang, filters, terms, True, page, per_page)
     if result.total == 0 and len(terms) > 1:
         result = _ranked_page(session, lang, filters, terms, False, page, per_page)
@@ -308,12 +312,11 @@ def listing(session: Session, lang: str, filters: Filters | None = None) -> tupl
     as a slice, where a page deep in the catalogue would walk the index up to its offset
     (page 100 of 10,000 offers: 14 ms on PostgreSQL, each time).
     """
-    ordered = _filtered(lang, filters or Filters()).order_by(*BY_NAME)
-    return tuple(session.scalars(ordered))
+    return tuple(session.scalars(_by_name(lang, filters or Filters())))
 
 
 def slice_page(
-    ids: tuple[str, ...], page: int, per_page: int, total: int | None = None
+    ids: Sequence[str], page: int, per_page: int, total: int | None = None
 ) -> ResultPage:
     """Page ``page`` of results kept whole (a :func:`listing`), or of the first ``len(ids)``
     of ``total`` (a search's best matches)."""

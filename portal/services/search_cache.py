@@ -68,11 +68,8 @@ class ResultCache(Generic[V]):
                 _key, (_value, dropped) = self._entries.popitem(last=False)
                 self._weight -= dropped
 
-    def get_or_compute(
-        self, key: Hashable, compute: Callable[[], V], weigh: Callable[[V], int] | None = None
-    ) -> V:
-        """The cached value, or ``compute()`` stored for the next time (with the weight
-        ``weigh`` gives it; 1 without).
+    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The cached value, or ``compute()`` stored for the next time.
 
         Two threads missing the same key at once both compute it (the same result); holding the
         lock while a query runs would make every search wait for the slowest one.
@@ -81,7 +78,7 @@ class ResultCache(Generic[V]):
         if found is not None:
             return found
         value = compute()
-        self.put(key, value, weigh(value) if weigh else 1)
+        self.put(key, value)
         return value
 
     def clear(self) -> None:
