@@ -166,8 +166,12 @@ def bench_computation() -> None:
     )
 
 
-def racer(base: str, key: str, barrier, results) -> None:  # type: ignore[no-untyped-def]
-    """One client: walk the booking flow for ``key``, wait for everyone, press "book"."""
+def racer(base: str, key: str, number: int, barrier, results) -> None:  # type: ignore[no-untyped-def]
+    """One client: walk the booking flow for ``key``, wait for everyone, press "book".
+
+    Each client is a different person (a phone number of its own): the portal books only
+    ``BOOKINGS_PER_CONTACT`` appointments for one contact, which is not what this measures.
+    """
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
     def post(path: str, data: dict[str, str], token: str) -> tuple[int, str]:
@@ -189,7 +193,7 @@ def racer(base: str, key: str, barrier, results) -> None:  # type: ignore[no-unt
             ("location", {"location": "verl"}),
             ("slot", {"slot": key}),
             ("topic", {"topic": "benefits"}),
-            ("details", {"name": "Bench", "phone": "05246 123456"}),
+            ("details", {"name": "Bench", "phone": f"05246 {100000 + number}"}),
         ]:
             post(f"/de/booking/{step}", data, token)
         barrier.wait(timeout=300)
@@ -240,7 +244,7 @@ def bench_race() -> None:
             results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
             clients = [
                 multiprocessing.Process(
-                    target=racer, args=(base, keys[n % len(keys)], barrier, results)
+                    target=racer, args=(base, keys[n % len(keys)], n, barrier, results)
                 )
                 for n in range(CLIENTS)
             ]
