@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_mail import Connection, Mail, Message
+from sqlalchemy import text
 
 from .. import metrics
 from ..config import Settings, is_loopback, settings_of
@@ -201,15 +202,25 @@ class _Sender:
         self.settings = settings
         self.connection: Any = None
 
+    def letter(self, message: OutboxMessage) -> tuple[Message, str | None]:
+        """The email as it goes out, and its envelope sender; built from the stored content."""
+        return _build(message, self.settings), _envelope_from(message, self.settings)
+
     def send(self, message: OutboxMessage) -> Exception | None:
         """Send ``message``; the error that stopped it, or ``None`` once the server took it."""
         try:
+            letter = self.letter(message)
+        except Exception as error:
+            return error
+        return self.hand_over(letter)
+
+    def hand_over(self, letter: tuple[Message, str | None]) -> Exception | None:
+        """Give a built ``letter`` to the server; the error, or ``None`` once it took it."""
+        mail_message, envelope_from = letter
+        try:
             if self.connection is None:
                 self.connection = mail.connect().__enter__()
-            self.connection.send(
-                _build(message, self.settings),
-                envelope_from=_envelope_from(message, self.settings),
-            )
+            self.connection.send(mail_message, envelope_from=envelope_from)
         except Exception as error:
             self.close()
             return error
@@ -222,17 +233,44 @@ class _Sender:
 
 
 def _deliver_locked(database: Any, sender: _Sender, result: RunResult) -> bool:
-    """PostgreSQL: lock the next due message, send it and record it in one transaction."""
+    """PostgreSQL: lock the next due message, send it and record it in one transaction.
+
+    The delivery is written (in a savepoint) before the server is asked, so that once the
+    server has taken the message only the commit is left to do: a worker that dies in that
+    moment is the one way to send a message twice, and the moment is kept as short as the
+    database allows. When the server refuses, the savepoint is rolled back (the content
+    comes back) and the failed attempt is recorded instead.
+    """
     with database.session() as session:
         message = outbox.lock_next_due(session)
         if message is None:
             return False
-        _record(session, message, sender.send(message), sender.settings, result)
+        try:
+            letter = sender.letter(message)
+        except Exception as unbuildable:
+            _record_failure(session, message, unbuildable, sender.settings, result)
+            return True
+        # A savepoint of the database's own, not SQLAlchemy's: releasing that would cost a
+        # round trip between the server's answer and the commit (which ends it anyway).
+        session.execute(text("SAVEPOINT delivery"))
+        outbox.mark_sent(session, message)
+        session.flush()
+        error = sender.hand_over(letter)
+        if error is not None:
+            session.execute(text("ROLLBACK TO SAVEPOINT delivery"))
+            session.expire(message)  # read back as it was before the attempt
+            _record_failure(session, message, error, sender.settings, result)
+            return True
+    _count_sent(result)
     return True
 
 
 def _deliver_claimed(database: Any, sender: _Sender, result: RunResult) -> bool:
-    """SQLite: commit a claim on the next due message, send it, then record the outcome."""
+    """SQLite: commit a claim on the next due message, send it, then record the outcome.
+
+    A write transaction locks the whole file, so none can stay open while the server talks:
+    here the moment between the server taking a message and the record of it is longer.
+    """
     with database.session() as session:
         ids = outbox.claim_due(session, limit=1)
     if not ids:
@@ -241,23 +279,28 @@ def _deliver_claimed(database: Any, sender: _Sender, result: RunResult) -> bool:
         message = session.get_one(OutboxMessage, ids[0])
     error = sender.send(message)
     with database.session() as session:
-        _record(session, session.get_one(OutboxMessage, ids[0]), error, sender.settings, result)
+        message = session.get_one(OutboxMessage, ids[0])
+        if error is not None:
+            _record_failure(session, message, error, sender.settings, result)
+            return True
+        outbox.mark_sent(session, message)
+    _count_sent(result)
     return True
 
 
-def _record(
+def _count_sent(result: RunResult) -> None:
+    metrics.DELIVERED.inc()
+    result.sent += 1
+
+
+def _record_failure(
     session: Any,
     message: OutboxMessage,
-    error: Exception | None,
+    error: Exception,
     settings: Settings,
     result: RunResult,
 ) -> None:
-    """Mark ``message`` sent, or count a failed attempt (retry later or give up)."""
-    if error is None:
-        outbox.mark_sent(session, message)
-        metrics.DELIVERED.inc()
-        result.sent += 1
-        return
+    """Count a failed attempt: retry later, or give up after a refusal or too many tries."""
     outbox.mark_failed(
         session, message, type(error).__name__, _is_permanent(error), settings.outbox_max_attempts
     )

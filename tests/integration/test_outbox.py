@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from portal.db import get_db
 from portal.models import OutboxMessage, utcnow
@@ -94,6 +94,85 @@ def test_a_message_claimed_by_a_worker_that_died_is_sent_again_with_the_same_id(
     with get_db(app).session() as session:
         session.execute(update(OutboxMessage).values(claimed_until=utcnow()))
     assert deliver(app).sent == 2
+
+
+@pytest.mark.full_database
+def test_once_the_mail_server_took_a_message_the_worker_only_commits_on_postgresql(
+    app: Flask, client: FlaskClient, smtp_port: int
+) -> None:
+    """A worker that dies after the server took a message sends it again (no protocol lets an
+    SMTP server and a database commit together); the moment for that is only the commit."""
+    if get_db(app).engine.dialect.name != "postgresql":
+        pytest.skip("SQLite cannot keep a transaction open while the server talks")
+    answer_all(client)
+    submit(client)
+    events: list[str] = []
+
+    class Recording(mailcatcher.MailboxHandler):
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            answer = await super().handle_DATA(server, session, envelope)
+            events.append("taken")  # before the worker reads the answer
+            return answer
+
+    def statement(*arguments: Any) -> None:
+        events.append(" ".join(arguments[2].split()[:2]).upper())
+
+    def commit(_connection: Any) -> None:
+        events.append("COMMIT")
+
+    from aiosmtpd.controller import Controller
+
+    engine = get_db(app).engine
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    controller = Controller(Recording(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        sent = deliver(app).sent
+    finally:
+        controller.stop()
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+    assert sent == 2 and events.count("taken") == 2
+    for position, step in enumerate(events):
+        if step == "taken":
+            assert events[position + 1 : position + 2] == ["COMMIT"], events
+    with get_db(app).session() as session:
+        stored = session.scalars(select(OutboxMessage)).all()
+    assert {message.status for message in stored} == {"sent"}
+    assert all(message.body_text == "" for message in stored)
+
+
+def test_a_refused_message_keeps_its_content_for_the_next_attempt(
+    app: Flask, client: FlaskClient, smtp_port: int
+) -> None:
+    class Busy(mailcatcher.MailboxHandler):
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            return "451 Try again later"
+
+    from aiosmtpd.controller import Controller
+
+    answer_all(client)
+    submit(client)
+    controller = Controller(Busy(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        result = deliver(app)
+    finally:
+        controller.stop()
+    assert result.retried == 2 and result.sent == 0
+    with get_db(app).session() as session:
+        stored = session.scalars(select(OutboxMessage)).all()
+        assert {message.status for message in stored} == {"pending"}
+        assert all(message.attempts == 1 and message.sent_at is None for message in stored)
+        assert all(message.body_text and message.cleared_at is None for message in stored)
+    controller, handler = mailcatcher.start("127.0.0.1", smtp_port)
+    try:
+        _make_due(app)
+        assert deliver(app).sent == 2
+    finally:
+        controller.stop()
+    assert all(b"SD-" in (envelope.original_content or b"") for envelope in handler.messages)
 
 
 def test_backoff_grows_and_stays_bounded() -> None:
