@@ -16,11 +16,10 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_mail import Connection, Mail, Message
-from sqlalchemy import text
 
 from .. import metrics
 from ..config import Settings, is_loopback, settings_of
-from ..db import get_db
+from ..db import Savepoint, get_db
 from ..i18n import html_lang_of
 from ..models import OutboxMessage
 from ..services import outbox, verp
@@ -250,15 +249,12 @@ def _deliver_locked(database: Any, sender: _Sender, result: RunResult) -> bool:
         except Exception as unbuildable:
             _record_failure(session, message, unbuildable, sender.settings, result)
             return True
-        # A savepoint of the database's own, not SQLAlchemy's: releasing that would cost a
-        # round trip between the server's answer and the commit (which ends it anyway).
-        session.execute(text("SAVEPOINT delivery"))
+        attempt = Savepoint(session, "delivery")
         outbox.mark_sent(session, message)
         session.flush()
         error = sender.hand_over(letter)
         if error is not None:
-            session.execute(text("ROLLBACK TO SAVEPOINT delivery"))
-            session.expire(message)  # read back as it was before the attempt
+            attempt.roll_back(message)
             _record_failure(session, message, error, sender.settings, result)
             return True
     _count_sent(result)
@@ -289,6 +285,7 @@ def _deliver_claimed(database: Any, sender: _Sender, result: RunResult) -> bool:
 
 
 def _count_sent(result: RunResult) -> None:
+    """Count a delivery the database has recorded."""
     metrics.DELIVERED.inc()
     result.sent += 1
 
